@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Kernels are compiled with optimization even in debug builds so that `swift test` stays fast.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
+
+let package = Package(
+    name: "clp-flow",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "clp-flow", targets: ["clp-flow"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1",
+                       providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+
+        // Shared foundations: JSON values, canonical JSON, SHA-256, seeded random numbers.
+        .target(name: "ClpFlowCore"),
+        // Numeric kernels (elementwise ops, softmax, layer norm, GELU, Adam) and BLAS wrappers.
+        .target(name: "ClpFlowKernels", dependencies: ["COpenBLAS"], swiftSettings: optimized),
+        // The workflow language: YAML document tree, typed model, validation, templates, schema.
+        .target(name: "ClpFlowWorkflow", dependencies: ["CLibYAML", "ClpFlowCore"]),
+        // Planner: workflow -> DAG of steps with cache keys.
+        .target(name: "ClpFlowPlanner", dependencies: ["ClpFlowWorkflow", "ClpFlowCore"]),
+        // Engine: transformer, tokenizer, data, sampling, RL, CLP conditioning, rewards, evaluation.
+        .target(name: "ClpFlowEngine", dependencies: ["ClpFlowKernels", "ClpFlowCore"],
+                swiftSettings: optimized),
+        // Report: self-contained HTML with Pareto fronts, steerability and curves.
+        .target(name: "ClpFlowReport", dependencies: ["ClpFlowCore"]),
+        // Runner: step execution (local / Slurm), artifact store, SQLite run store.
+        .target(name: "ClpFlowRunner", dependencies: [
+            "ClpFlowPlanner", "ClpFlowWorkflow", "ClpFlowEngine", "ClpFlowReport", "ClpFlowCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Command-line interface: one command per file.
+        .target(name: "ClpFlowCLI", dependencies: [
+            "ClpFlowWorkflow", "ClpFlowPlanner", "ClpFlowEngine", "ClpFlowRunner", "ClpFlowReport",
+            "ClpFlowCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "clp-flow", dependencies: ["ClpFlowCLI"]),
+
+        .testTarget(name: "ClpFlowCoreTests", dependencies: ["ClpFlowCore"]),
+        .testTarget(name: "ClpFlowWorkflowTests", dependencies: ["ClpFlowWorkflow"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ClpFlowPlannerTests", dependencies: ["ClpFlowPlanner", "ClpFlowWorkflow"]),
+        .testTarget(name: "ClpFlowEngineTests", dependencies: ["ClpFlowEngine", "ClpFlowKernels"]),
+        .testTarget(name: "ClpFlowRunnerTests", dependencies: ["ClpFlowRunner"]),
+        .testTarget(name: "ClpFlowReportTests", dependencies: ["ClpFlowReport"]),
+        .testTarget(name: "ClpFlowCLITests", dependencies: ["ClpFlowCLI"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// ClpFlowEngine: see the files of this folder.

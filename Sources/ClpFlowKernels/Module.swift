@@ -1,0 +1,1 @@
+// ClpFlowKernels: see the files of this folder.

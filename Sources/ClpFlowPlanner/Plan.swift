@@ -1,0 +1,64 @@
+import ClpFlowCore
+
+/// The kinds of step a plan is made of.
+public enum StepKind: String, Codable, Sendable, CaseIterable {
+    case prepareData = "prepare-data"
+    case trainTokenizer = "train-tokenizer"
+    case trainReference = "train-reference"
+    case trainSoft = "train-soft"
+    case trainCLP = "train-clp"
+    case evaluate
+    case ablate
+    case report
+}
+
+/// Execution resources and policies of one step (from the workflow's executor section and
+/// per-step overrides).
+public struct StepResources: Codable, Sendable, Hashable {
+    public var cpus: Int
+    public var memoryMB: Int?
+    public var timeMinutes: Int?
+    public var partition: String?
+    public var account: String?
+    /// How many times a failed step is retried before it counts as failed.
+    public var retries: Int
+
+    public init(cpus: Int = 1, memoryMB: Int? = nil, timeMinutes: Int? = nil, partition: String? = nil,
+                account: String? = nil, retries: Int = 0) {
+        self.cpus = cpus; self.memoryMB = memoryMB; self.timeMinutes = timeMinutes
+        self.partition = partition; self.account = account; self.retries = retries
+    }
+}
+
+/// One node of the DAG.
+public struct PlannedStep: Codable, Sendable, Hashable {
+    /// Stable, readable id, e.g. `train-clp[conditioning=attn,model.size=micro]`.
+    public var id: String
+    public var kind: StepKind
+    /// The step's fully resolved configuration: everything that determines its outputs.
+    public var config: JSONValue
+    /// Ids of the upstream steps whose outputs this step reads, in a stable order.
+    public var inputs: [String]
+    /// Hex SHA-256 of the canonical JSON of {config, upstream keys, engine format version}.
+    public var cacheKey: String
+    public var resources: StepResources
+
+    public init(id: String, kind: StepKind, config: JSONValue, inputs: [String], cacheKey: String,
+                resources: StepResources = StepResources()) {
+        self.id = id; self.kind = kind; self.config = config; self.inputs = inputs
+        self.cacheKey = cacheKey; self.resources = resources
+    }
+}
+
+/// A compiled workflow: steps in dependency order (every step after all of its inputs).
+public struct Plan: Codable, Sendable, Hashable {
+    public var workflowName: String
+    public var seed: UInt64
+    public var steps: [PlannedStep]
+
+    public init(workflowName: String, seed: UInt64, steps: [PlannedStep]) {
+        self.workflowName = workflowName; self.seed = seed; self.steps = steps
+    }
+
+    public func step(_ id: String) -> PlannedStep? { steps.first { $0.id == id } }
+}

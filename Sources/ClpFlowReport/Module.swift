@@ -1,0 +1,1 @@
+// ClpFlowReport: see the files of this folder.

@@ -1,0 +1,1 @@
+// ClpFlowRunner: see the files of this folder.

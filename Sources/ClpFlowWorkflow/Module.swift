@@ -1,0 +1,1 @@
+// ClpFlowWorkflow: see the files of this folder.

@@ -1,0 +1,3 @@
+import ClpFlowCLI
+
+await ClpFlowCommand.main()
