@@ -1,1 +1,0 @@
-// ClpFlowKernels: see the files of this folder.
