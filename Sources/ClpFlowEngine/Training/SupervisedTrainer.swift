@@ -1,0 +1,156 @@
+import ClpFlowCore
+import ClpFlowKernels
+import ClpFlowWorkflow
+
+/// One supervised example: the model reads `prompt` (document tokens followed by the separator)
+/// and learns to continue with `target` (summary tokens followed by end-of-text).
+public struct SequenceExample: Sendable, Hashable, Codable {
+    public var prompt: [Int32]
+    public var target: [Int32]
+    public init(prompt: [Int32], target: [Int32]) { self.prompt = prompt; self.target = target }
+}
+
+/// A batch in the model's layout: tokens [B, T]; targets[b, t] is the token that follows position
+/// t, weights[b, t] is the loss weight of that prediction (1 on summary tokens, 0 elsewhere).
+public struct TokenBatch: Sendable {
+    public var B: Int
+    public var T: Int
+    public var tokens: [Int32]
+    public var targets: [Int32]
+    public var weights: [Float]
+    /// Number of positions with a non-zero weight.
+    public var predicted: Int
+}
+
+public enum Batching {
+    /// Packs examples into one right-padded batch. The sequence is prompt + target; if it exceeds
+    /// `context` tokens the prompt is cut from the left (keeping the separator at its end) so the
+    /// whole target stays. Padding uses `padToken` with weight 0. The loss weights are 1/`normaliser`
+    /// (default: the number of predicted tokens in the batch).
+    public static func supervised(_ examples: [SequenceExample], context: Int, padToken: Int32,
+                                  normaliser: Float? = nil) -> TokenBatch {
+        precondition(!examples.isEmpty)
+        var seqs: [[Int32]] = []
+        var starts: [Int] = []
+        for e in examples {
+            let target = Array(e.target.prefix(context - 1))
+            let room = context - target.count
+            let prompt = Array(e.prompt.suffix(max(1, room)))
+            seqs.append(prompt + target)
+            starts.append(prompt.count)
+        }
+        let T = seqs.map { $0.count - 1 }.max()!
+        let B = seqs.count
+        var tokens = [Int32](repeating: padToken, count: B * T)
+        var targets = [Int32](repeating: -1, count: B * T)
+        var mask = [Bool](repeating: false, count: B * T)
+        var predicted = 0
+        for (b, s) in seqs.enumerated() {
+            for t in 0..<(s.count - 1) {
+                tokens[b * T + t] = s[t]
+                targets[b * T + t] = s[t + 1]
+                // position t predicts s[t+1], a target token when t + 1 ≥ start
+                if t + 1 >= starts[b] { mask[b * T + t] = true; predicted += 1 }
+            }
+        }
+        let w = 1 / (normaliser ?? Float(max(1, predicted)))
+        let weights = mask.map { $0 ? w : 0 }
+        return TokenBatch(B: B, T: T, tokens: tokens, targets: targets.map { max($0, 0) }, weights: weights,
+                          predicted: predicted)
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case nonFinite(step: Int, what: String)
+    case emptyData(String)
+
+    public var description: String {
+        switch self {
+        case .nonFinite(let step, let what):
+            return "training diverged at step \(step): \(what) is not finite (NaN or Inf); lower the learning rate or raise clipping"
+        case .emptyData(let s): return s
+        }
+    }
+}
+
+/// Progress and metrics reported by trainers to whoever runs them (the step process writes them as
+/// events).
+public struct TrainingRecord: Sendable {
+    public var step: Int
+    public var total: Int
+    public var metrics: [String: Double]
+    public init(step: Int, total: Int, metrics: [String: Double]) {
+        self.step = step; self.total = total; self.metrics = metrics
+    }
+}
+
+/// Trains π_ref: AdamW, warm-up + schedule, gradient clipping, loss on summary tokens only.
+public struct SupervisedTrainer {
+    public let spec: ReferenceSpec
+    public let seed: UInt64
+
+    public init(spec: ReferenceSpec, seed: UInt64) { self.spec = spec; self.seed = seed }
+
+    public struct Summary: Sendable, Codable, Hashable {
+        public var steps: Int
+        public var finalTrainLoss: Double
+        public var validLoss: Double
+        public var validPerplexity: Double
+    }
+
+    /// Mean per-token loss of the summary tokens over `examples` (batches of `batch`).
+    public static func evaluate(model: GPTModel, examples: [SequenceExample], batch: Int, padToken: Int32) throws -> Double {
+        guard !examples.isEmpty else { return .nan }
+        var total = 0.0, count = 0
+        var i = 0
+        while i < examples.count {
+            let chunk = Array(examples[i..<min(examples.count, i + batch)])
+            let b = Batching.supervised(chunk, context: model.config.context, padToken: padToken, normaliser: 1)
+            try model.forward(tokens: b.tokens, B: b.B, T: b.T)
+            total += Double(try model.loss(targets: b.targets, weights: b.weights))
+            count += b.predicted
+            i += batch
+        }
+        return total / Double(max(1, count))
+    }
+
+    public func train(model: GPTModel, train: [SequenceExample], valid: [SequenceExample], padToken: Int32,
+                      report: (TrainingRecord) -> Void = { _ in }) throws -> Summary {
+        guard !train.isEmpty else { throw TrainingError.emptyData("the training split is empty") }
+        var rng = SeededRandom(seed: seed, stream: "reference/batches")
+        let schedule = LearningRateSchedule(peak: spec.learningRate, warmup: spec.warmup, total: spec.steps, kind: spec.schedule)
+        let opt = AdamW(count: model.parameterCount, lr: Float(spec.learningRate), weightDecay: Float(spec.weightDecay))
+        var order = Array(train.indices)
+        var cursor = order.count
+        var lastLoss = Double.nan
+        var validLoss = Double.nan
+        for step in 0..<spec.steps {
+            var chunk: [SequenceExample] = []
+            for _ in 0..<spec.batch {
+                if cursor == order.count { order.shuffle(using: &rng); cursor = 0 }
+                chunk.append(train[order[cursor]]); cursor += 1
+            }
+            let b = Batching.supervised(chunk, context: model.config.context, padToken: padToken)
+            model.zeroGrads()
+            try model.forward(tokens: b.tokens, B: b.B, T: b.T)
+            let loss = Double(try model.lossAndBackward(targets: b.targets, weights: b.weights))
+            guard loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "the training loss") }
+            let norm = Double(model.clipGradients(maxNorm: Float(spec.clip)))
+            guard norm.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "the gradient norm") }
+            opt.lr = Float(schedule.rate(at: step))
+            opt.update(model)
+            lastLoss = loss
+            var metrics = ["loss": loss, "grad_norm": norm, "lr": Double(opt.lr)]
+            let isLast = step + 1 == spec.steps
+            if !valid.isEmpty, (spec.evalEvery > 0 && (step + 1) % spec.evalEvery == 0) || isLast {
+                validLoss = try SupervisedTrainer.evaluate(model: model, examples: valid, batch: spec.batch, padToken: padToken)
+                guard validLoss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "the validation loss") }
+                metrics["valid_loss"] = validLoss
+                metrics["valid_perplexity"] = exp(validLoss)
+            }
+            report(TrainingRecord(step: step + 1, total: spec.steps, metrics: metrics))
+        }
+        return Summary(steps: spec.steps, finalTrainLoss: lastLoss, validLoss: validLoss,
+                       validPerplexity: validLoss.isFinite ? exp(validLoss) : .nan)
+    }
+}
