@@ -31,7 +31,7 @@ let package = Package(
         // Planner: workflow -> DAG of steps with cache keys.
         .target(name: "ClpFlowPlanner", dependencies: ["ClpFlowWorkflow", "ClpFlowCore"]),
         // Engine: transformer, tokenizer, data, sampling, RL, CLP conditioning, rewards, evaluation.
-        .target(name: "ClpFlowEngine", dependencies: ["ClpFlowKernels", "ClpFlowCore"],
+        .target(name: "ClpFlowEngine", dependencies: ["ClpFlowKernels", "ClpFlowWorkflow", "ClpFlowCore"],
                 swiftSettings: optimized),
         // Report: self-contained HTML with Pareto fronts, steerability and curves.
         .target(name: "ClpFlowReport", dependencies: ["ClpFlowCore"]),
@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "ClpFlowWorkflowTests", dependencies: ["ClpFlowWorkflow"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ClpFlowPlannerTests", dependencies: ["ClpFlowPlanner", "ClpFlowWorkflow"]),
-        .testTarget(name: "ClpFlowEngineTests", dependencies: ["ClpFlowEngine", "ClpFlowKernels"]),
+        .testTarget(name: "ClpFlowEngineTests", dependencies: ["ClpFlowEngine", "ClpFlowKernels", "ClpFlowWorkflow"]),
         .testTarget(name: "ClpFlowRunnerTests", dependencies: ["ClpFlowRunner"]),
         .testTarget(name: "ClpFlowReportTests", dependencies: ["ClpFlowReport"]),
         .testTarget(name: "ClpFlowCLITests", dependencies: ["ClpFlowCLI"]),

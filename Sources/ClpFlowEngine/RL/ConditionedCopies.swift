@@ -1,0 +1,104 @@
+/// A contiguous run of parameters inside a model's flat buffer.
+public struct ParamSlice: Sendable, Hashable, Codable {
+    public var offset: Int
+    public var count: Int
+    public init(offset: Int, count: Int) { self.offset = offset; self.count = count }
+}
+
+/// CLP's parameter-space conditioning: m copies θ¹…θᵐ of a chosen subset C of a model's
+/// parameters (a list of slices of its flat buffer). For a weighting w the model runs with
+/// θ_C(w) = Σᵢ wᵢ θᵢ written into those slices; the other parameters are shared.
+/// Because θ_C(w) is linear in the copies, ∂L/∂θᵢ = wᵢ · ∂L/∂θ_C evaluated at θ(w).
+///
+/// Copy i of slice s lives at `copies[i * width + packedOffset(s) ..< + s.count]`.
+public struct ConditionedCopies: Sendable {
+    public let slices: [ParamSlice]
+    public let copyCount: Int
+    /// Σ slice counts: the size of one copy.
+    public let width: Int
+    public var copies: [Float]
+    public var grads: [Float]
+
+    /// Every copy starts from the model's current values of the slices.
+    public init(slices: [ParamSlice], copyCount m: Int, initialFrom params: UnsafePointer<Float>) {
+        precondition(m >= 1)
+        let width = slices.reduce(0) { $0 + $1.count }
+        self.slices = slices
+        self.copyCount = m
+        self.width = width
+        var c = [Float](repeating: 0, count: m * width)
+        c.withUnsafeMutableBufferPointer { cp in
+            for i in 0..<m {
+                var o = i * width
+                for s in slices {
+                    (cp.baseAddress! + o).update(from: params + s.offset, count: s.count)
+                    o += s.count
+                }
+            }
+        }
+        self.copies = c
+        self.grads = [Float](repeating: 0, count: m * width)
+    }
+
+    /// Builds copies from separately stored values (e.g. Rewarded Soups from m SOFT buffers).
+    public init(slices: [ParamSlice], copies: [[Float]]) {
+        let width = slices.reduce(0) { $0 + $1.count }
+        self.slices = slices
+        self.copyCount = copies.count
+        self.width = width
+        precondition(copies.allSatisfy { $0.count == width }, "every copy must hold \(width) values")
+        self.copies = copies.flatMap { $0 }
+        self.grads = [Float](repeating: 0, count: copies.count * width)
+    }
+
+    /// Writes θ_C(w) = Σᵢ wᵢ θᵢ into the model's buffer.
+    public func materialize(weights w: [Float], into params: UnsafeMutablePointer<Float>) {
+        precondition(w.count == copyCount, "expected \(copyCount) weights, got \(w.count)")
+        copies.withUnsafeBufferPointer { cp in
+            var o = 0
+            for s in slices {
+                let dst = params + s.offset
+                for j in 0..<s.count { dst[j] = 0 }
+                for i in 0..<copyCount where w[i] != 0 {
+                    let src = cp.baseAddress! + i * width + o
+                    let wi = w[i]
+                    for j in 0..<s.count { dst[j] += wi * src[j] }
+                }
+                o += s.count
+            }
+        }
+    }
+
+    /// Adds wᵢ · g_C to the gradient of copy i, where g_C is the model gradient on the slices.
+    public mutating func accumulateGradients(weights w: [Float], from modelGrads: UnsafePointer<Float>) {
+        precondition(w.count == copyCount)
+        let width = self.width, slices = self.slices, m = copyCount
+        grads.withUnsafeMutableBufferPointer { gp in
+            for i in 0..<m where w[i] != 0 {
+                var o = 0
+                let wi = w[i]
+                for s in slices {
+                    let dst = gp.baseAddress! + i * width + o
+                    let src = modelGrads + s.offset
+                    for j in 0..<s.count { dst[j] += wi * src[j] }
+                    o += s.count
+                }
+            }
+        }
+    }
+
+    public mutating func zeroGrads() {
+        grads.withUnsafeMutableBufferPointer { g in
+            for j in 0..<g.count { g[j] = 0 }
+        }
+    }
+
+    /// Copy i as one packed vector.
+    public func copy(_ i: Int) -> ArraySlice<Float> { copies[(i * width)..<((i + 1) * width)] }
+}
+
+/// Zeroes the model-gradient entries of the conditioned slices (they are trained through the
+/// copies, not directly).
+public func zeroSlices(_ slices: [ParamSlice], in buffer: UnsafeMutablePointer<Float>) {
+    for s in slices { for j in 0..<s.count { buffer[s.offset + j] = 0 } }
+}

@@ -1,0 +1,395 @@
+/// The typed workflow: what a user declares in YAML, after templates (`extends` / `uses`) are
+/// applied. Every field has a documented default (docs/workflow-language.md). Keys are written in
+/// snake_case in YAML and in the resolved JSON form.
+public struct Workflow: Codable, Sendable, Hashable {
+    public var name: String
+    public var description: String = ""
+    /// Root of every random choice (data split, initialisation, sampling, weight draws).
+    public var seed: UInt64 = 0
+    public var data: DataSpec = DataSpec()
+    public var model: ModelSpec = ModelSpec()
+    public var reference: ReferenceSpec = ReferenceSpec()
+    public var rewards: [RewardSpec] = []
+    public var kl: KLSpec = KLSpec()
+    public var conditioning: ConditioningSpec = ConditioningSpec()
+    public var weights: WeightsSpec = WeightsSpec()
+    public var stages: [StageSpec] = [StageSpec()]
+    public var baselines: [Baseline] = []
+    public var evaluate: EvaluateSpec = EvaluateSpec()
+    public var ablate: AblateSpec? = nil
+    public var executor: ExecutorSpec = ExecutorSpec()
+
+    public init(name: String) { self.name = name }
+}
+
+// MARK: data
+
+public enum DataSource: String, Codable, Sendable, CaseIterable {
+    /// Debian package long descriptions → one-line synopses (apt's English description index).
+    case debianDescriptions = "debian-descriptions"
+    /// The user's JSON Lines file.
+    case jsonl
+    /// A small deterministic task generated from the seed (for tests).
+    case synthetic
+}
+
+public struct DataSpec: Codable, Sendable, Hashable {
+    public var source: DataSource = .debianDescriptions
+    /// `jsonl` only: the file, relative to the workflow file.
+    public var path: String? = nil
+    /// `jsonl` only: which fields hold the document, the reference summary and an optional id.
+    public var fields: FieldMapping = FieldMapping()
+    /// Number of examples in each split (train takes what is left after valid and test when nil).
+    public var train: Int? = nil
+    public var valid: Int = 256
+    public var test: Int = 256
+    /// Length filters and truncation, in characters (before tokenisation).
+    public var minDocumentChars: Int = 40
+    public var maxDocumentChars: Int = 600
+    public var maxSummaryChars: Int = 120
+    /// Truncation in tokens when building model inputs.
+    public var maxDocumentTokens: Int = 96
+    public var maxSummaryTokens: Int = 24
+    /// Use at most this many examples (after deduplication and filtering), nil for all.
+    public var limit: Int? = nil
+    /// `synthetic` only: number of examples generated.
+    public var syntheticExamples: Int = 2000
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case source, path, fields, train, valid, test, limit
+        case minDocumentChars = "min_document_chars", maxDocumentChars = "max_document_chars"
+        case maxSummaryChars = "max_summary_chars", maxDocumentTokens = "max_document_tokens"
+        case maxSummaryTokens = "max_summary_tokens", syntheticExamples = "synthetic_examples"
+    }
+}
+
+public struct FieldMapping: Codable, Sendable, Hashable {
+    public var document: String = "document"
+    public var summary: String = "summary"
+    public var id: String? = nil
+    public init() {}
+}
+
+// MARK: model
+
+/// The named ladder of model sizes (parameter counts in docs/workflow-language.md).
+public enum ModelSize: String, Codable, Sendable, CaseIterable {
+    case nano, micro, mini, small
+
+    /// (layers, d_model, heads, context)
+    public var shape: (layers: Int, dModel: Int, heads: Int, context: Int) {
+        switch self {
+        case .nano: return (2, 64, 2, 128)
+        case .micro: return (2, 128, 4, 128)
+        case .mini: return (4, 192, 6, 160)
+        case .small: return (6, 256, 8, 192)
+        }
+    }
+}
+
+public enum TokenizerKind: String, Codable, Sendable, CaseIterable { case byte, bpe }
+
+public struct TokenizerSpec: Codable, Sendable, Hashable {
+    public var kind: TokenizerKind = .bpe
+    /// BPE only: vocabulary size including the 256 byte tokens and the special tokens.
+    public var vocabSize: Int = 2048
+    public init() {}
+    enum CodingKeys: String, CodingKey { case kind, vocabSize = "vocab_size" }
+}
+
+public struct ModelSpec: Codable, Sendable, Hashable {
+    public var size: ModelSize = .micro
+    /// Explicit overrides of the preset's shape.
+    public var layers: Int? = nil
+    public var dModel: Int? = nil
+    public var heads: Int? = nil
+    public var context: Int? = nil
+    public var tokenizer: TokenizerSpec = TokenizerSpec()
+    /// A GPT-2-family checkpoint directory to start from (model.safetensors, config.json,
+    /// vocab.json, merges.txt), relative to the workflow file. Its shape and tokenizer win.
+    public var initFrom: String? = nil
+
+    public init() {}
+    enum CodingKeys: String, CodingKey {
+        case size, layers, heads, context, tokenizer
+        case dModel = "d_model", initFrom = "init"
+    }
+}
+
+// MARK: reference policy
+
+public enum LRSchedule: String, Codable, Sendable, CaseIterable { case cosine, constant, linear }
+
+/// The supervised stage that trains π_ref on (document → summary).
+public struct ReferenceSpec: Codable, Sendable, Hashable {
+    public var steps: Int = 600
+    public var batch: Int = 16
+    public var learningRate: Double = 3e-3
+    public var schedule: LRSchedule = .cosine
+    public var warmup: Int = 30
+    public var weightDecay: Double = 0.01
+    public var clip: Double = 1.0
+    public var evalEvery: Int = 100
+
+    public init() {}
+    enum CodingKeys: String, CodingKey {
+        case steps, batch, schedule, warmup, clip
+        case learningRate = "learning_rate", weightDecay = "weight_decay", evalEvery = "eval_every"
+    }
+}
+
+// MARK: rewards
+
+public enum RewardKind: String, Codable, Sendable, CaseIterable {
+    case rouge1, rouge2, rougeL = "rougeL", faithfulness, coverage, length, novelty, repetition, command
+}
+
+public enum Normalization: String, Codable, Sendable, CaseIterable {
+    /// z-score with mean and standard deviation frozen from reference-policy samples before RL.
+    case zscore
+    case none
+}
+
+public struct RewardSpec: Codable, Sendable, Hashable {
+    public var name: String
+    public var kind: RewardKind
+    /// `length`: target length in words and tolerance.
+    public var target: Int? = nil
+    public var tolerance: Int? = nil
+    /// `novelty`, `repetition`: n-gram order.
+    public var n: Int? = nil
+    /// `command`: argv list (never a shell string), run with batched JSON Lines on stdin.
+    public var command: [String]? = nil
+    /// `command`: seconds before the reward process is killed.
+    public var timeout: Double? = nil
+    public var normalize: Normalization = .zscore
+
+    public init(name: String, kind: RewardKind) { self.name = name; self.kind = kind }
+}
+
+// MARK: KL
+
+public enum AlphaDistribution: String, Codable, Sendable, CaseIterable { case logUniform = "log-uniform", uniform }
+
+/// Multi-KL: α is sampled from a range during training and is a conditioning input like w.
+public struct KLRange: Codable, Sendable, Hashable {
+    public var min: Double
+    public var max: Double
+    public var distribution: AlphaDistribution = .logUniform
+    /// Values of α evaluated (the KL axis of the evaluation grid).
+    public var eval: [Double]? = nil
+    public init(min: Double, max: Double) { self.min = min; self.max = max }
+}
+
+public struct KLSpec: Codable, Sendable, Hashable {
+    /// Fixed KL weight α (used when `range` is nil).
+    public var alpha: Double = 0.05
+    public var range: KLRange? = nil
+    public init() {}
+}
+
+// MARK: conditioning
+
+public enum ConditioningMechanism: String, Codable, Sendable, CaseIterable {
+    case full, attn, logit, prompt, softToken = "soft-token", none
+}
+
+public enum AttentionMatrix: String, Codable, Sendable, CaseIterable {
+    /// The fused query/key/value projection (c_attn).
+    case qkv
+    /// The attention output projection (c_proj).
+    case proj
+}
+
+public struct ConditioningSpec: Codable, Sendable, Hashable {
+    public var mechanism: ConditioningMechanism = .attn
+    /// `attn` only: which attention matrices are conditioned (weights and biases).
+    public var attnMatrices: [AttentionMatrix] = [.qkv, .proj]
+    /// `soft-token` only: learned prefix vectors per reward.
+    public var softTokens: Int = 1
+
+    public init() {}
+    enum CodingKeys: String, CodingKey {
+        case mechanism
+        case attnMatrices = "attn_matrices", softTokens = "soft_tokens"
+    }
+}
+
+// MARK: weights
+
+/// Distribution of reward weightings sampled per example during training.
+public indirect enum WeightDistribution: Codable, Sendable, Hashable {
+    case dirichlet(concentration: Double)
+    case uniform
+    case vertices
+    case fixed([Double])
+    /// Shift sampling mass toward weightings whose scalarized reward lags the current front
+    /// (docs/workflow-language.md defines the rule).
+    case adaptive(base: WeightDistribution, rate: Double, bins: Int)
+    case mixture([MixtureComponent])
+}
+
+public struct MixtureComponent: Codable, Sendable, Hashable {
+    public var probability: Double
+    public var distribution: WeightDistribution
+    public init(probability: Double, distribution: WeightDistribution) {
+        self.probability = probability; self.distribution = distribution
+    }
+}
+
+public enum EvalGrid: Codable, Sendable, Hashable {
+    /// A simplex lattice with this many points per edge (11 for two rewards: w₁ = 0, 0.1, …, 1).
+    case pointsPerEdge(Int)
+    case points([[Double]])
+}
+
+public enum Scalarization: Codable, Sendable, Hashable {
+    /// Σ wᵢ rᵢ (the paper's).
+    case linear
+    /// Smooth Tchebycheff: −τ log Σ wᵢ exp(−rᵢ/τ); τ → 0 gives minᵢ wᵢ-weighted rewards.
+    case tchebycheff(temperature: Double)
+}
+
+public struct WeightsSpec: Codable, Sendable, Hashable {
+    public var train: WeightDistribution = .dirichlet(concentration: 1.0)
+    public var eval: EvalGrid = .pointsPerEdge(11)
+    public var scalarization: Scalarization = .linear
+    public init() {}
+}
+
+// MARK: stages
+
+public enum RLAlgorithm: String, Codable, Sendable, CaseIterable {
+    /// REINFORCE with a leave-one-out baseline over the k samples of each (prompt, weighting).
+    case reinforce
+}
+
+public struct StageSpec: Codable, Sendable, Hashable {
+    public var name: String = "rl"
+    public var algorithm: RLAlgorithm = .reinforce
+    public var steps: Int = 200
+    /// Prompts per step; each gets its own sampled weighting.
+    public var batch: Int = 8
+    /// Samples per (prompt, weighting): k of the leave-one-out baseline.
+    public var samples: Int = 4
+    public var learningRate: Double = 1e-3
+    public var warmup: Int = 10
+    public var clip: Double = 1.0
+    public var temperature: Double = 1.0
+    public var maxNewTokens: Int = 24
+    /// Evaluate on a few validation prompts every this many steps (0: never).
+    public var evalEvery: Int = 50
+
+    public init() {}
+    enum CodingKeys: String, CodingKey {
+        case name, algorithm, steps, batch, samples, warmup, clip, temperature
+        case learningRate = "learning_rate", maxNewTokens = "max_new_tokens", evalEvery = "eval_every"
+    }
+}
+
+// MARK: baselines and evaluation
+
+public enum Baseline: String, Codable, Sendable, CaseIterable {
+    /// One single-objective policy per reward (vertex weighting).
+    case soft
+    /// θ_RS(w) = Σ wᵢ θ_SOFTᵢ.
+    case rewardedSoups = "rewarded-soups"
+    /// Decoding-time realignment: λ·h_aligned + (1−λ)·h_ref per token (multi-KL).
+    case dera
+    /// Σ wᵢ log πᵢ per token over the SOFT policies.
+    case logitMixing = "logit-mixing"
+    /// Weights written into the prompt, one multi-task model.
+    case prompt
+}
+
+public enum EvalMetric: String, Codable, Sendable, CaseIterable { case hypervolume, steerability, dominated }
+
+public struct EvaluateSpec: Codable, Sendable, Hashable {
+    /// Held-out test prompts per weighting.
+    public var prompts: Int = 64
+    public var temperature: Double = 0.7
+    public var topP: Double = 1.0
+    public var maxNewTokens: Int = 24
+    public var metrics: [EvalMetric] = EvalMetric.allCases
+    /// Number of evaluation (and training) seeds; results report mean ± standard error.
+    public var seeds: Int = 1
+    /// Sample generations shown in the report.
+    public var samplePrompts: Int = 3
+
+    public init() {}
+    enum CodingKeys: String, CodingKey {
+        case prompts, temperature, metrics, seeds
+        case topP = "top_p", maxNewTokens = "max_new_tokens", samplePrompts = "sample_prompts"
+    }
+}
+
+// MARK: ablation
+
+/// A matrix over key paths; each cell is the workflow with those values substituted.
+public struct AblateSpec: Codable, Sendable, Hashable {
+    /// Key path (e.g. `conditioning.mechanism`, `model.size`) → values, in declaration order.
+    public var matrix: [MatrixAxis]
+    public var include: [[String: YAMLScalarValue]] = []
+    public var exclude: [[String: YAMLScalarValue]] = []
+    /// Cell name template, e.g. `{conditioning.mechanism}-{model.size}`; default joins key=value.
+    public var name: String? = nil
+
+    public init(matrix: [MatrixAxis]) { self.matrix = matrix }
+}
+
+public struct MatrixAxis: Codable, Sendable, Hashable {
+    public var path: String
+    public var values: [YAMLScalarValue]
+    public init(path: String, values: [YAMLScalarValue]) { self.path = path; self.values = values }
+}
+
+/// A scalar from the document, kept with its type (for ablation values and template parameters).
+public enum YAMLScalarValue: Codable, Sendable, Hashable {
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+}
+
+// MARK: executor
+
+public enum ExecutorKind: String, Codable, Sendable, CaseIterable { case local, slurm }
+
+public struct SlurmResources: Codable, Sendable, Hashable {
+    public var partition: String? = nil
+    public var account: String? = nil
+    /// Time limit in minutes.
+    public var timeMinutes: Int? = nil
+    public var cpus: Int? = nil
+    /// Memory in megabytes.
+    public var memoryMB: Int? = nil
+    public var retries: Int? = nil
+    public init() {}
+    enum CodingKeys: String, CodingKey {
+        case partition, account, cpus, retries
+        case timeMinutes = "time_minutes", memoryMB = "memory_mb"
+    }
+}
+
+public struct StepOverride: Codable, Sendable, Hashable {
+    /// Step id glob (`*` and `?`), e.g. `train-clp*`.
+    public var match: String
+    public var resources: SlurmResources
+    public init(match: String, resources: SlurmResources) { self.match = match; self.resources = resources }
+}
+
+public struct ExecutorSpec: Codable, Sendable, Hashable {
+    public var kind: ExecutorKind = .local
+    /// Local: how many steps run at once.
+    public var maxParallel: Int = 1
+    /// Defaults for every step (Slurm resources; `retries` applies to both executors).
+    public var resources: SlurmResources = SlurmResources()
+    public var overrides: [StepOverride] = []
+    public init() {}
+    enum CodingKeys: String, CodingKey {
+        case kind, resources, overrides
+        case maxParallel = "max_parallel"
+    }
+}

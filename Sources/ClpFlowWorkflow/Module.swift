@@ -1,1 +1,0 @@
-// ClpFlowWorkflow: see the files of this folder.
