@@ -74,7 +74,11 @@ import Testing
     @Test func sameSeedSameModel() throws {
         let config = GPTConfig(vocabSize: 12, context: 8, layers: 1, heads: 2, dModel: 8)
         var spec = ReferenceSpec(); spec.steps = 5; spec.batch = 4
-        let ex = (0..<20).map { i in SequenceExample(prompt: [Int32(i % 10 + 1), 11], target: [Int32(i % 7 + 1), 0]) }
+        var ex: [SequenceExample] = []
+        for i in 0..<20 {
+            let a = Int32(i % 10 + 1), b = Int32(i % 7 + 1)
+            ex.append(SequenceExample(prompt: [a, 11], target: [b, 0]))
+        }
         func run() throws -> [Float] {
             let m = try GPTModel(config: config, seed: 4)
             _ = try SupervisedTrainer(spec: spec, seed: 9).train(model: m, train: ex, valid: [], padToken: 0)

@@ -1,10 +1,3 @@
-/// A contiguous run of parameters inside a model's flat buffer.
-public struct ParamSlice: Sendable, Hashable, Codable {
-    public var offset: Int
-    public var count: Int
-    public init(offset: Int, count: Int) { self.offset = offset; self.count = count }
-}
-
 /// CLP's parameter-space conditioning: m copies θ¹…θᵐ of a chosen subset C of a model's
 /// parameters (a list of slices of its flat buffer). For a weighting w the model runs with
 /// θ_C(w) = Σᵢ wᵢ θᵢ written into those slices; the other parameters are shared.

@@ -146,11 +146,11 @@ public struct SupervisedTrainer {
                 validLoss = try SupervisedTrainer.evaluate(model: model, examples: valid, batch: spec.batch, padToken: padToken)
                 guard validLoss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "the validation loss") }
                 metrics["valid_loss"] = validLoss
-                metrics["valid_perplexity"] = exp(validLoss)
+                metrics["valid_perplexity"] = validLoss.exponential
             }
             report(TrainingRecord(step: step + 1, total: spec.steps, metrics: metrics))
         }
         return Summary(steps: spec.steps, finalTrainLoss: lastLoss, validLoss: validLoss,
-                       validPerplexity: validLoss.isFinite ? exp(validLoss) : .nan)
+                       validPerplexity: validLoss.isFinite ? validLoss.exponential : .nan)
     }
 }
