@@ -86,6 +86,13 @@ public struct ConditionedCopies: Sendable {
         }
     }
 
+    /// One optimizer step on the copies with their accumulated gradients.
+    public mutating func update(with optimizer: AdamW) {
+        copies.withUnsafeMutableBufferPointer { p in
+            grads.withUnsafeBufferPointer { g in optimizer.update(params: p.baseAddress!, grads: g.baseAddress!) }
+        }
+    }
+
     /// Copy i as one packed vector.
     public func copy(_ i: Int) -> ArraySlice<Float> { copies[(i * width)..<((i + 1) * width)] }
 }

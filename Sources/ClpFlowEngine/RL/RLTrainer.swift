@@ -1,0 +1,253 @@
+import ClpFlowCore
+import ClpFlowKernels
+import ClpFlowWorkflow
+
+/// A training or evaluation prompt: the tokenised document and the texts rewards read.
+public struct RLExample: Sendable, Hashable {
+    public var id: String
+    public var document: String
+    public var reference: String
+    public var documentTokens: [Int32]
+    public init(id: String, document: String, reference: String, documentTokens: [Int32]) {
+        self.id = id; self.document = document; self.reference = reference; self.documentTokens = documentTokens
+    }
+}
+
+/// What rewards are computed on.
+public struct ScoredResponse: Sendable, Hashable {
+    public var prompt: String
+    public var document: String
+    public var response: String
+    public var reference: String
+    public init(prompt: String, document: String, response: String, reference: String) {
+        self.prompt = prompt; self.document = document; self.response = response; self.reference = reference
+    }
+}
+
+/// Text ↔ tokens, as the trainer needs it.
+public protocol TextCodec: Sendable {
+    func encodeText(_ text: String) -> [Int32]
+    func decodeTokens(_ tokens: [Int32]) -> String
+    /// End of text: ends a response.
+    var endOfText: Int32 { get }
+    /// Separates the document from the summary.
+    var separator: Int32 { get }
+}
+
+public struct GenerationSettings: Sendable, Hashable {
+    public var temperature: Double
+    public var topK: Int
+    public var topP: Double
+    public var maxNewTokens: Int
+    public init(temperature: Double = 1, topK: Int = 0, topP: Double = 1, maxNewTokens: Int) {
+        self.temperature = temperature; self.topK = topK; self.topP = topP; self.maxNewTokens = maxNewTokens
+    }
+}
+
+/// Samples `count` continuations of `prompt` from `model` (after `prefix` vectors if given). Each
+/// continuation ends with end-of-text or at `maxNewTokens`; the end-of-text token is included.
+public typealias Generator = (_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix: PrefixEmbeddings?,
+                              _ settings: GenerationSettings, _ rng: inout SeededRandom) throws -> [[Int32]]
+
+/// Raw reward values: one row per response, one column per reward.
+public typealias RewardScorer = (_ responses: [ScoredResponse]) throws -> [[Double]]
+
+/// Per-reward affine normalisation frozen before RL: r' = (r − mean) / std (identity for `none`).
+public struct RewardNormalization: Sendable, Hashable, Codable {
+    public var mean: [Double]
+    public var std: [Double]
+    public init(mean: [Double], std: [Double]) { self.mean = mean; self.std = std }
+    public static func identity(_ m: Int) -> RewardNormalization {
+        RewardNormalization(mean: .init(repeating: 0, count: m), std: .init(repeating: 1, count: m))
+    }
+    public func apply(_ r: [Double]) -> [Double] { (0..<r.count).map { (r[$0] - mean[$0]) / std[$0] } }
+
+    /// Statistics of the reference policy's rewards on `rows` (one row per sample); rewards whose
+    /// normalisation is `none` keep mean 0 and std 1. A (near-)constant reward keeps std 1.
+    public static func fit(rows: [[Double]], modes: [Normalization]) -> RewardNormalization {
+        let m = modes.count
+        var out = identity(m)
+        guard rows.count > 1 else { return out }
+        for i in 0..<m where modes[i] == .zscore {
+            let xs = rows.map { $0[i] }
+            let mu = xs.reduce(0, +) / Double(xs.count)
+            let v = xs.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(xs.count - 1)
+            out.mean[i] = mu
+            out.std[i] = v.squareRoot() > 1e-8 ? v.squareRoot() : 1
+        }
+        return out
+    }
+}
+
+/// Builds the token sequence a policy reads for a document and conditioning input.
+public struct PromptBuilder: Sendable {
+    public let codec: any TextCodec
+    public let context: Int
+    public let maxNewTokens: Int
+    public let rewardNames: [String]
+
+    public init(codec: any TextCodec, context: Int, maxNewTokens: Int, rewardNames: [String]) {
+        self.codec = codec; self.context = context; self.maxNewTokens = maxNewTokens; self.rewardNames = rewardNames
+    }
+
+    /// document tokens + separator, preceded by the weighting as text when `textual` (prompt
+    /// conditioning). The document is cut from its end so that prefix vectors, the prompt and
+    /// `maxNewTokens` fit the context.
+    public func tokens(_ ex: RLExample, conditioning c: ConditioningInput?, textual: Bool, prefixVectors: Int = 0) -> [Int32] {
+        let head = textual && c != nil ? codec.encodeText(c!.promptPrefix(rewardNames: rewardNames)) : []
+        let room = max(1, context - maxNewTokens - prefixVectors - head.count - 1)
+        return head + Array(ex.documentTokens.prefix(room)) + [codec.separator]
+    }
+}
+
+/// REINFORCE with a leave-one-out baseline for conditioned policies (docs/rl.md).
+public struct RLTrainer {
+    public let stage: StageSpec
+    public let weights: WeightsSpec
+    public let kl: KLSpec
+    public let rewardNames: [String]
+    public let normalization: RewardNormalization
+    public let seed: UInt64
+
+    public init(stage: StageSpec, weights: WeightsSpec, kl: KLSpec, rewardNames: [String],
+                normalization: RewardNormalization, seed: UInt64) {
+        self.stage = stage; self.weights = weights; self.kl = kl; self.rewardNames = rewardNames
+        self.normalization = normalization; self.seed = seed
+    }
+
+    public struct StepRecord: Sendable {
+        public var step: Int
+        public var total: Int
+        public var metrics: [String: Double]
+        /// The weighting (and α) sampled for each prompt of the step.
+        public var conditioning: [ConditioningInput]
+    }
+
+    public struct Summary: Sendable, Codable, Hashable {
+        public var steps: Int
+        public var samples: Int
+        public var finalMetrics: [String: Double]
+    }
+
+    public func train(policy: ConditionedPolicy, reference: GPTModel, data: [RLExample], codec: any TextCodec,
+                      generate: Generator, score: RewardScorer,
+                      report: (StepRecord) -> Void = { _ in }) throws -> Summary {
+        guard !data.isEmpty else { throw TrainingError.emptyData("no training prompts") }
+        let m = rewardNames.count
+        var rng = SeededRandom(seed: seed, stream: "rl/\(stage.name)")
+        var sampler = WeightSampler(distribution: weights.train, rewardCount: m, scalarization: weights.scalarization)
+        let alphaSampler = kl.range.map(AlphaSampler.init)
+        let scalarizer = Scalarizer(weights.scalarization)
+        let builder = PromptBuilder(codec: codec, context: policy.model.config.context, maxNewTokens: stage.maxNewTokens,
+                                    rewardNames: rewardNames)
+        let settings = GenerationSettings(temperature: stage.temperature, maxNewTokens: stage.maxNewTokens)
+        let schedule = LearningRateSchedule(peak: stage.learningRate, warmup: stage.warmup, total: stage.steps, kind: .constant)
+        let optimizer = ConditionedPolicy.Optimizer(policy: policy, lr: stage.learningRate)
+        let k = max(1, stage.samples), B = max(1, stage.batch)
+        var order = Array(data.indices), cursor = order.count
+        var last: [String: Double] = [:]
+        for step in 0..<stage.steps {
+            policy.zeroGrads()
+            var conds: [ConditioningInput] = []
+            var rawSum = [Double](repeating: 0, count: m), normSum = [Double](repeating: 0, count: m)
+            var scalarSum = 0.0, klSum = 0.0, entropySum = 0.0, entropyCount = 0, lossSum = 0.0, lengthSum = 0.0
+            for _ in 0..<B {
+                if cursor == order.count { order.shuffle(using: &rng); cursor = 0 }
+                let ex = data[order[cursor]]; cursor += 1
+                let w = sampler.sample(&rng)
+                let alpha = alphaSampler?.sample(&rng)
+                let c = ConditioningInput(weights: w, alpha: alpha)
+                conds.append(c)
+                let alphaValue = alpha ?? kl.alpha
+                let prefix = try policy.activate(c)
+                let prompt = builder.tokens(ex, conditioning: c, textual: policy.mechanism == .prompt,
+                                            prefixVectors: prefix?.count ?? 0)
+                let refPrompt = builder.tokens(ex, conditioning: nil, textual: false)
+                let responses = try generate(policy.model, prompt, k, prefix, settings, &rng)
+                // Rewards on the decoded responses (end-of-text removed).
+                let texts = responses.map { codec.decodeTokens($0.filter { $0 != codec.endOfText }) }
+                let raw = try score(texts.map {
+                    ScoredResponse(prompt: codec.decodeTokens(refPrompt), document: ex.document, response: $0, reference: ex.reference)
+                })
+                // Teacher-forced log-probabilities under π_ref and under π (the latter's forward is
+                // kept for the backward pass).
+                let ref = try RLTrainer.sequenceLogProbs(model: reference, prompt: refPrompt, responses: responses, prefix: nil,
+                                                         endOfText: codec.endOfText)
+                let pol = try RLTrainer.sequenceLogProbs(model: policy.model, prompt: prompt, responses: responses, prefix: prefix,
+                                                         endOfText: codec.endOfText)
+                var returns: [Double] = []
+                for j in 0..<k {
+                    let rn = normalization.apply(raw[j])
+                    let s = scalarizer.value(weights: w, rewards: rn)
+                    returns.append(Reinforce.sequenceReturn(scalarizedReward: s, logProbPolicy: pol.total[j],
+                                                            logProbReference: ref.total[j], alpha: alphaValue))
+                    for i in 0..<m { rawSum[i] += raw[j][i]; normSum[i] += rn[i] }
+                    scalarSum += s
+                    klSum += pol.total[j] - ref.total[j]
+                    entropySum -= pol.total[j]; entropyCount += pol.lengths[j]
+                    lengthSum += Double(responses[j].count)
+                    sampler.observe(weights: w, rewards: rn)
+                }
+                let adv = Reinforce.leaveOneOutAdvantages(returns)
+                var tokenWeights = [Float](repeating: 0, count: pol.mask.count)
+                for j in 0..<k {
+                    let wj = Float(adv[j] / Double(B * k))
+                    for t in 0..<pol.T where pol.mask[j * pol.T + t] { tokenWeights[j * pol.T + t] = wj }
+                }
+                lossSum += Double(try policy.model.lossAndBackward(targets: pol.targets, weights: tokenWeights))
+                try policy.routeGradients(c)
+            }
+            let norm = policy.clipGradients(maxNorm: stage.clip)
+            guard norm.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "the gradient norm") }
+            optimizer.step(policy, lr: schedule.rate(at: step))
+            let n = Double(B * k)
+            var metrics: [String: Double] = [
+                "scalarized": scalarSum / n, "kl": klSum / n, "entropy": entropySum / Double(max(1, entropyCount)),
+                "loss": lossSum, "grad_norm": norm, "lr": schedule.rate(at: step), "length": lengthSum / n,
+            ]
+            for i in 0..<m {
+                metrics["reward/\(rewardNames[i])"] = rawSum[i] / n
+                metrics["reward_norm/\(rewardNames[i])"] = normSum[i] / n
+            }
+            guard metrics.values.allSatisfy(\.isFinite) else {
+                throw TrainingError.nonFinite(step: step + 1, what: "a training metric (\(metrics.filter { !$0.value.isFinite }.keys.sorted().joined(separator: ", ")))")
+            }
+            last = metrics
+            report(StepRecord(step: step + 1, total: stage.steps, metrics: metrics, conditioning: conds))
+        }
+        return Summary(steps: stage.steps, samples: stage.steps * B * k, finalMetrics: last)
+    }
+
+    /// Teacher-forced log-probabilities of each response after the prompt, from one forward pass
+    /// of the batch [k, T] (right-padded with end-of-text). `mask[j·T + t]` marks positions t
+    /// whose next token belongs to response j; `targets` are the next tokens.
+    public struct SequenceScores {
+        public var total: [Double]
+        public var lengths: [Int]
+        public var T: Int
+        public var targets: [Int32]
+        public var mask: [Bool]
+    }
+
+    public static func sequenceLogProbs(model: GPTModel, prompt: [Int32], responses: [[Int32]], prefix: PrefixEmbeddings?,
+                                        endOfText: Int32) throws -> SequenceScores {
+        let k = responses.count
+        let maxLen = responses.map(\.count).max() ?? 0
+        let T = prompt.count + max(maxLen, 1) - 1 + 1
+        var tokens = [Int32](repeating: endOfText, count: k * T)
+        var targets = [Int32](repeating: 0, count: k * T)
+        var mask = [Bool](repeating: false, count: k * T)
+        for j in 0..<k {
+            let seq = prompt + responses[j]
+            for t in 0..<min(seq.count, T) { tokens[j * T + t] = seq[t] }
+            for t in 0..<(T - 1) { targets[j * T + t] = tokens[j * T + t + 1] }
+            for r in 0..<responses[j].count { mask[j * T + prompt.count - 1 + r] = true }
+        }
+        let lp = try model.logProbs(tokens: tokens, B: k, T: T, prefix: prefix)
+        var total = [Double](repeating: 0, count: k)
+        for j in 0..<k {
+            for t in 0..<(T - 1) where mask[j * T + t] { total[j] += Double(lp[j * (T - 1) + t]) }
+        }
+        return SequenceScores(total: total, lengths: responses.map(\.count), T: T, targets: targets, mask: mask)
+    }
+}
