@@ -154,7 +154,8 @@ func naiveGenerate(_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix:
         var records: [RLTrainer.StepRecord] = []
         let trainer = RLTrainer(stage: stage, weights: weights, kl: kl, rewardNames: ["c", "d"],
                                 normalization: .identity(2), seed: 7)
-        let summary = try trainer.train(policy: policy, reference: ref, data: data, codec: codec, generate: naiveGenerate,
+        let summary = try trainer.train(policy: policy, reference: ref, data: data, codec: codec,
+                                        generate: RLTrainer.cachedGenerator(endOfText: 0),
                                         score: score) { records.append($0) }
         #expect(summary.samples == 40 * 8 * 4)
         #expect(records.count == 40 && records[0].conditioning.count == 8)

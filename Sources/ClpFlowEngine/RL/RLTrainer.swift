@@ -46,7 +46,7 @@ public struct GenerationSettings: Sendable, Hashable {
 
 /// Samples `count` continuations of `prompt` from `model` (after `prefix` vectors if given). Each
 /// continuation ends with end-of-text or at `maxNewTokens`; the end-of-text token is included.
-public typealias Generator = (_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix: PrefixEmbeddings?,
+public typealias ResponseGenerator = (_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix: PrefixEmbeddings?,
                               _ settings: GenerationSettings, _ rng: inout SeededRandom) throws -> [[Int32]]
 
 /// Raw reward values: one row per response, one column per reward.
@@ -130,7 +130,7 @@ public struct RLTrainer {
     }
 
     public func train(policy: ConditionedPolicy, reference: GPTModel, data: [RLExample], codec: any TextCodec,
-                      generate: Generator, score: RewardScorer,
+                      generate: ResponseGenerator, score: RewardScorer,
                       report: (StepRecord) -> Void = { _ in }) throws -> Summary {
         guard !data.isEmpty else { throw TrainingError.emptyData("no training prompts") }
         let m = rewardNames.count
@@ -249,5 +249,18 @@ public struct RLTrainer {
             for t in 0..<(T - 1) where mask[j * T + t] { total[j] += Double(lp[j * (T - 1) + t]) }
         }
         return SequenceScores(total: total, lengths: responses.map(\.count), T: T, targets: targets, mask: mask)
+    }
+}
+
+extension RLTrainer {
+    /// The engine's batched KV-cache sampler as a `ResponseGenerator`: the k samples of a prompt
+    /// are generated together, with a sampling seed drawn from the trainer's generator.
+    public static func cachedGenerator(endOfText: Int32) -> ResponseGenerator {
+        { model, prompt, count, prefix, settings, rng in
+            let config = SamplingConfig(temperature: Float(settings.temperature), topK: settings.topK, topP: Float(settings.topP),
+                                        maxNewTokens: settings.maxNewTokens, endOfText: endOfText, seed: rng.next())
+            return try Generator.generate(models: [model], prompts: Array(repeating: prompt, count: count),
+                                          prefixes: [prefix], config: config).tokens
+        }
     }
 }

@@ -1,0 +1,136 @@
+import ClpFlowCore
+import ClpFlowWorkflow
+import Foundation
+
+/// Mean and standard error of a sample.
+public struct Estimate: Sendable, Hashable, Codable {
+    public var mean: Double
+    public var se: Double
+    public init(mean: Double, se: Double) { self.mean = mean; self.se = se }
+    public init(_ xs: [Double]) {
+        let n = Double(xs.count)
+        guard xs.count > 0 else { self.init(mean: .nan, se: .nan); return }
+        let mu = xs.reduce(0, +) / n
+        let v = xs.count > 1 ? xs.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / (n - 1) : 0
+        self.init(mean: mu, se: (v / n).squareRoot())
+    }
+}
+
+/// One point of a method's front: its conditioning and what it achieved on held-out prompts.
+public struct EvaluationPoint: Sendable, Hashable, Codable {
+    public var weights: [Double]
+    public var alpha: Double?
+    /// Raw rewards, in the workflow's reward order.
+    public var rewards: [Estimate]
+    /// KL(π ‖ π_ref) estimated per sequence: mean of log π(y|x) − log π_ref(y|x).
+    public var kl: Estimate
+    /// Response length in tokens (end-of-text excluded).
+    public var length: Estimate
+    public init(weights: [Double], alpha: Double?, rewards: [Estimate], kl: Estimate, length: Estimate) {
+        self.weights = weights; self.alpha = alpha; self.rewards = rewards; self.kl = kl; self.length = length
+    }
+}
+
+public struct GeneratedSample: Sendable, Hashable, Codable {
+    public var exampleId: String
+    public var weights: [Double]
+    public var alpha: Double?
+    public var text: String
+}
+
+/// The evaluation of one method over the grid.
+public struct MethodEvaluation: Sendable, Hashable, Codable {
+    public var method: String
+    public var rewardNames: [String]
+    public var points: [EvaluationPoint]
+    public var samples: [GeneratedSample]
+    public var forwardPassesPerToken: Int
+    /// Generated tokens per second of wall time during evaluation (sampling only, rewards excluded).
+    public var tokensPerSecond: Double
+    public var prompts: Int
+    public var seeds: Int
+}
+
+/// Runs a method at every conditioning of a grid on held-out prompts.
+public struct Evaluator {
+    public let rewardNames: [String]
+    public let settings: GenerationSettings
+    public let seeds: Int
+    public let samplePrompts: Int
+    public let seed: UInt64
+
+    public init(rewardNames: [String], settings: GenerationSettings, seeds: Int, samplePrompts: Int, seed: UInt64) {
+        self.rewardNames = rewardNames; self.settings = settings; self.seeds = max(1, seeds)
+        self.samplePrompts = samplePrompts; self.seed = seed
+    }
+
+    /// `grid`: the conditioning inputs evaluated; `reference` scores responses for the KL;
+    /// `progress(done, total)` after each grid point.
+    public func evaluate(_ method: SteerableMethod, grid: [ConditioningInput], examples: [RLExample],
+                         reference: GPTModel, builder: PromptBuilder, score: RewardScorer,
+                         progress: (Int, Int) -> Void = { _, _ in }) throws -> MethodEvaluation {
+        let codec = builder.codec
+        var points: [EvaluationPoint] = []
+        var samples: [GeneratedSample] = []
+        var generated = 0
+        var seconds = 0.0
+        for (gi, c) in grid.enumerated() {
+            var rewardRows: [[Double]] = [], kls: [Double] = [], lengths: [Double] = []
+            for s in 0..<seeds {
+                // The same sampling seed for every method at a given grid point and seed index.
+                var r = SeededRandom(seed: seed, stream: "evaluate/\(gi)/\(s)")
+                let t0 = Date()
+                let out = try method.generate(examples, conditioning: c, settings: settings, seed: r.next())
+                seconds += Date().timeIntervalSince(t0)
+                generated += out.tokens.reduce(0) { $0 + $1.count }
+                let refPrompts = examples.map { builder.tokens($0, conditioning: nil, textual: false) }
+                let refLP = try Generator.score(model: reference, prompts: refPrompts, continuations: out.tokens.map { $0.isEmpty ? [codec.endOfText] : $0 })
+                let texts = out.tokens.map { codec.decodeTokens($0.filter { $0 != codec.endOfText }) }
+                let rows = try score(zip(examples, texts).map {
+                    ScoredResponse(prompt: codec.decodeTokens(builder.tokens($0.0, conditioning: nil, textual: false)),
+                                   document: $0.0.document, response: $0.1, reference: $0.0.reference)
+                })
+                rewardRows += rows
+                for j in 0..<examples.count {
+                    let lr = out.tokens[j].isEmpty ? 0 : refLP[j].reduce(0.0) { $0 + Double($1) }
+                    kls.append(out.logProbs[j] - lr)
+                    lengths.append(Double(out.tokens[j].filter { $0 != codec.endOfText }.count))
+                }
+                if s == 0 {
+                    for j in 0..<min(samplePrompts, examples.count) {
+                        samples.append(GeneratedSample(exampleId: examples[j].id, weights: c.weights, alpha: c.alpha, text: texts[j]))
+                    }
+                }
+            }
+            let est = (0..<rewardNames.count).map { i in Estimate(rewardRows.map { $0[i] }) }
+            points.append(EvaluationPoint(weights: c.weights, alpha: c.alpha, rewards: est, kl: Estimate(kls), length: Estimate(lengths)))
+            progress(gi + 1, grid.count)
+        }
+        return MethodEvaluation(method: method.name, rewardNames: rewardNames, points: points, samples: samples,
+                                forwardPassesPerToken: method.forwardPassesPerToken,
+                                tokensPerSecond: seconds > 0 ? Double(generated) / seconds : 0,
+                                prompts: examples.count, seeds: seeds)
+    }
+}
+
+/// The conditioning inputs evaluated for a workflow: the weight grid (`weights.eval`), crossed
+/// with the α values of `kl.range.eval` in multi-KL workflows (default: 5 log-spaced values
+/// spanning the range).
+public enum EvaluationGrid {
+    public static func inputs(weights: WeightsSpec, kl: KLSpec, rewardCount m: Int) -> [ConditioningInput] {
+        let ws: [[Double]]
+        switch weights.eval {
+        case .pointsPerEdge(let n): ws = m == 1 ? [[1]] : SimplexLattice.points(dimensions: m, pointsPerEdge: n)
+        case .points(let p): ws = p
+        }
+        guard let range = kl.range else { return ws.map { ConditioningInput(weights: $0) } }
+        let alphas = range.eval ?? logSpaced(range.min, range.max, count: 5)
+        return ws.flatMap { w in alphas.map { ConditioningInput(weights: w, alpha: $0) } }
+    }
+
+    public static func logSpaced(_ lo: Double, _ hi: Double, count n: Int) -> [Double] {
+        guard n > 1 else { return [lo] }
+        let a = lo.logarithm, b = hi.logarithm
+        return (0..<n).map { i in (a + (b - a) * Double(i) / Double(n - 1)).exponential }
+    }
+}
