@@ -66,7 +66,7 @@ struct TokenizerConfigFile: Codable {
     var sepId: Int
     enum CodingKeys: String, CodingKey { case kind, vocabSize = "vocab_size", eotId = "eot_id", sepId = "sep_id" }
 
-    static let fileName = "tokenizer_config.json"
+    static let fileName = "clp_tokenizer.json"
 
     func write(to directory: URL) throws {
         let enc = JSONEncoder()
@@ -76,7 +76,7 @@ struct TokenizerConfigFile: Codable {
 }
 
 /// Loads whichever tokenizer `directory` holds: byte-level BPE when it has `vocab.json` and
-/// `merges.txt`, the byte tokenizer when its `tokenizer_config.json` says `"kind": "byte"`.
+/// `merges.txt`, the byte tokenizer when its `clp_tokenizer.json` says `"kind": "byte"`.
 public func loadTokenizer(from directory: URL) throws -> any Tokenizer {
     let fm = FileManager.default
     let configURL = directory.appendingPathComponent(TokenizerConfigFile.fileName)
