@@ -203,7 +203,7 @@ enum ProcessCapture {
         let box = DataBox()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { box.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        Thread.detachNewThread { box.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         p.waitUntilExit()
