@@ -5,5 +5,6 @@ extension ClpFlowCommand {
     static let allSubcommands: [ParsableCommand.Type] = [
         DebugLogitsCommand.self,
         DebugInitModelCommand.self,
+        DebugTokenizeCommand.self,
     ]
 }

@@ -1,1 +1,0 @@
-// ClpFlowEngine: see the files of this folder.
