@@ -95,12 +95,21 @@ final class LocalBackend: ExecutionBackend {
         return out.sorted { $0.stepId < $1.stepId }
     }
 
+    static func signalGroup(_ p: Process, _ sig: Int32) {
+        let pid = p.processIdentifier
+        guard pid > 0 else { return }
+        // A group whose id is our child's pid can only be the child's own group.
+        if kill(-pid, sig) != 0 && p.isRunning { kill(pid, sig) }
+    }
+
     func cancelAll() -> [String] {
         let ids = Array(running.keys).sorted()
-        for (_, r) in running where r.process.isRunning { r.process.terminate() }
+        // Each child leads its own process group (Foundation starts it in a new session): signal
+        // the group so the step's own children (e.g. a shell's commands) stop too.
+        for (_, r) in running { LocalBackend.signalGroup(r.process, SIGTERM) }
         let deadline = Date().addingTimeInterval(5)
         while running.values.contains(where: { $0.process.isRunning }) && Date() < deadline { usleep(20_000) }
-        for (_, r) in running where r.process.isRunning { kill(r.process.processIdentifier, SIGKILL) }
+        for (_, r) in running { LocalBackend.signalGroup(r.process, SIGKILL) }
         for (_, r) in running { r.process.waitUntilExit(); try? r.log.close() }
         running.removeAll()
         return ids
