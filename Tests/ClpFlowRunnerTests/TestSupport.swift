@@ -45,7 +45,10 @@ func quietOptions(parallel: Int = 2, keepGoing: Bool = false, buffer: OutputBuff
 
 /// The directory holding the built products (test bundle and executables).
 func productsDir() -> URL {
-    Bundle(for: ArtifactStoreTests.self).bundleURL.deletingLastPathComponent()
+    let candidates = [Bundle(for: ArtifactStoreTests.self).bundleURL, Bundle.main.bundleURL,
+                      Bundle(for: ArtifactStoreTests.self).bundleURL.deletingLastPathComponent()]
+    return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("clp-flow-runner-testhost").path) }
+        ?? candidates[0]
 }
 
 /// The runner test host executable, built with the package.
