@@ -49,6 +49,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "clp-flow", dependencies: ["ClpFlowCLI"]),
+        // Runs plans of shell-script steps through the runner in a separate process, so tests can
+        // kill it (-9, SIGTERM) and check that runs resume cleanly.
+        .executableTarget(name: "clp-flow-runner-testhost", dependencies: ["ClpFlowRunner", "ClpFlowPlanner"]),
 
         .testTarget(name: "ClpFlowCoreTests", dependencies: ["ClpFlowCore"]),
         .testTarget(name: "ClpFlowWorkflowTests", dependencies: ["ClpFlowWorkflow"],

@@ -1,0 +1,117 @@
+import ClpFlowPlanner
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One attempt of one step, as handed to an execution backend.
+struct JobSpec {
+    var step: PlannedStep
+    var attempt: Int
+    var workDir: URL
+    var logURL: URL
+    var argv: [String]
+    var publishArgv: [String]?
+    var environment: [String: String]
+    /// Backend job ids of upstream steps still in flight (Slurm dependencies).
+    var dependencies: [String]
+}
+
+/// How an attempt ended.
+struct JobCompletion {
+    enum Outcome { case succeeded, failed, cancelled }
+    var stepId: String
+    var outcome: Outcome
+    var exitStatus: Int?
+    var reason: String?
+}
+
+/// Where step processes run: child processes (local) or Slurm jobs.
+protocol ExecutionBackend: AnyObject {
+    /// True if a step may be submitted before its inputs finished (the backend orders them).
+    var submitsAhead: Bool { get }
+    /// True if the job publishes its own artifact (the runner only verifies it).
+    var publishesInJob: Bool { get }
+    /// Starts an attempt; returns a backend job id if there is one.
+    func start(_ job: JobSpec) throws -> String?
+    /// Attempts that ended since the last call.
+    func poll() -> [JobCompletion]
+    /// Number of attempts in flight.
+    var inFlight: Int { get }
+    /// Stops everything in flight; returns the step ids that were stopped.
+    func cancelAll() -> [String]
+}
+
+/// Runs each attempt as a child process with stdout and stderr appended to the step log.
+final class LocalBackend: ExecutionBackend {
+    var submitsAhead: Bool { false }
+    var publishesInJob: Bool { false }
+    private var running: [String: (process: Process, log: FileHandle)] = [:]
+    var inFlight: Int { running.count }
+
+    func start(_ job: JobSpec) throws -> String? {
+        if !FileManager.default.fileExists(atPath: job.logURL.path) {
+            guard FileManager.default.createFile(atPath: job.logURL.path, contents: nil) else {
+                throw RunnerError.io("cannot create log file \(job.logURL.path)")
+            }
+        }
+        guard let log = FileHandle(forWritingAtPath: job.logURL.path) else {
+            throw RunnerError.io("cannot open log file \(job.logURL.path)")
+        }
+        _ = try? log.seekToEnd()
+        log.write(Data("== \(Timestamp.string()) attempt \(job.attempt) of \(job.step.id) on \(currentHostName())\n".utf8))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: job.argv[0])
+        p.arguments = Array(job.argv.dropFirst())
+        p.environment = job.environment
+        p.currentDirectoryURL = job.workDir
+        p.standardOutput = log
+        p.standardError = log
+        p.standardInput = FileHandle.nullDevice
+        do { try p.run() } catch {
+            try? log.close()
+            throw RunnerError.io("cannot start \(job.argv[0]) for step '\(job.step.id)': \(error.localizedDescription)")
+        }
+        running[job.step.id] = (p, log)
+        return nil
+    }
+
+    func poll() -> [JobCompletion] {
+        var out: [JobCompletion] = []
+        for (id, r) in running where !r.process.isRunning {
+            r.process.waitUntilExit()
+            try? r.log.close()
+            running[id] = nil
+            let status = Int(r.process.terminationStatus)
+            if r.process.terminationReason == .uncaughtSignal {
+                out.append(JobCompletion(stepId: id, outcome: .failed, exitStatus: 128 + status,
+                                         reason: "killed by signal \(status)"))
+            } else if status == 0 {
+                out.append(JobCompletion(stepId: id, outcome: .succeeded, exitStatus: 0, reason: nil))
+            } else {
+                out.append(JobCompletion(stepId: id, outcome: .failed, exitStatus: status, reason: "exited with status \(status)"))
+            }
+        }
+        return out.sorted { $0.stepId < $1.stepId }
+    }
+
+    static func signalGroup(_ p: Process, _ sig: Int32) {
+        let pid = p.processIdentifier
+        guard pid > 0 else { return }
+        // A group whose id is our child's pid can only be the child's own group.
+        if kill(-pid, sig) != 0 && p.isRunning { kill(pid, sig) }
+    }
+
+    func cancelAll() -> [String] {
+        let ids = Array(running.keys).sorted()
+        // Each child leads its own process group (Foundation starts it in a new session): signal
+        // the group so the step's own children (e.g. a shell's commands) stop too.
+        for (_, r) in running { LocalBackend.signalGroup(r.process, SIGTERM) }
+        let deadline = Date().addingTimeInterval(5)
+        while running.values.contains(where: { $0.process.isRunning }) && Date() < deadline { usleep(20_000) }
+        for (_, r) in running { LocalBackend.signalGroup(r.process, SIGKILL) }
+        for (_, r) in running { r.process.waitUntilExit(); try? r.log.close() }
+        running.removeAll()
+        return ids
+    }
+}

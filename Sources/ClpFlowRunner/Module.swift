@@ -1,1 +1,0 @@
-// ClpFlowRunner: see the files of this folder.

@@ -1,0 +1,450 @@
+import ClpFlowCore
+import ClpFlowPlanner
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where steps run.
+public enum ExecutorKind: Sendable, Equatable {
+    case local
+    case slurm(SlurmOptions)
+}
+
+/// A flag a caller (or a signal handler) sets to stop a run.
+public final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _signal: Int32? = nil
+    public init() {}
+    public func cancel(signal: Int32 = SIGTERM) { lock.lock(); if _signal == nil { _signal = signal }; lock.unlock() }
+    public var signal: Int32? { lock.lock(); defer { lock.unlock() }; return _signal }
+}
+
+public struct RunOptions: Sendable {
+    /// Steps running at the same time (local executor).
+    public var maxParallel: Int
+    /// After a failure, keep running branches that do not depend on it.
+    public var keepGoing: Bool
+    public var executor: ExecutorKind
+    public var display: DisplayMode
+    /// Recorded in the run store.
+    public var argv: [String]
+    /// Seconds between two polls of running steps.
+    public var pollInterval: Double
+    /// Install SIGINT/SIGTERM handlers for the duration of the run.
+    public var handleSignals: Bool
+    public var cancellation: CancellationFlag?
+    /// Where progress and summaries go (stderr by default).
+    public var output: @Sendable (String) -> Void
+
+    public init(maxParallel: Int = 1, keepGoing: Bool = false, executor: ExecutorKind = .local,
+                display: DisplayMode = .auto, argv: [String] = CommandLine.arguments, pollInterval: Double = 0.05,
+                handleSignals: Bool = true, cancellation: CancellationFlag? = nil,
+                output: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+        self.maxParallel = max(1, maxParallel); self.keepGoing = keepGoing; self.executor = executor
+        self.display = display; self.argv = argv; self.pollInterval = pollInterval
+        self.handleSignals = handleSignals; self.cancellation = cancellation; self.output = output
+    }
+}
+
+/// What happened to one step in a run.
+public struct StepOutcome: Sendable, Equatable {
+    public var status: StepStatus
+    public var attempts: Int
+    public var exitStatus: Int?
+    public var reason: String?
+    public var slurmJobId: String?
+    /// The last lines of the log of a failed step.
+    public var logTail: [String]
+}
+
+public struct RunResult: Sendable {
+    public var runId: Int64
+    public var status: RunStatus
+    public var steps: [String: StepOutcome]
+    /// Set when the run was stopped by a signal.
+    public var signal: Int32?
+
+    public var exitCode: Int32 {
+        switch status {
+        case .done: return ClpFlowExit.success
+        case .cancelled: return 128 + (signal ?? SIGINT)
+        case .failed, .running: return ClpFlowExit.failure
+        }
+    }
+}
+
+nonisolated(unsafe) private var pendingSignal: sig_atomic_t = 0
+
+/// Executes plans: see docs/runner.md.
+public enum Runner {
+    public static let logTailLines = 20
+
+    /// Runs `plan` in `runDir` with processes made by `launcher`. Steps whose artifacts exist and
+    /// verify are `cached`; the others run in dependency order. Re-running the same plan on the
+    /// same directory runs only what is unfinished.
+    public static func run(plan: Plan, runDir: URL, options: RunOptions = RunOptions(),
+                           launcher: StepLauncher) throws -> RunResult {
+        try plan.validateForExecution()
+        let rd = RunDirectory(runDir)
+        try rd.create()
+        let lock = try RunLock.acquire(rd.lockURL)
+        defer { lock.release() }
+        let display = ProgressDisplay(mode: options.display, write: options.output)
+        if let old = lock.tookOverFrom {
+            display.note("taking over a stale lock left by pid \(old.pid) on \(old.host) (started \(old.started))")
+        }
+        try rd.writePlan(plan)
+        let store = try RunStore(url: rd.storeURL)
+        try markInterruptedRuns(store)
+        let host = currentHostName()
+        let runId = try store.beginRun(workflow: plan.workflowName, host: host, pid: getpid(), argv: options.argv)
+
+        let backend: ExecutionBackend
+        switch options.executor {
+        case .local: backend = LocalBackend()
+        case .slurm(let so): backend = try SlurmBackend(options: so, runDir: rd)
+        }
+
+        var previousHandlers: [(Int32, sigaction)] = []
+        if options.handleSignals {
+            pendingSignal = 0
+            for sig in [SIGINT, SIGTERM] {
+                var action = sigaction()
+                action.__sigaction_handler.sa_handler = { s in pendingSignal = s }
+                sigemptyset(&action.sa_mask)
+                var old = sigaction()
+                sigaction(sig, &action, &old)
+                previousHandlers.append((sig, old))
+            }
+        }
+        defer {
+            for (sig, old) in previousHandlers { var o = old; sigaction(sig, &o, nil) }
+        }
+
+        var engine = Scheduler(plan: plan, rd: rd, store: store, runId: runId, host: host, options: options,
+                               launcher: launcher, backend: backend, display: display)
+        let result = try engine.execute()
+        try store.endRun(id: runId, status: result.status)
+        display.finished(rows: engine.summaryRows(), status: result.status)
+        return result
+    }
+
+    /// Runs left `running` by a runner that died (the lock is ours now) are closed as cancelled.
+    static func markInterruptedRuns(_ store: RunStore) throws {
+        for run in try store.runs() where run.status == RunStatus.running.rawValue {
+            for var s in try store.steps(runId: run.id) where !s.status.isFinal {
+                s.status = .cancelled
+                s.reason = "the runner (pid \(run.pid) on \(run.host)) stopped abruptly"
+                try store.saveStep(s)
+            }
+            try store.endRun(id: run.id, status: .cancelled)
+        }
+    }
+
+    static func currentSignal(_ flag: CancellationFlag?) -> Int32? {
+        if pendingSignal != 0 { return Int32(pendingSignal) }
+        return flag?.signal
+    }
+
+    /// The last `n` lines of a file.
+    public static func tail(of url: URL, lines n: Int = logTailLines) -> [String] {
+        guard let h = FileHandle(forReadingAtPath: url.path) else { return [] }
+        defer { try? h.close() }
+        let size = (try? h.seekToEnd()) ?? 0
+        let start = size > 65536 ? size - 65536 : 0
+        try? h.seek(toOffset: start)
+        let data = (try? h.readToEnd()) ?? Data()
+        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return Array(lines.suffix(n))
+    }
+}
+
+/// The scheduling loop shared by both executors.
+struct Scheduler {
+    enum State { case pending, inFlight, final }
+
+    let plan: Plan
+    let rd: RunDirectory
+    let store: RunStore
+    let runId: Int64
+    let host: String
+    let options: RunOptions
+    let launcher: StepLauncher
+    let backend: ExecutionBackend
+    let display: ProgressDisplay
+
+    var records: [String: StepRecord] = [:]
+    var outcomes: [String: StepOutcome] = [:]
+    var state: [String: State] = [:]
+    var attempts: [String: Int] = [:]
+    var jobIds: [String: String] = [:]
+    var workDirs: [String: URL] = [:]
+    var tails: [String: EventsTail] = [:]
+    var startTimes: [String: Date] = [:]
+    var endTimes: [String: Date] = [:]
+    var stopReason: String? = nil
+
+    init(plan: Plan, rd: RunDirectory, store: RunStore, runId: Int64, host: String, options: RunOptions,
+         launcher: StepLauncher, backend: ExecutionBackend, display: ProgressDisplay) {
+        self.plan = plan; self.rd = rd; self.store = store; self.runId = runId; self.host = host
+        self.options = options; self.launcher = launcher; self.backend = backend; self.display = display
+    }
+
+    func step(_ id: String) -> PlannedStep { plan.step(id)! }
+
+    mutating func save(_ id: String, _ change: (inout StepRecord) -> Void) throws {
+        var r = records[id]!
+        change(&r)
+        records[id] = r
+        try store.saveStep(r)
+    }
+
+    mutating func finish(_ id: String, _ status: StepStatus, exit: Int? = nil, reason: String? = nil, logTail: [String] = []) throws {
+        let now = Date()
+        endTimes[id] = now
+        state[id] = .final
+        try save(id) { r in
+            r.status = status; r.ended = Timestamp.string(now); r.reason = reason
+            if let exit { r.exitStatus = exit }
+        }
+        outcomes[id] = StepOutcome(status: status, attempts: attempts[id] ?? 0, exitStatus: exit ?? records[id]?.exitStatus,
+                                   reason: reason, slurmJobId: jobIds[id], logTail: logTail)
+        display.stepFinished(id: id, status: status, reason: reason, logTail: logTail, now: now)
+    }
+
+    mutating func execute() throws -> RunResult {
+        // Record the plan and decide what is already done.
+        for s in plan.steps {
+            let inputKeys = s.inputs.map { step($0).cacheKey }
+            try store.saveStepKey(runId: runId, step: s, inputKeys: inputKeys)
+            records[s.id] = StepRecord(runId: runId, stepId: s.id, kind: s.kind.rawValue, cacheKey: s.cacheKey, status: .pending)
+            try store.saveStep(records[s.id]!)
+            state[s.id] = .pending
+        }
+        var cachedCount = 0
+        for s in plan.steps {
+            switch rd.artifacts.verify(cacheKey: s.cacheKey) {
+            case .valid:
+                try save(s.id) { $0.status = .cached; $0.reason = "artifact \(s.cacheKey.prefix(12)) verified" }
+                state[s.id] = .final
+                outcomes[s.id] = StepOutcome(status: .cached, attempts: 0, exitStatus: nil, reason: nil, slurmJobId: nil, logTail: [])
+                cachedCount += 1
+            case .missing:
+                try save(s.id) { $0.reason = "no artifact for cache key \(s.cacheKey.prefix(12))" }
+            case .corrupt(let why):
+                try rd.artifacts.remove(cacheKey: s.cacheKey)
+                try save(s.id) { $0.reason = "artifact was unusable (\(why)); removed" }
+                display.note("\(s.id): artifact unusable (\(why)); the step will rerun")
+            }
+        }
+        display.runStarted(runId: runId, workflow: plan.workflowName, total: plan.steps.count, cached: cachedCount)
+
+        var signal: Int32? = nil
+        while true {
+            if let sig = Runner.currentSignal(options.cancellation) {
+                signal = sig
+                try cancelEverything(reason: "run interrupted by signal \(sig)")
+                break
+            }
+            for c in backend.poll() { try complete(c) }
+            try launchReady()
+            let open = plan.steps.contains { state[$0.id] != .final }
+            if !open { break }
+            if backend.inFlight == 0 && !plan.steps.contains(where: { state[$0.id] == .inFlight }) {
+                // Nothing runs and nothing can start: everything left is blocked.
+                try skipBlocked()
+                break
+            }
+            readEvents()
+            display.tick(now: Date())
+            usleep(useconds_t(options.pollInterval * 1_000_000))
+        }
+        let statuses = plan.steps.map { records[$0.id]!.status }
+        let status: RunStatus = signal != nil ? .cancelled
+            : statuses.allSatisfy(\.isSuccess) ? .done : .failed
+        return RunResult(runId: runId, status: status, steps: outcomes, signal: signal)
+    }
+
+    /// Upstream failure that prevents a step from ever running, if any.
+    func blockingUpstream(_ s: PlannedStep) -> (String, StepStatus)? {
+        for i in s.inputs {
+            let st = records[i]!.status
+            if st == .failed || st == .skipped || st == .cancelled { return (i, st) }
+        }
+        return nil
+    }
+
+    mutating func launchReady() throws {
+        for s in plan.steps where state[s.id] == .pending {
+            if let (up, st) = blockingUpstream(s) {
+                try finish(s.id, .skipped, reason: "upstream '\(up)' \(st.rawValue)")
+                continue
+            }
+            if stopReason != nil { continue }
+            let ready = s.inputs.allSatisfy { i in
+                let r = records[i]!
+                if r.status.isSuccess { return true }
+                // Slurm orders jobs itself, unless the upstream may be retried.
+                return backend.submitsAhead && state[i] == .inFlight && jobIds[i] != nil && step(i).resources.retries == 0
+            }
+            guard ready else { continue }
+            if !backend.submitsAhead && backend.inFlight >= options.maxParallel { return }
+            try launch(s)
+        }
+    }
+
+    mutating func launch(_ s: PlannedStep) throws {
+        let attempt = (attempts[s.id] ?? 0) + 1
+        attempts[s.id] = attempt
+        if attempt == 1 { removeStaleWorkDirs(s.cacheKey) }
+        let work = try rd.workDir(cacheKey: s.cacheKey, attempt: "\(runId)-\(attempt)")
+        if FileManager.default.fileExists(atPath: work.path) { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        workDirs[s.id] = work
+        tails[s.id] = EventsTail(url: work.appendingPathComponent(StepEvents.fileName))
+        if attempt > 1 { try store.deleteMetrics(runId: runId, stepId: s.id) }
+        var env = ProcessInfo.processInfo.environment
+        env[StepContext.Env.runDir] = rd.root.path
+        env[StepContext.Env.stepId] = s.id
+        env[StepContext.Env.workDir] = work.path
+        env[StepContext.Env.attempt] = String(attempt)
+        env[StepContext.Env.events] = work.appendingPathComponent(StepEvents.fileName).path
+        for (i, input) in s.inputs.enumerated() { env[StepContext.Env.input(i)] = try rd.artifacts.url(for: step(input).cacheKey).path }
+        let deps = s.inputs.compactMap { i in state[i] == .inFlight ? jobIds[i] : nil }
+        let job = JobSpec(step: s, attempt: attempt, workDir: work, logURL: rd.logURL(stepId: s.id),
+                          argv: try launcher.command(for: s, runDir: rd),
+                          publishArgv: backend.publishesInJob ? try launcher.publishCommand(for: s, runDir: rd, workDir: work) : nil,
+                          environment: env, dependencies: deps)
+        let now = Date()
+        let jobId: String?
+        do { jobId = try backend.start(job) } catch {
+            try finish(s.id, .failed, reason: "could not start: \(error)")
+            if !options.keepGoing { stopReason = "'\(s.id)' could not start" }
+            return
+        }
+        jobIds[s.id] = jobId
+        startTimes[s.id] = now
+        state[s.id] = .inFlight
+        let localHost: String? = jobId == nil ? host : nil
+        try save(s.id) { r in
+            r.status = .running; r.attempt = attempt; r.started = Timestamp.string(now); r.ended = nil
+            r.host = localHost; r.slurmJobId = jobId; r.exitStatus = nil; r.reason = nil
+        }
+        display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: now)
+    }
+
+    func removeStaleWorkDirs(_ key: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: rd.workURL.path) else { return }
+        for n in names where n.hasPrefix(key + ".tmp-") {
+            try? FileManager.default.removeItem(at: rd.workURL.appendingPathComponent(n))
+        }
+    }
+
+    mutating func readEvents() {
+        var rows: [MetricRecord] = []
+        for s in plan.steps where state[s.id] == .inFlight {
+            guard var t = tails[s.id] else { continue }
+            for e in t.read() {
+                display.stepEvent(id: s.id, e)
+                rows += metricRows(s.id, e)
+            }
+            tails[s.id] = t
+        }
+        try? store.addMetrics(rows)
+    }
+
+    func metricRows(_ id: String, _ e: StepEvent) -> [MetricRecord] {
+        switch e {
+        case .progress(let step, _, let metrics):
+            return metrics.keys.sorted().map { MetricRecord(runId: runId, stepId: id, name: $0, value: metrics[$0]!, trainingStep: step) }
+        case .metric(let name, let value, let step):
+            return [MetricRecord(runId: runId, stepId: id, name: name, value: value, trainingStep: step)]
+        case .message: return []
+        }
+    }
+
+    mutating func complete(_ c: JobCompletion) throws {
+        let s = step(c.stepId)
+        // Last events of the attempt (from the work dir, or from the artifact a Slurm job published).
+        if var t = tails[s.id] {
+            if c.outcome == .succeeded && backend.publishesInJob,
+               let dir = try? rd.artifacts.url(for: s.cacheKey), !FileManager.default.fileExists(atPath: t.url.path) {
+                t = t.moved(to: dir.appendingPathComponent(StepEvents.fileName))
+            }
+            var rows: [MetricRecord] = []
+            for e in t.read() { display.stepEvent(id: s.id, e); rows += metricRows(s.id, e) }
+            try store.addMetrics(rows)
+            tails[s.id] = nil
+        }
+        var outcome = c.outcome
+        var reason = c.reason
+        if outcome == .succeeded {
+            do {
+                if !backend.publishesInJob, let work = workDirs[s.id] {
+                    try rd.artifacts.publish(workDir: work, cacheKey: s.cacheKey, stepId: s.id)
+                }
+                if case .corrupt(let why) = rd.artifacts.verify(cacheKey: s.cacheKey) {
+                    throw RunnerError.artifact("published artifact does not verify: \(why)")
+                } else if case .missing = rd.artifacts.verify(cacheKey: s.cacheKey) {
+                    throw RunnerError.artifact("the step exited 0 but no artifact was published")
+                }
+            } catch {
+                outcome = .failed
+                reason = "\(error)"
+            }
+        }
+        switch outcome {
+        case .succeeded:
+            try finish(s.id, .done, exit: c.exitStatus)
+        case .cancelled:
+            try finish(s.id, .cancelled, exit: c.exitStatus, reason: reason)
+        case .failed:
+            let attempt = attempts[s.id] ?? 1
+            let tailLines = Runner.tail(of: rd.logURL(stepId: s.id))
+            if attempt <= s.resources.retries && stopReason == nil {
+                display.note("\(s.id): attempt \(attempt) failed (\(reason ?? "error")); retrying (\(attempt)/\(s.resources.retries))")
+                try save(s.id) { $0.exitStatus = c.exitStatus; $0.reason = reason }
+                state[s.id] = .pending
+                try launch(s)
+            } else {
+                try finish(s.id, .failed, exit: c.exitStatus, reason: reason, logTail: tailLines)
+                if !options.keepGoing && stopReason == nil { stopReason = "'\(s.id)' failed" }
+            }
+        }
+    }
+
+    mutating func cancelEverything(reason: String) throws {
+        let stopped = Set(backend.cancelAll())
+        for s in plan.steps where state[s.id] != .final {
+            try finish(s.id, .cancelled, reason: stopped.contains(s.id) || state[s.id] == .inFlight ? reason : "not started: \(reason)")
+        }
+    }
+
+    mutating func skipBlocked() throws {
+        for s in plan.steps where state[s.id] == .pending {
+            let why = blockingUpstream(s).map { "upstream '\($0.0)' \($0.1.rawValue)" }
+                ?? "not started: \(stopReason ?? "run stopped")"
+            try finish(s.id, .skipped, reason: why)
+        }
+    }
+
+    func summaryRows() -> [SummaryRow] {
+        plan.steps.map { s in
+            let r = records[s.id]!
+            var elapsed: Double? = nil
+            if let a = startTimes[s.id], let b = endTimes[s.id] { elapsed = b.timeIntervalSince(a) }
+            return SummaryRow(stepId: s.id, status: r.status, attempts: attempts[s.id] ?? 0, elapsed: elapsed, reason: r.reason)
+        }
+    }
+}
+
+extension EventsTail {
+    /// Continues reading the same stream from a file that was moved.
+    func moved(to url: URL) -> EventsTail {
+        var t = self
+        t.url = url
+        return t
+    }
+}

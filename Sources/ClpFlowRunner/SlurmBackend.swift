@@ -1,0 +1,218 @@
+import ClpFlowPlanner
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Settings of the Slurm executor.
+public struct SlurmOptions: Sendable, Equatable {
+    /// Seconds between two queries of the job states.
+    public var pollInterval: Double
+    /// Extra `sbatch` arguments, e.g. `["--qos=short"]`.
+    public var extraSbatchArgs: [String]
+    /// Directory holding sbatch/squeue/scontrol/scancel; nil searches PATH.
+    public var binDir: String?
+
+    public init(pollInterval: Double = 0.5, extraSbatchArgs: [String] = [], binDir: String? = nil) {
+        self.pollInterval = pollInterval; self.extraSbatchArgs = extraSbatchArgs; self.binDir = binDir
+    }
+}
+
+/// Runs a command and returns its exit status, stdout and stderr.
+func runTool(_ argv: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: argv[0])
+    p.arguments = Array(argv.dropFirst())
+    if let environment { p.environment = environment }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    do { try p.run() } catch { throw RunnerError.io("cannot run \(argv[0]): \(error.localizedDescription)") }
+    // Read both pipes fully before waiting so a chatty tool cannot block on a full pipe.
+    let errData = LockedData()
+    let t = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+    t.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while !errData.isSet { usleep(1000) }
+    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData.value, as: UTF8.self))
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var done = false
+    func set(_ d: Data) { lock.lock(); data = d; done = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return done }
+    var value: Data { lock.lock(); defer { lock.unlock() }; return data }
+}
+
+/// Finds an executable in `dir` or on PATH.
+func findExecutable(_ name: String, in dir: String?) -> String? {
+    let dirs = dir.map { [$0] } ?? (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
+    for d in dirs {
+        let p = d + "/" + name
+        if access(p, X_OK) == 0 { return p }
+    }
+    return nil
+}
+
+/// Quotes a string for a POSIX shell.
+public func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+/// Job state as reported by Slurm.
+struct SlurmJobInfo: Equatable {
+    var state: String
+    var reason: String?
+    var exitCode: Int?
+    var signal: Int?
+
+    static let terminal: Set<String> = ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
+                                        "PREEMPTED", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT", "REVOKED"]
+    var isTerminal: Bool { SlurmJobInfo.terminal.contains(state) }
+
+    /// Parses one line of `scontrol show job -o`.
+    static func parseScontrol(_ line: String) -> SlurmJobInfo? {
+        var fields: [String: String] = [:]
+        for token in line.split(separator: " ") {
+            guard let eq = token.firstIndex(of: "=") else { continue }
+            let k = String(token[..<eq])
+            if fields[k] == nil { fields[k] = String(token[token.index(after: eq)...]) }
+        }
+        guard let state = fields["JobState"] else { return nil }
+        var code: Int? = nil, sig: Int? = nil
+        if let ec = fields["ExitCode"] {
+            let parts = ec.split(separator: ":")
+            code = parts.first.flatMap { Int($0) }
+            sig = parts.count > 1 ? Int(parts[1]) : nil
+        }
+        let reason = fields["Reason"].flatMap { $0 == "None" ? nil : $0 }
+        return SlurmJobInfo(state: state, reason: reason, exitCode: code, signal: sig)
+    }
+}
+
+/// Submits each attempt with `sbatch --parsable` and tracks it by polling `squeue`/`scontrol`.
+final class SlurmBackend: ExecutionBackend {
+    var submitsAhead: Bool { true }
+    var publishesInJob: Bool { true }
+    let options: SlurmOptions
+    let rd: RunDirectory
+    let sbatch: String, squeue: String, scontrol: String, scancel: String
+    private var jobs: [String: String] = [:]   // step id -> job id
+    private var lastPoll = Date.distantPast
+    var inFlight: Int { jobs.count }
+
+    init(options: SlurmOptions, runDir: RunDirectory) throws {
+        self.options = options
+        rd = runDir
+        var found: [String] = []
+        for tool in ["sbatch", "squeue", "scontrol", "scancel"] {
+            guard let p = findExecutable(tool, in: options.binDir) else {
+                throw RunnerError.slurm("'\(tool)' not found \(options.binDir.map { "in \($0)" } ?? "on PATH"); install the Slurm client tools or use the local executor")
+            }
+            found.append(p)
+        }
+        sbatch = found[0]; squeue = found[1]; scontrol = found[2]; scancel = found[3]
+        try FileManager.default.createDirectory(at: rd.slurmURL, withIntermediateDirectories: true)
+    }
+
+    /// The batch script of one attempt: exports the step variables, runs the step, publishes.
+    static func script(_ job: JobSpec) -> String {
+        var s = "#!/bin/sh\n# clp-flow step \(job.step.id.replacingOccurrences(of: "\n", with: " ")) attempt \(job.attempt)\n"
+        for (k, v) in job.environment.sorted(by: { $0.key < $1.key }) where k.hasPrefix("CLP_FLOW_") {
+            s += "export \(k)=\(shellQuote(v))\n"
+        }
+        s += "cd \(shellQuote(job.workDir.path)) || exit 1\n"
+        s += "echo \"== $(date -u +%Y-%m-%dT%H:%M:%SZ) attempt \(job.attempt) on $(hostname) (slurm job $SLURM_JOB_ID)\"\n"
+        s += job.argv.map(shellQuote).joined(separator: " ") + "\n"
+        s += "rc=$?\nif [ $rc -ne 0 ]; then echo \"step exited with status $rc\" >&2; exit $rc; fi\n"
+        if let p = job.publishArgv {
+            s += p.map(shellQuote).joined(separator: " ") + " || { echo 'publishing the outputs failed' >&2; exit 1; }\n"
+        }
+        return s
+    }
+
+    /// The sbatch arguments of one attempt (without the script path).
+    static func sbatchArguments(_ job: JobSpec, extra: [String]) -> [String] {
+        let r = job.step.resources
+        var a = ["--parsable", "--job-name=\(SafeName.jobName(for: job.step.id))", "--output=\(job.logURL.path)",
+                 "--open-mode=append", "--chdir=\(job.workDir.path)", "-c", String(max(1, r.cpus))]
+        if let m = r.memoryMB { a.append("--mem=\(m)M") }
+        if let t = r.timeMinutes { a += ["-t", String(t)] }
+        if let p = r.partition { a += ["-p", p] }
+        if let acct = r.account { a += ["-A", acct] }
+        if !job.dependencies.isEmpty {
+            a.append("--dependency=afterok:" + job.dependencies.joined(separator: ":"))
+            a.append("--kill-on-invalid-dep=yes")
+        }
+        return a + extra
+    }
+
+    func start(_ job: JobSpec) throws -> String? {
+        let scriptURL = rd.slurmURL.appendingPathComponent("\(SafeName.fileName(for: job.step.id)).\(job.workDir.lastPathComponent.split(separator: "-").suffix(2).joined(separator: "-")).sh")
+        do {
+            try Data(SlurmBackend.script(job).utf8).write(to: scriptURL, options: .atomic)
+        } catch { throw RunnerError.io("cannot write \(scriptURL.path): \(error.localizedDescription)") }
+        chmod(scriptURL.path, 0o755)
+        let r = try runTool([sbatch] + SlurmBackend.sbatchArguments(job, extra: options.extraSbatchArgs) + [scriptURL.path])
+        let id = r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
+        guard r.status == 0, !id.isEmpty, id.allSatisfy(\.isNumber) else {
+            throw RunnerError.slurm("sbatch failed for step '\(job.step.id)' (status \(r.status)): \(r.err.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        jobs[job.step.id] = id
+        return id
+    }
+
+    func info(jobId: String) -> SlurmJobInfo? {
+        guard let r = try? runTool([scontrol, "show", "job", "-o", jobId]), r.status == 0 else { return nil }
+        return r.out.split(separator: "\n").compactMap { SlurmJobInfo.parseScontrol(String($0)) }.first
+    }
+
+    func poll() -> [JobCompletion] {
+        guard !jobs.isEmpty, Date().timeIntervalSince(lastPoll) >= options.pollInterval else { return [] }
+        lastPoll = Date()
+        // One squeue call for every job; scontrol only for the ones that ended (exit code).
+        var states: [String: String] = [:]
+        let ids = jobs.values.sorted().joined(separator: ",")
+        if let r = try? runTool([squeue, "-h", "-t", "all", "-j", ids, "-o", "%i|%T"]), r.status == 0 {
+            for line in r.out.split(separator: "\n") {
+                let f = line.split(separator: "|", omittingEmptySubsequences: false)
+                if f.count == 2 { states[String(f[0])] = String(f[1]) }
+            }
+        }
+        var out: [JobCompletion] = []
+        for (stepId, jobId) in jobs.sorted(by: { $0.key < $1.key }) {
+            if let st = states[jobId], !SlurmJobInfo.terminal.contains(st) { continue }
+            guard let info = info(jobId: jobId) else {
+                if states[jobId] == nil {
+                    out.append(JobCompletion(stepId: stepId, outcome: .failed, exitStatus: nil,
+                                             reason: "slurm job \(jobId) disappeared from the queue"))
+                    jobs[stepId] = nil
+                }
+                continue
+            }
+            guard info.isTerminal else { continue }
+            jobs[stepId] = nil
+            let detail = "slurm job \(jobId) \(info.state)" + (info.reason.map { " (\($0))" } ?? "")
+            switch info.state {
+            case "COMPLETED":
+                out.append(JobCompletion(stepId: stepId, outcome: .succeeded, exitStatus: info.exitCode ?? 0, reason: nil))
+            case "CANCELLED":
+                out.append(JobCompletion(stepId: stepId, outcome: .cancelled, exitStatus: info.exitCode, reason: detail))
+            default:
+                out.append(JobCompletion(stepId: stepId, outcome: .failed, exitStatus: info.exitCode,
+                                         reason: detail + (info.exitCode.map { ", exit status \($0)" } ?? "")))
+            }
+        }
+        return out
+    }
+
+    func cancelAll() -> [String] {
+        let ids = jobs.values.sorted()
+        if !ids.isEmpty { _ = try? runTool([scancel] + ids) }
+        let steps = jobs.keys.sorted()
+        jobs.removeAll()
+        return steps
+    }
+}

@@ -1,0 +1,142 @@
+import ClpFlowCore
+@testable import ClpFlowRunner
+import Foundation
+import XCTest
+
+final class ArtifactStoreTests: XCTestCase {
+    let key = String(repeating: "ab", count: 32)
+
+    func makeWork(_ root: URL, files: [String: String]) throws -> URL {
+        let work = root.appendingPathComponent("work/\(key).tmp-1-1", isDirectory: true)
+        for (path, content) in files {
+            let url = work.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(content.utf8).write(to: url)
+        }
+        return work
+    }
+
+    func testPublishWritesManifestAndRenamesAtomically() throws {
+        let root = try makeTempDir(self)
+        let work = try makeWork(root, files: ["a.txt": "hello", "sub/b.bin": "world!"])
+        let store = ArtifactStore(root: root.appendingPathComponent("artifacts"))
+        XCTAssertEqual(store.verify(cacheKey: key), .missing)
+        let manifest = try store.publish(workDir: work, cacheKey: key, stepId: "s[x=1]")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work.path), "work dir is renamed, not copied")
+        XCTAssertEqual(manifest.files.map(\.path), ["a.txt", "sub/b.bin"])
+        XCTAssertEqual(manifest.files[0].size, 5)
+        XCTAssertEqual(manifest.files[0].sha256, SHA256.hex("hello"))
+        XCTAssertEqual(manifest.files[1].sha256, SHA256.hex("world!"))
+        guard case .valid(let m) = store.verify(cacheKey: key) else { return XCTFail("artifact should verify") }
+        XCTAssertEqual(m, manifest)
+        let text = try XCTUnwrap(readText(store.root.appendingPathComponent("\(key)/MANIFEST.json")))
+        XCTAssertTrue(text.contains("\"stepId\": \"s[x=1]\""))
+    }
+
+    func testCorruptionIsDetected() throws {
+        let cases: [(String, (URL) throws -> Void)] = [
+            ("altered byte", { try Data("hellp".utf8).write(to: $0.appendingPathComponent("a.txt")) }),
+            ("truncated", { try Data("hel".utf8).write(to: $0.appendingPathComponent("a.txt")) }),
+            ("missing file", { try FileManager.default.removeItem(at: $0.appendingPathComponent("sub/b.bin")) }),
+            ("extra file", { try Data("x".utf8).write(to: $0.appendingPathComponent("extra")) }),
+            ("no manifest", { try FileManager.default.removeItem(at: $0.appendingPathComponent("MANIFEST.json")) }),
+            ("garbage manifest", { try Data("{".utf8).write(to: $0.appendingPathComponent("MANIFEST.json")) }),
+        ]
+        for (label, damage) in cases {
+            let root = try makeTempDir(self)
+            let work = try makeWork(root, files: ["a.txt": "hello", "sub/b.bin": "world!"])
+            let store = ArtifactStore(root: root.appendingPathComponent("artifacts"))
+            try store.publish(workDir: work, cacheKey: key, stepId: "s")
+            try damage(try store.url(for: key))
+            guard case .corrupt(let why) = store.verify(cacheKey: key) else { XCTFail("\(label) not detected"); continue }
+            XCTAssertFalse(why.isEmpty)
+            try store.remove(cacheKey: key)
+            XCTAssertEqual(store.verify(cacheKey: key), .missing)
+        }
+    }
+
+    func testRepublishReplacesCorruptCopy() throws {
+        let root = try makeTempDir(self)
+        let store = ArtifactStore(root: root.appendingPathComponent("artifacts"))
+        try store.publish(workDir: try makeWork(root, files: ["a.txt": "one"]), cacheKey: key, stepId: "s")
+        try Data("zzz".utf8).write(to: try store.url(for: key).appendingPathComponent("a.txt"))
+        try store.publish(workDir: try makeWork(root, files: ["a.txt": "two"]), cacheKey: key, stepId: "s")
+        XCTAssertTrue(store.verify(cacheKey: key).isValid)
+        XCTAssertEqual(readText(try store.url(for: key).appendingPathComponent("a.txt")), "two")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.root.path).filter { $0 != key }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    func testSymlinkOutputsAreRefused() throws {
+        let root = try makeTempDir(self)
+        let work = try makeWork(root, files: ["a.txt": "x"])
+        try FileManager.default.createSymbolicLink(atPath: work.appendingPathComponent("link").path, withDestinationPath: "/etc/passwd")
+        let store = ArtifactStore(root: root.appendingPathComponent("artifacts"))
+        XCTAssertThrowsError(try store.publish(workDir: work, cacheKey: key, stepId: "s")) { e in
+            XCTAssertTrue("\(e)".contains("symbolic link"), "\(e)")
+        }
+        XCTAssertEqual(store.verify(cacheKey: key), .missing)
+    }
+
+    func testStreamingDigestMatchesSha256sumOnMultiChunkFile() throws {
+        let root = try makeTempDir(self)
+        var rng = SeededRandom(seed: 7)
+        let bytes = (0..<(ArtifactStore.chunkSize * 2 + 12345)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let url = root.appendingPathComponent("big.bin")
+        try Data(bytes).write(to: url)
+        let d = try ArtifactStore.digest(of: url)
+        XCTAssertEqual(d.size, Int64(bytes.count))
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/sha256sum") {
+            let (_, out) = try shell(["/usr/bin/sha256sum", url.path])
+            XCTAssertEqual(d.sha256, String(out.prefix(64)))
+        } else {
+            XCTAssertEqual(d.sha256, SHA256.hex(bytes))
+        }
+    }
+
+    func testInvalidCacheKeysNeverBecomePaths() throws {
+        let store = ArtifactStore(root: URL(fileURLWithPath: "/tmp/none"))
+        for bad in ["../x", "/etc", "ABC", "", "a/b", "0g"] {
+            XCTAssertThrowsError(try store.url(for: bad), bad)
+        }
+    }
+}
+
+final class SafeNameTests: XCTestCase {
+    func testHostileIdsGiveSingleSafeComponents() {
+        let ids = ["../../x", "/etc/passwd", "..", ".", "train-clp[conditioning=attn,model.size=micro]",
+                   "a/b/../../c", "émoji 🚀 ∑", "\u{202E}rtl", "-rf", " ", "x\ny", String(repeating: "z", count: 500)]
+        var names = Set<String>()
+        for id in ids {
+            let n = SafeName.fileName(for: id)
+            XCTAssertFalse(n.contains("/"), n)
+            XCTAssertFalse(n.hasPrefix("."), n)
+            XCTAssertFalse(n.hasPrefix("-"), n)
+            XCTAssertNotEqual(n, "..")
+            XCTAssertTrue(n.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }, n)
+            XCTAssertLessThanOrEqual(n.count, 100)
+            names.insert(n)
+        }
+        XCTAssertEqual(names.count, ids.count, "distinct ids give distinct names")
+        XCTAssertNotEqual(SafeName.fileName(for: "a[b]"), SafeName.fileName(for: "a_b_"))
+        XCTAssertTrue(SafeName.fileName(for: "train-clp[conditioning=attn]").hasPrefix("train-clp_conditioning_attn-"))
+    }
+
+    func testLogPathsStayInsideLogs() throws {
+        let rd = RunDirectory(path: "/tmp/run")
+        for id in ["../../x", "/abs/path", "a/../../b"] {
+            let url = rd.logURL(stepId: id)
+            XCTAssertEqual(url.deletingLastPathComponent().path, "/tmp/run/logs")
+            XCTAssertEqual(url.standardizedFileURL.deletingLastPathComponent().path, "/tmp/run/logs")
+        }
+    }
+
+    func testPlanValidationRejectsHostileKeysAndBadInputs() {
+        func plan(_ steps: [PlannedStepSpec]) -> ClpFlowPlannerPlan { ClpFlowPlannerPlan(workflowName: "w", seed: 0, steps: steps.map(\.step)) }
+        let ok = PlannedStepSpec(id: "a", key: "aa", inputs: [])
+        XCTAssertNoThrow(try plan([ok]).validateForExecution())
+        XCTAssertThrowsError(try plan([PlannedStepSpec(id: "a", key: "../../x", inputs: [])]).validateForExecution())
+        XCTAssertThrowsError(try plan([ok, PlannedStepSpec(id: "a", key: "bb", inputs: [])]).validateForExecution())
+        XCTAssertThrowsError(try plan([PlannedStepSpec(id: "b", key: "bb", inputs: ["a"]), ok]).validateForExecution())
+    }
+}
