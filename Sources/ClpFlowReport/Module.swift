@@ -1,1 +1,0 @@
-// ClpFlowReport: see the files of this folder.

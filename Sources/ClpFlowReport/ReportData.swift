@@ -1,0 +1,371 @@
+// The data behind a report. It is filled from a run's results (evaluation, training logs, run
+// store) and is plain Codable data, so it can be saved as `report.json` next to `report.html`
+// and re-rendered later. All computed metrics (hypervolume, steerability) are passed in; the
+// renderer only ranks and draws them.
+//
+// Missing values are `nil`, never NaN: JSONEncoder rejects non-finite numbers. The renderer
+// tolerates NaN anyway and shows it as "–".
+
+/// Everything a report shows.
+public struct ReportData: Codable, Sendable, Equatable {
+    public var metadata: RunMetadata
+    /// Names of the rewards, in the order of every weight and reward vector.
+    public var rewardNames: [String]
+    /// Optional unit per reward (e.g. "score", "log-prob"), used in axis labels.
+    public var rewardUnits: [String]?
+    /// Evaluated methods (CLP variants, Rewarded Soups, prompting, …), in display order.
+    public var methods: [MethodResult]
+    /// The reference policy's point (usually the SFT model); also the hypervolume reference.
+    public var reference: ReferencePoint?
+    /// Hypervolume per method, as computed by the evaluation.
+    public var hypervolume: HypervolumeTable?
+    /// Steerability per method, as computed by the evaluation.
+    public var steerability: [SteerabilityRow]
+    /// Training curves per method.
+    public var trainingCurves: [TrainingCurve]
+    /// Ablation results, if the workflow ran a sweep.
+    public var ablation: AblationMatrix?
+    /// Generated samples for side-by-side reading.
+    public var samples: [SampleGroup]
+
+    public init(metadata: RunMetadata, rewardNames: [String], rewardUnits: [String]? = nil,
+                methods: [MethodResult], reference: ReferencePoint? = nil,
+                hypervolume: HypervolumeTable? = nil, steerability: [SteerabilityRow] = [],
+                trainingCurves: [TrainingCurve] = [], ablation: AblationMatrix? = nil,
+                samples: [SampleGroup] = []) {
+        self.metadata = metadata
+        self.rewardNames = rewardNames
+        self.rewardUnits = rewardUnits
+        self.methods = methods
+        self.reference = reference
+        self.hypervolume = hypervolume
+        self.steerability = steerability
+        self.trainingCurves = trainingCurves
+        self.ablation = ablation
+        self.samples = samples
+    }
+}
+
+/// Facts about the run that produced the report.
+public struct RunMetadata: Codable, Sendable, Equatable {
+    public var workflowName: String
+    public var runID: String?
+    public var seed: UInt64
+    /// `ClpFlowVersion.tool` of the producing binary.
+    public var toolVersion: String
+    /// `ClpFlowVersion.engineFormat` of the producing binary.
+    public var engineFormat: Int?
+    /// Overall status: "succeeded", "failed", "cancelled", "partial", …
+    public var status: String
+    /// ISO 8601 timestamps.
+    public var startedAt: String?
+    public var finishedAt: String?
+    /// "local" or "slurm".
+    public var executor: String?
+    public var steps: [StepRecord]
+    /// Further facts shown as key/value rows (model size, dataset, host, …).
+    public var extra: [KeyValue]
+
+    public init(workflowName: String, runID: String? = nil, seed: UInt64, toolVersion: String,
+                engineFormat: Int? = nil, status: String, startedAt: String? = nil,
+                finishedAt: String? = nil, executor: String? = nil, steps: [StepRecord] = [],
+                extra: [KeyValue] = []) {
+        self.workflowName = workflowName
+        self.runID = runID
+        self.seed = seed
+        self.toolVersion = toolVersion
+        self.engineFormat = engineFormat
+        self.status = status
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.executor = executor
+        self.steps = steps
+        self.extra = extra
+    }
+}
+
+public struct KeyValue: Codable, Sendable, Equatable {
+    public var key: String
+    public var value: String
+    public init(_ key: String, _ value: String) { self.key = key; self.value = value }
+}
+
+/// One step of the run.
+public struct StepRecord: Codable, Sendable, Equatable {
+    public var id: String
+    /// The step kind (e.g. "train", "evaluate").
+    public var kind: String
+    /// "succeeded", "cached", "failed", "skipped", "cancelled", …
+    public var status: String
+    public var wallTimeSeconds: Double?
+    public var cacheKey: String?
+
+    public init(id: String, kind: String, status: String, wallTimeSeconds: Double? = nil,
+                cacheKey: String? = nil) {
+        self.id = id
+        self.kind = kind
+        self.status = status
+        self.wallTimeSeconds = wallTimeSeconds
+        self.cacheKey = cacheKey
+    }
+}
+
+/// A method's evaluation over a weight grid.
+public struct MethodResult: Codable, Sendable, Equatable {
+    public var name: String
+    /// What kind of method it is, e.g. "clp", "rewarded-soup", "prompting", "multi-kl".
+    public var kind: String
+    public var points: [WeightingPoint]
+
+    public init(name: String, kind: String, points: [WeightingPoint]) {
+        self.name = name
+        self.kind = kind
+        self.points = points
+    }
+}
+
+/// A method evaluated at one weighting (and, for multi-KL methods, one α).
+public struct WeightingPoint: Codable, Sendable, Equatable {
+    /// The reward weighting w (one entry per reward).
+    public var weights: [Double]
+    /// The KL weight α for multi-KL conditioning; nil otherwise.
+    public var alpha: Double?
+    /// Mean reward per reward over the evaluation prompts.
+    public var rewardMeans: [Double]
+    /// Standard error of each mean, if known (same length as `rewardMeans`).
+    public var rewardStandardErrors: [Double]?
+    /// Mean KL divergence to the reference policy (nats per sequence).
+    public var kl: Double?
+    public var klStandardError: Double?
+    /// Mean generated length in tokens.
+    public var length: Double?
+
+    public init(weights: [Double], alpha: Double? = nil, rewardMeans: [Double],
+                rewardStandardErrors: [Double]? = nil, kl: Double? = nil,
+                klStandardError: Double? = nil, length: Double? = nil) {
+        self.weights = weights
+        self.alpha = alpha
+        self.rewardMeans = rewardMeans
+        self.rewardStandardErrors = rewardStandardErrors
+        self.kl = kl
+        self.klStandardError = klStandardError
+        self.length = length
+    }
+}
+
+/// The reference policy's evaluation (no weighting).
+public struct ReferencePoint: Codable, Sendable, Equatable {
+    /// Display name, e.g. "SFT".
+    public var label: String
+    public var rewardMeans: [Double]
+    public var rewardStandardErrors: [Double]?
+    public var length: Double?
+
+    public init(label: String, rewardMeans: [Double], rewardStandardErrors: [Double]? = nil,
+                length: Double? = nil) {
+        self.label = label
+        self.rewardMeans = rewardMeans
+        self.rewardStandardErrors = rewardStandardErrors
+        self.length = length
+    }
+}
+
+/// Hypervolume of each method's points with respect to one reference point.
+public struct HypervolumeTable: Codable, Sendable, Equatable {
+    /// The reference point (one entry per reward).
+    public var referencePoint: [Double]
+    /// Where the reference point comes from, e.g. "SFT policy".
+    public var referenceLabel: String?
+    public var rows: [HypervolumeRow]
+
+    public init(referencePoint: [Double], referenceLabel: String? = nil, rows: [HypervolumeRow]) {
+        self.referencePoint = referencePoint
+        self.referenceLabel = referenceLabel
+        self.rows = rows
+    }
+}
+
+public struct HypervolumeRow: Codable, Sendable, Equatable {
+    public var method: String
+    public var hypervolume: Double
+    /// Share (0…1) of this method's points dominated by some point of another method.
+    public var dominatedShare: Double?
+    /// Number of non-dominated points of this method.
+    public var frontSize: Int?
+
+    public init(method: String, hypervolume: Double, dominatedShare: Double? = nil, frontSize: Int? = nil) {
+        self.method = method
+        self.hypervolume = hypervolume
+        self.dominatedShare = dominatedShare
+        self.frontSize = frontSize
+    }
+}
+
+/// Steerability of one method: one entry per reward.
+public struct SteerabilityRow: Codable, Sendable, Equatable {
+    public var method: String
+    public var rewards: [SteerabilityEntry]
+
+    public init(method: String, rewards: [SteerabilityEntry]) {
+        self.method = method
+        self.rewards = rewards
+    }
+
+    /// Mean of the defined ρ values; nil when none is defined.
+    public var meanRho: Double? {
+        let defined = rewards.compactMap { $0.rho }.filter { $0.isFinite }
+        return defined.isEmpty ? nil : defined.reduce(0, +) / Double(defined.count)
+    }
+}
+
+public struct SteerabilityEntry: Codable, Sendable, Equatable {
+    /// Spearman ρ(w_i, r_i) along the grid; nil when undefined (constant weight or reward).
+    public var rho: Double?
+    /// max − min of r_i over the grid.
+    public var spread: Double
+
+    public init(rho: Double?, spread: Double) {
+        self.rho = rho
+        self.spread = spread
+    }
+}
+
+/// Logged training metrics of one method.
+public struct TrainingCurve: Codable, Sendable, Equatable {
+    public var method: String
+    /// (step, metric name, value) triples; one chart is drawn per metric name.
+    public var points: [CurvePoint]
+
+    public init(method: String, points: [CurvePoint]) {
+        self.method = method
+        self.points = points
+    }
+}
+
+public struct CurvePoint: Codable, Sendable, Equatable {
+    public var step: Int
+    public var name: String
+    public var value: Double
+
+    public init(step: Int, name: String, value: Double) {
+        self.step = step
+        self.name = name
+        self.value = value
+    }
+}
+
+/// Results of a parameter sweep.
+public struct AblationMatrix: Codable, Sendable, Equatable {
+    public var title: String
+    /// What the score is, e.g. "hypervolume".
+    public var scoreName: String
+    public var higherIsBetter: Bool
+    public var parameterNames: [String]
+    public var cells: [AblationCell]
+
+    public init(title: String, scoreName: String, higherIsBetter: Bool = true,
+                parameterNames: [String], cells: [AblationCell]) {
+        self.title = title
+        self.scoreName = scoreName
+        self.higherIsBetter = higherIsBetter
+        self.parameterNames = parameterNames
+        self.cells = cells
+    }
+}
+
+public struct AblationCell: Codable, Sendable, Equatable {
+    /// One value per entry of `AblationMatrix.parameterNames`, as displayed.
+    public var parameters: [String]
+    /// nil when the cell did not produce a score (e.g. its run failed).
+    public var score: Double?
+    public var note: String?
+
+    public init(parameters: [String], score: Double?, note: String? = nil) {
+        self.parameters = parameters
+        self.score = score
+        self.note = note
+    }
+}
+
+/// One evaluation prompt with the texts each method generated for it.
+public struct SampleGroup: Codable, Sendable, Equatable {
+    public var id: String?
+    /// The instruction or prompt given to the model.
+    public var prompt: String
+    /// The source document (e.g. the text to summarise).
+    public var document: String
+    /// A human reference output, if the dataset has one.
+    public var referenceText: String?
+    public var generations: [Generation]
+
+    public init(id: String? = nil, prompt: String, document: String, referenceText: String? = nil,
+                generations: [Generation]) {
+        self.id = id
+        self.prompt = prompt
+        self.document = document
+        self.referenceText = referenceText
+        self.generations = generations
+    }
+}
+
+public struct Generation: Codable, Sendable, Equatable {
+    public var method: String
+    public var weights: [Double]
+    public var alpha: Double?
+    public var text: String
+    /// Reward values of this text (one per reward), if scored.
+    public var rewards: [Double]?
+
+    public init(method: String, weights: [Double], alpha: Double? = nil, text: String, rewards: [Double]? = nil) {
+        self.method = method
+        self.weights = weights
+        self.alpha = alpha
+        self.text = text
+        self.rewards = rewards
+    }
+}
+
+extension ReportData {
+    /// Inconsistencies that make parts of the report incomplete (shown in the report and the
+    /// terminal summary). Inconsistent points are skipped when drawing, never guessed.
+    public var problems: [String] {
+        var out: [String] = []
+        let m = rewardNames.count
+        if m == 0 { out.append("no reward names: charts and tables need at least one reward") }
+        if let u = rewardUnits, u.count != m {
+            out.append("rewardUnits has \(u.count) entries but there are \(m) rewards")
+        }
+        var seen = Set<String>()
+        for method in methods {
+            if !seen.insert(method.name).inserted {
+                out.append("method name \"\(method.name)\" is used twice; names must be unique")
+            }
+            for (k, p) in method.points.enumerated() {
+                if p.rewardMeans.count != m {
+                    out.append("method \"\(method.name)\" point \(k + 1): \(p.rewardMeans.count) reward means for \(m) rewards (point skipped)")
+                }
+                if p.weights.count != m {
+                    out.append("method \"\(method.name)\" point \(k + 1): \(p.weights.count) weights for \(m) rewards")
+                }
+                if let se = p.rewardStandardErrors, se.count != p.rewardMeans.count {
+                    out.append("method \"\(method.name)\" point \(k + 1): \(se.count) standard errors for \(p.rewardMeans.count) means (error bars skipped)")
+                }
+            }
+        }
+        if let r = reference, r.rewardMeans.count != m {
+            out.append("reference \"\(r.label)\": \(r.rewardMeans.count) reward means for \(m) rewards (not drawn)")
+        }
+        if let hv = hypervolume, hv.referencePoint.count != m {
+            out.append("hypervolume reference point has \(hv.referencePoint.count) entries for \(m) rewards")
+        }
+        for row in steerability where row.rewards.count != m {
+            out.append("steerability of \"\(row.method)\": \(row.rewards.count) entries for \(m) rewards")
+        }
+        if let a = ablation {
+            for (k, c) in a.cells.enumerated() where c.parameters.count != a.parameterNames.count {
+                out.append("ablation cell \(k + 1): \(c.parameters.count) parameter values for \(a.parameterNames.count) parameters")
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,84 @@
+extension ReportRenderer {
+    /// Plain-text summary with the report's headline numbers: hypervolume (with rank and the
+    /// share of points dominated by other methods) and steerability (ρ and spread per reward,
+    /// mean ρ and rank) per method. Text from the data is stripped of control characters.
+    public static func terminalSummary(_ data: ReportData) -> String {
+        let ctx = Context(data)
+        let t = ReportText.terminal
+        let md = data.metadata
+        var out = "clp-flow report: \(t(md.workflowName))\n"
+        out += "status \(t(md.status)), seed \(md.seed), clp-flow \(t(md.toolVersion))"
+        if let r = md.runID { out += ", run \(t(r))" }
+        out += "\n"
+        out += "rewards: \(data.rewardNames.map(t).joined(separator: ", "))\n"
+        if let r = ctx.reference {
+            out += "reference \(t(r.label)): \(ReportText.vector(r.rewardMeans))\n"
+        }
+        let problems = data.problems
+        if !problems.isEmpty {
+            out += "data problems:\n" + problems.map { "  - " + t($0) + "\n" }.joined()
+        }
+
+        if let hv = data.hypervolume {
+            out += "\nHypervolume (reference point \(ReportText.vector(hv.referencePoint))"
+            if let l = hv.referenceLabel { out += ", \(t(l))" }
+            out += "; larger is better)\n"
+            let rk = ranks(hv.rows.map { $0.hypervolume })
+            let order = hv.rows.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
+            var rows = [["rank", "method", "hypervolume", "dominated"]]
+            for k in order {
+                let r = hv.rows[k]
+                rows.append([rk[k].map(String.init) ?? "–", t(r.method), ReportText.number(r.hypervolume),
+                             ReportText.percent(r.dominatedShare)])
+            }
+            out += table(rows, rightAligned: [0, 2, 3])
+        }
+
+        if !data.steerability.isEmpty {
+            out += "\nSteerability (Spearman ρ(wᵢ, rᵢ) / spread of rᵢ; ranked by mean ρ)\n"
+            let rk = ranks(data.steerability.map { $0.meanRho })
+            let order = data.steerability.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
+            var header = ["rank", "method"]
+            for i in 0..<ctx.m { header.append(t(ctx.rewardName(i))) }
+            header.append("mean ρ")
+            var rows = [header]
+            for k in order {
+                let r = data.steerability[k]
+                var row = [rk[k].map(String.init) ?? "–", t(r.method)]
+                for i in 0..<ctx.m {
+                    if i < r.rewards.count {
+                        row.append(ReportText.fixed(r.rewards[i].rho, decimals: 3) + " / " + ReportText.number(r.rewards[i].spread, significant: 3))
+                    } else {
+                        row.append("–")
+                    }
+                }
+                row.append(ReportText.fixed(r.meanRho, decimals: 3))
+                rows.append(row)
+            }
+            out += table(rows, rightAligned: Set([0]).union(Set(2..<(ctx.m + 3))))
+        }
+        if data.hypervolume == nil && data.steerability.isEmpty {
+            out += "\nno hypervolume or steerability results in this report\n"
+        }
+        return out
+    }
+
+    /// Columns padded to their widest cell (counting characters), two spaces apart.
+    static func table(_ rows: [[String]], rightAligned: Set<Int>) -> String {
+        let columns = rows.map { $0.count }.max() ?? 0
+        var widths = [Int](repeating: 0, count: columns)
+        for r in rows { for (c, cell) in r.enumerated() { widths[c] = max(widths[c], cell.count) } }
+        var out = ""
+        for r in rows {
+            var line = "  "
+            for (c, cell) in r.enumerated() {
+                let pad = String(repeating: " ", count: widths[c] - cell.count)
+                line += rightAligned.contains(c) ? pad + cell : cell + pad
+                if c < r.count - 1 { line += "  " }
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            out += line + "\n"
+        }
+        return out
+    }
+}
