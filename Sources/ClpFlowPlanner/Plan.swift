@@ -55,10 +55,20 @@ public struct Plan: Codable, Sendable, Hashable {
     public var workflowName: String
     public var seed: UInt64
     public var steps: [PlannedStep]
+    /// The model shapes the plan trains, with parameter counts (absent in plans from older files).
+    public var models: [PlannedModel]?
 
-    public init(workflowName: String, seed: UInt64, steps: [PlannedStep]) {
-        self.workflowName = workflowName; self.seed = seed; self.steps = steps
+    public init(workflowName: String, seed: UInt64, steps: [PlannedStep], models: [PlannedModel]? = nil) {
+        self.workflowName = workflowName; self.seed = seed; self.steps = steps; self.models = models
     }
 
     public func step(_ id: String) -> PlannedStep? { steps.first { $0.id == id } }
+
+    /// Steps by id (for repeated look-ups on large plans).
+    public var stepsById: [String: PlannedStep] {
+        Dictionary(steps.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Steps that list `id` among their inputs.
+    public func dependents(of id: String) -> [PlannedStep] { steps.filter { $0.inputs.contains(id) } }
 }

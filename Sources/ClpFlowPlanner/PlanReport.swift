@@ -1,0 +1,199 @@
+import ClpFlowCore
+
+/// Why a step will run.
+public enum RunReason: Sendable, Hashable {
+    /// The step id has never run in this run directory.
+    case new
+    /// The step's own configuration differs from its last run.
+    case configChanged([ConfigChange])
+    /// Upstream steps whose outputs change (they will run, or ran with another key since).
+    case upstreamChanged([String])
+    /// The step reads from a different set of upstream steps.
+    case inputsChanged(added: [String], removed: [String])
+    /// Same cache key as last time, but its artifact is gone.
+    case outputMissing
+    /// The artifact exists but fails verification.
+    case outputCorrupt
+    /// Same configuration and inputs but another key: an upstream step was rebuilt since this
+    /// step last ran, or the engine format version changed.
+    case keyChanged
+
+    public var code: String {
+        switch self {
+        case .new: return "new"
+        case .configChanged: return "config-changed"
+        case .upstreamChanged: return "upstream-changed"
+        case .inputsChanged: return "inputs-changed"
+        case .outputMissing: return "output-missing"
+        case .outputCorrupt: return "output-corrupt"
+        case .keyChanged: return "key-changed"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .new: return "new step"
+        case .configChanged(let changes):
+            return "configuration changed: " + changes.map(\.rendered).joined(separator: "; ")
+        case .upstreamChanged(let ids): return "upstream step changed: " + ids.joined(separator: ", ")
+        case .inputsChanged(let added, let removed):
+            var parts: [String] = []
+            if !added.isEmpty { parts.append("added " + added.joined(separator: ", ")) }
+            if !removed.isEmpty { parts.append("removed " + removed.joined(separator: ", ")) }
+            return "inputs changed: " + parts.joined(separator: "; ")
+        case .outputMissing: return "output missing (same cache key as the last run)"
+        case .outputCorrupt: return "output corrupt (artifact fails verification)"
+        case .keyChanged:
+            return "cache key changed with the same configuration and inputs (an upstream step was rebuilt since, or the engine format changed)"
+        }
+    }
+
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["reason": .string(code), "message": .string(message)]
+        switch self {
+        case .configChanged(let changes): o["changes"] = .array(changes.map(\.json))
+        case .upstreamChanged(let ids): o["steps"] = .array(ids.map { .string($0) })
+        case .inputsChanged(let added, let removed):
+            o["added"] = .array(added.map { .string($0) }); o["removed"] = .array(removed.map { .string($0) })
+        default: break
+        }
+        return .object(o)
+    }
+}
+
+/// A step's status against a run directory.
+public struct StepExplanation: Sendable, Hashable {
+    public var step: PlannedStep
+    /// True when the step's artifact is present (it will be reused, not run).
+    public var done: Bool
+    /// Empty when done.
+    public var reasons: [RunReason]
+}
+
+/// The `clp-flow plan` output: every step in dependency order with its status and why.
+public enum PlanReport {
+    public static func explain(plan: Plan, history: RunHistory?) -> [StepExplanation] {
+        let keyById = Dictionary(plan.steps.map { ($0.id, $0.cacheKey) }, uniquingKeysWith: { a, _ in a })
+        var willRun = Set<String>()
+        var out: [StepExplanation] = []
+        out.reserveCapacity(plan.steps.count)
+        for step in plan.steps {
+            guard let history else {
+                willRun.insert(step.id)
+                out.append(StepExplanation(step: step, done: false, reasons: [.new]))
+                continue
+            }
+            let status = history.artifactStatus(cacheKey: step.cacheKey)
+            if status == .present {
+                out.append(StepExplanation(step: step, done: true, reasons: []))
+                continue
+            }
+            willRun.insert(step.id)
+            var reasons: [RunReason] = []
+            if status == .corrupt { reasons.append(.outputCorrupt) }
+            if let rec = history.lastRecord(stepId: step.id) {
+                if rec.cacheKey == step.cacheKey {
+                    if status == .missing { reasons.append(.outputMissing) }
+                } else {
+                    let changes = ConfigDiff.diff(old: rec.config, new: step.config)
+                    if !changes.isEmpty { reasons.append(.configChanged(changes)) }
+                    if rec.inputs != step.inputs {
+                        let added = step.inputs.filter { !rec.inputs.contains($0) }
+                        let removed = rec.inputs.filter { !step.inputs.contains($0) }
+                        if !added.isEmpty || !removed.isEmpty {
+                            reasons.append(.inputsChanged(added: added, removed: removed))
+                        }
+                    }
+                    var recordedKey: [String: String] = [:]
+                    if let keys = rec.inputKeys, keys.count == rec.inputs.count {
+                        for (id, k) in zip(rec.inputs, keys) { recordedKey[id] = k }
+                    }
+                    let upstream = step.inputs.filter { input in
+                        guard rec.inputs.contains(input) else { return false }
+                        if let k = recordedKey[input] { return k != keyById[input] }
+                        return willRun.contains(input) || history.lastRecord(stepId: input)?.cacheKey != keyById[input]
+                    }
+                    if !upstream.isEmpty { reasons.append(.upstreamChanged(upstream)) }
+                    if reasons.isEmpty || reasons == [.outputCorrupt] { reasons.append(.keyChanged) }
+                }
+            } else if status != .corrupt {
+                reasons.append(.new)
+            }
+            out.append(StepExplanation(step: step, done: false, reasons: reasons))
+        }
+        return out
+    }
+
+    /// Text (or, with `json`, a JSON document) listing the plan's models and steps with statuses.
+    public static func render(plan: Plan, history: RunHistory?, json: Bool) -> String {
+        let explanations = explain(plan: plan, history: history)
+        let done = explanations.filter(\.done).count
+        if json {
+            let steps: [JSONValue] = explanations.map { e in
+                var o: [String: JSONValue] = [
+                    "id": .string(e.step.id), "kind": .string(e.step.kind.rawValue),
+                    "cache_key": .string(e.step.cacheKey), "inputs": .array(e.step.inputs.map { .string($0) }),
+                    "status": .string(e.done ? "done" : "will-run"), "reasons": .array(e.reasons.map(\.json)),
+                    "config": e.step.config,
+                ]
+                o["resources"] = resourcesJSON(e.step.resources)
+                return .object(o)
+            }
+            let doc: JSONValue = [
+                "workflow": .string(plan.workflowName), "seed": .number(Double(plan.seed)),
+                "models": .array((plan.models ?? []).map(modelJSON)),
+                "summary": ["steps": .number(Double(plan.steps.count)), "done": .number(Double(done)),
+                            "will_run": .number(Double(plan.steps.count - done))],
+                "steps": .array(steps),
+            ]
+            return doc.prettyCanonical
+        }
+        var out = "Plan for workflow '\(plan.workflowName)' (seed \(plan.seed)): \(plan.steps.count) steps, "
+            + "\(done) done, \(plan.steps.count - done) will run\n"
+        if let models = plan.models, !models.isEmpty {
+            out += "Models:\n"
+            for m in models {
+                out += "  \(m.name): \(m.layers) layers, d_model \(m.dModel), \(m.heads) heads, context \(m.context), "
+                    + "vocabulary \(m.vocabulary), \(m.tiedHead ? "tied" : "untied") head: "
+                    + "\(grouped(m.parameters)) parameters\n"
+            }
+        }
+        out += "Steps (dependency order):\n"
+        let width = min(72, explanations.map(\.step.id.count).max() ?? 0)
+        for e in explanations {
+            let id = e.step.id.padding(toLength: max(width, e.step.id.count), withPad: " ", startingAt: 0)
+            if e.done {
+                out += "  done      \(id)  cached \(e.step.cacheKey.prefix(12))\n"
+            } else {
+                out += "  will run  \(id)  \(e.reasons.map(\.message).joined(separator: "; "))\n"
+            }
+        }
+        return out
+    }
+
+    static func grouped(_ n: Int) -> String {
+        let s = String(n)
+        var out = ""
+        for (i, ch) in s.enumerated() {
+            if i > 0 && (s.count - i) % 3 == 0 { out += "," }
+            out.append(ch)
+        }
+        return out
+    }
+
+    static func modelJSON(_ m: PlannedModel) -> JSONValue {
+        ["name": .string(m.name), "layers": .number(Double(m.layers)), "d_model": .number(Double(m.dModel)),
+         "heads": .number(Double(m.heads)), "context": .number(Double(m.context)),
+         "vocabulary": .number(Double(m.vocabulary)), "tied_head": .bool(m.tiedHead),
+         "parameters": .number(Double(m.parameters))]
+    }
+
+    static func resourcesJSON(_ r: StepResources) -> JSONValue {
+        var o: [String: JSONValue] = ["cpus": .number(Double(r.cpus)), "retries": .number(Double(r.retries))]
+        if let v = r.memoryMB { o["memory_mb"] = .number(Double(v)) }
+        if let v = r.timeMinutes { o["time_minutes"] = .number(Double(v)) }
+        if let v = r.partition { o["partition"] = .string(v) }
+        if let v = r.account { o["account"] = .string(v) }
+        return .object(o)
+    }
+}

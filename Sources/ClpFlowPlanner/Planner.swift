@@ -1,0 +1,449 @@
+import ClpFlowCore
+import ClpFlowWorkflow
+import Foundation
+
+/// One ablation cell as the planner sees it: its name, the (path, value) assignments that define
+/// it in matrix order, and the cell's resolved workflow. A workflow without `ablate` is one cell
+/// with no assignments.
+public struct PlannerCell: Sendable {
+    public var name: String
+    public var assignments: [(path: String, value: YAMLScalarValue)]
+    public var workflow: Workflow
+
+    public init(name: String, assignments: [(path: String, value: YAMLScalarValue)], workflow: Workflow) {
+        self.name = name; self.assignments = assignments; self.workflow = workflow
+    }
+}
+
+/// Compiles a workflow (and its ablation cells) into a DAG of steps with cache keys.
+/// The rules (step kinds, ids, configurations, sharing, budgets, seeds) are in docs/planner.md.
+public enum Planner {
+    /// Plans `cells` (or the workflow itself as a single cell when `cells` is empty). Relative
+    /// paths in the workflow (jsonl data, init checkpoint, reward scripts) resolve against
+    /// `workflowDir`; their contents are fingerprinted through `fileSystem`.
+    public static func plan(workflow: Workflow, cells: [PlannerCell], workflowDir: URL,
+                            fileSystem: any PlannerFileSystem = SystemFileSystem()) -> Plan {
+        let cells = cells.isEmpty ? [PlannerCell(name: "", assignments: [], workflow: workflow)] : cells
+        let builder = PlanBuilder(cells: cells, workflowDir: workflowDir, fingerprints: FingerprintCache(fileSystem))
+        for index in cells.indices { builder.planCell(index) }
+        return builder.finish(base: workflow)
+    }
+
+    /// The seed of replica `k` (0-based) when `evaluate.seeds` > 1: replica 0 keeps the workflow
+    /// seed, the others draw 40-bit seeds from a stream derived from it.
+    public static func replicaSeed(workflowSeed: UInt64, replica k: Int) -> UInt64 {
+        if k == 0 { return workflowSeed }
+        var r = SeededRandom(seed: workflowSeed, stream: "replica/\(k)")
+        return r.next() >> 24
+    }
+
+    /// Budget rule: each of the m SOFT policies trains ceil(steps / m) steps per stage (same batch
+    /// and samples), so m SOFT runs together draw as many RL samples as one CLP run (rounded up).
+    public static func softSteps(stageSteps: Int, rewards m: Int) -> Int {
+        m <= 1 ? stageSteps : (stageSteps + m - 1) / m
+    }
+
+    /// The KL weight SOFT policies train at: the fixed α, or the smallest α of a multi-KL range
+    /// (DeRa realigns that model toward the reference with λ ∈ (0, 1] to reach larger α).
+    public static func softAlpha(_ kl: KLSpec) -> Double { kl.range?.min ?? kl.alpha }
+
+    /// Label text of an assignment value in step ids.
+    public static func label(_ v: YAMLScalarValue) -> String {
+        switch v {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .double(let d): return JSONValue.formatNumber(d)
+        case .bool(let b): return b ? "true" : "false"
+        }
+    }
+
+    public static func json(_ v: YAMLScalarValue) -> JSONValue {
+        switch v {
+        case .string(let s): return .string(s)
+        case .int(let i): return .number(Double(i))
+        case .double(let d): return .number(d)
+        case .bool(let b): return .bool(b)
+        }
+    }
+
+    /// Seeds are JSON numbers while exactly representable, strings beyond 2^53.
+    static func seedJSON(_ s: UInt64) -> JSONValue {
+        s < (1 << 53) ? .number(Double(s)) : .string(String(s))
+    }
+}
+
+/// Encodes workflow sections with their Codable form (the keys of the YAML / resolved JSON).
+struct SectionEncoder {
+    let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    func json<T: Encodable>(_ value: T) -> JSONValue {
+        guard let data = try? encoder.encode(value), let v = try? JSONValue.parse(data: data) else {
+            return .string(String(describing: value))
+        }
+        return v
+    }
+}
+
+/// A cell's workflow sections, encoded once.
+struct CellSections {
+    var data: JSONValue
+    var model: JSONValue
+    var tokenizer: JSONValue
+    var reference: JSONValue
+    var rewards: [JSONValue]
+    var kl: JSONValue
+    /// Only the fields the mechanism reads (`attn_matrices` for attn, `soft_tokens` for soft-token).
+    var conditioning: JSONValue
+    /// `weights` without `eval` (what training reads).
+    var weightsTrain: JSONValue
+    var weightsEval: JSONValue
+    var stages: [JSONValue]
+    /// Stages with the SOFT budget applied.
+    var softStages: [JSONValue]
+    /// `evaluate` without `seeds` (the replica count is expressed by each step's own seed).
+    var evaluate: JSONValue
+    var rewardScripts: [JSONValue?]
+    var stageSuffixes: [String]
+
+    init(_ wf: Workflow, enc: SectionEncoder, fingerprintScripts: (RewardSpec) -> JSONValue?) {
+        data = enc.json(wf.data)
+        model = enc.json(wf.model)
+        tokenizer = enc.json(wf.model.tokenizer)
+        reference = enc.json(wf.reference)
+        rewards = wf.rewards.map { enc.json($0) }
+        kl = enc.json(wf.kl)
+        conditioning = CellSections.normalized(enc.json(wf.conditioning), wf.conditioning.mechanism)
+        var w = enc.json(wf.weights).objectValue ?? [:]
+        weightsEval = w.removeValue(forKey: "eval") ?? .null
+        weightsTrain = .object(w)
+        stages = wf.stages.map { enc.json($0) }
+        let m = wf.rewards.count
+        softStages = wf.stages.map { st in
+            var s = st
+            s.steps = Planner.softSteps(stageSteps: st.steps, rewards: m)
+            return enc.json(s)
+        }
+        var e = enc.json(wf.evaluate).objectValue ?? [:]
+        e["seeds"] = nil
+        evaluate = .object(e)
+        rewardScripts = wf.rewards.map(fingerprintScripts)
+        let names = wf.stages.map(\.name)
+        stageSuffixes = wf.stages.count <= 1 ? [""] : names.enumerated().map { j, n in
+            names.filter { $0 == n }.count > 1 ? "/\(n)\(j + 1)" : "/\(n)"
+        }
+    }
+
+    static func normalized(_ c: JSONValue, _ mechanism: ConditioningMechanism) -> JSONValue {
+        guard var o = c.objectValue else { return c }
+        if mechanism != .attn { o["attn_matrices"] = nil }
+        if mechanism != .softToken { o["soft_tokens"] = nil }
+        return .object(o)
+    }
+}
+
+/// Accumulates step drafts per cell, deduplicates them by cache key, then names them.
+final class PlanBuilder {
+    struct Draft {
+        var kind: StepKind
+        var config: JSONValue
+        var inputKeys: [String]
+        var key: String
+        var role: String
+        var cell: Int
+    }
+
+    struct RoleGroup {
+        var kind: StepKind
+        var fixedLabels: [String]
+        var seedLabel: String?
+        var suffix: String
+        var entries: [(cell: Int, values: [String?], key: String)] = []
+    }
+
+    let cells: [PlannerCell]
+    let workflowDir: URL
+    let fingerprints: FingerprintCache
+    let enc = SectionEncoder()
+    var drafts: [Draft] = []
+    var indexByKey: [String: Int] = [:]
+    var groups: [String: RoleGroup] = [:]
+    var axes: [String] = []
+    var cellValues: [[String?]] = []
+    var sectionCache: [Workflow: CellSections] = [:]
+    var evaluateKeys: [String] = []
+
+    init(cells: [PlannerCell], workflowDir: URL, fingerprints: FingerprintCache) {
+        self.cells = cells; self.workflowDir = workflowDir; self.fingerprints = fingerprints
+        for c in cells { for a in c.assignments where !axes.contains(a.path) { axes.append(a.path) } }
+        cellValues = cells.map { c in
+            axes.map { axis in c.assignments.last(where: { $0.path == axis }).map { Planner.label($0.value) } }
+        }
+    }
+
+    func resolve(_ path: String) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : workflowDir.appendingPathComponent(path)
+    }
+
+    /// Digests of files named by a `command` reward's argv (elements that are existing files,
+    /// relative to the workflow directory or absolute), keyed by the argv element.
+    func scriptFingerprint(_ r: RewardSpec) -> JSONValue? {
+        guard r.kind == .command, let argv = r.command else { return nil }
+        var out: [String: JSONValue] = [:]
+        for arg in argv where !arg.isEmpty && !arg.hasPrefix("-") {
+            let url = resolve(arg)
+            if fingerprints.fs.isRegularFile(url) { out[arg] = fingerprints.file(url) }
+        }
+        return out.isEmpty ? nil : .object(out)
+    }
+
+    func sections(_ wf: Workflow) -> CellSections {
+        if let s = sectionCache[wf] { return s }
+        let s = CellSections(wf, enc: enc, fingerprintScripts: scriptFingerprint)
+        sectionCache[wf] = s
+        return s
+    }
+
+    /// Adds (or finds) the step for `role` in `cell`; returns its cache key.
+    @discardableResult
+    func add(role: String, kind: StepKind, config: JSONValue, inputs: [String], cell: Int,
+             fixedLabels: [String] = [], seedLabel: String? = nil, suffix: String = "",
+             droppedAxis: String? = nil) -> String {
+        let key = CacheKey.compute(canonicalConfig: config.canonical, upstreamKeys: inputs)
+        if indexByKey[key] == nil {
+            indexByKey[key] = drafts.count
+            drafts.append(Draft(kind: kind, config: config, inputKeys: inputs, key: key, role: role, cell: cell))
+        }
+        var values = cellValues[cell]
+        if let d = droppedAxis, let i = axes.firstIndex(of: d) { values[i] = nil }
+        groups[role, default: RoleGroup(kind: kind, fixedLabels: fixedLabels, seedLabel: seedLabel, suffix: suffix)]
+            .entries.append((cell, values, key))
+        return key
+    }
+
+    func planCell(_ c: Int) {
+        let wf = cells[c].workflow
+        let s = sections(wf)
+        let seed = Planner.seedJSON(wf.seed)
+
+        // prepare-data
+        var prep: [String: JSONValue] = ["data": s.data, "seed": seed]
+        switch wf.data.source {
+        case .jsonl:
+            if let p = wf.data.path { prep["fingerprints"] = ["data_file": fingerprints.file(resolve(p))] }
+        case .debianDescriptions:
+            prep["fingerprints"] = ["apt_index": fingerprints.aptIndex()]
+        case .synthetic:
+            break
+        }
+        let prepKey = add(role: "prepare-data", kind: .prepareData, config: .object(prep), inputs: [], cell: c)
+
+        // train-tokenizer (BPE without an init checkpoint, which brings its own tokenizer)
+        var shared = [prepKey]
+        if wf.model.initFrom == nil && wf.model.tokenizer.kind == .bpe {
+            let tok = add(role: "train-tokenizer", kind: .trainTokenizer,
+                          config: ["model": ["tokenizer": s.tokenizer]], inputs: [prepKey], cell: c)
+            shared.append(tok)
+        }
+
+        // train-reference
+        var ref: [String: JSONValue] = ["data": s.data, "model": s.model, "reference": s.reference, "seed": seed]
+        if let initPath = wf.model.initFrom {
+            ref["fingerprints"] = ["init_checkpoint": fingerprints.directory(resolve(initPath))]
+        }
+        let refKey = add(role: "train-reference", kind: .trainReference, config: .object(ref), inputs: shared, cell: c)
+        shared.append(refKey)
+
+        let replicas = max(1, wf.evaluate.seeds)
+        let needsSoft = wf.baselines.contains { [.soft, .rewardedSoups, .logitMixing, .dera].contains($0) }
+        var scripts: [String: JSONValue] = [:]
+        for (i, r) in wf.rewards.enumerated() { if let f = s.rewardScripts[i] { scripts[r.name] = f } }
+
+        for k in 0..<replicas {
+            let replicaSeed = Planner.seedJSON(Planner.replicaSeed(workflowSeed: wf.seed, replica: k))
+            let seedLabel = replicas > 1 ? "seed=\(k)" : nil
+
+            // train-soft: one chain of stages per reward.
+            var softFinal: [String] = []
+            if needsSoft {
+                for (i, r) in wf.rewards.enumerated() {
+                    var prev: String? = nil
+                    for j in wf.stages.indices {
+                        var cfg: [String: JSONValue] = [
+                            "data": s.data, "model": s.model, "rewards": [s.rewards[i]],
+                            "kl": ["alpha": .number(Planner.softAlpha(wf.kl))],
+                            "stage": s.softStages[j], "seed": replicaSeed,
+                        ]
+                        if let f = s.rewardScripts[i] { cfg["fingerprints"] = ["reward_scripts": [r.name: f]] }
+                        prev = add(role: "train-soft|\(i)|\(k)|\(j)", kind: .trainSoft, config: .object(cfg),
+                                   inputs: shared + (prev.map { [$0] } ?? []), cell: c,
+                                   fixedLabels: ["reward=\(r.name)"], seedLabel: seedLabel, suffix: s.stageSuffixes[j])
+                    }
+                    if let prev { softFinal.append(prev) }
+                }
+            }
+
+            // train-clp: the cell's own mechanism, plus the prompt baseline's multi-task model.
+            func clpChain(conditioning: JSONValue, role: String, fixed: [String], dropped: String?) -> String {
+                var prev: String? = nil
+                for j in wf.stages.indices {
+                    var cfg: [String: JSONValue] = [
+                        "data": s.data, "model": s.model, "rewards": .array(s.rewards), "kl": s.kl,
+                        "conditioning": conditioning, "weights": s.weightsTrain, "stage": s.stages[j],
+                        "seed": replicaSeed,
+                    ]
+                    if !scripts.isEmpty { cfg["fingerprints"] = ["reward_scripts": .object(scripts)] }
+                    prev = add(role: "\(role)|\(k)|\(j)", kind: .trainCLP, config: .object(cfg),
+                               inputs: shared + (prev.map { [$0] } ?? []), cell: c, fixedLabels: fixed,
+                               seedLabel: seedLabel, suffix: s.stageSuffixes[j], droppedAxis: dropped)
+                }
+                return prev!
+            }
+            let clpFinal = clpChain(conditioning: s.conditioning, role: "train-clp", fixed: [], dropped: nil)
+            let promptConditioning: JSONValue = ["mechanism": "prompt"]
+            var promptFinal: String? = nil
+            if wf.baselines.contains(.prompt) {
+                promptFinal = clpChain(conditioning: promptConditioning, role: "train-clp-prompt",
+                                       fixed: ["conditioning.mechanism=prompt"], dropped: "conditioning.mechanism")
+            }
+
+            // evaluate: the CLP policy and every baseline.
+            func evaluate(method: String, conditioning: JSONValue?, policies: [String], dropped: String? = nil) {
+                var cfg: [String: JSONValue] = [
+                    "method": .string(method), "evaluate": s.evaluate, "weights": ["eval": s.weightsEval],
+                    "kl": s.kl, "rewards": .array(s.rewards), "data": s.data, "seed": replicaSeed,
+                ]
+                if let conditioning { cfg["conditioning"] = conditioning }
+                if !scripts.isEmpty { cfg["fingerprints"] = ["reward_scripts": .object(scripts)] }
+                let key = add(role: "evaluate|\(method)|\(k)", kind: .evaluate, config: .object(cfg),
+                              inputs: shared + policies, cell: c, fixedLabels: ["method=\(method)"],
+                              seedLabel: seedLabel, droppedAxis: dropped)
+                evaluateKeys.append(key)
+            }
+            evaluate(method: "clp", conditioning: s.conditioning, policies: [clpFinal])
+            var seen = Set<Baseline>()
+            for b in wf.baselines where seen.insert(b).inserted {
+                switch b {
+                case .soft, .rewardedSoups, .logitMixing, .dera:
+                    evaluate(method: b.rawValue, conditioning: nil, policies: softFinal)
+                case .prompt:
+                    evaluate(method: b.rawValue, conditioning: promptConditioning, policies: [promptFinal!],
+                             dropped: "conditioning.mechanism")
+                }
+            }
+        }
+    }
+
+    func finish(base: Workflow) -> Plan {
+        // Dependency order: kinds in pipeline order, creation order within a kind (a step's inputs
+        // are of an earlier kind or, for later training stages, created before it).
+        let rank = Dictionary(uniqueKeysWithValues: StepKind.allCases.enumerated().map { ($1, $0) })
+        var order = Array(drafts.indices)
+        order.sort { a, b in
+            let ra = rank[drafts[a].kind]!, rb = rank[drafts[b].kind]!
+            return ra != rb ? ra < rb : a < b
+        }
+        var ordered = order.map { drafts[$0] }
+
+        if let ablate = base.ablate {
+            var evalKeys: [String] = []
+            var seen = Set<String>()
+            for d in ordered where d.kind == .evaluate && seen.insert(d.key).inserted { evalKeys.append(d.key) }
+            let cellsJSON: [JSONValue] = cells.map { c in
+                ["name": .string(c.name),
+                 "assignments": .array(c.assignments.map { ["path": .string($0.path), "value": Planner.json($0.value)] })]
+            }
+            var ablateJSON: [String: JSONValue] = [
+                "matrix": .array(ablate.matrix.map { ["path": .string($0.path), "values": .array($0.values.map(Planner.json))] }),
+            ]
+            if let n = ablate.name { ablateJSON["name"] = .string(n) }
+            let cfg: JSONValue = [
+                "ablate": .object(ablateJSON), "cells": .array(cellsJSON),
+                "evaluate": ["metrics": .array(base.evaluate.metrics.map { .string($0.rawValue) }),
+                             "seeds": .number(Double(max(1, base.evaluate.seeds)))],
+            ]
+            let key = CacheKey.compute(canonicalConfig: cfg.canonical, upstreamKeys: evalKeys)
+            ordered.append(Draft(kind: .ablate, config: cfg, inputKeys: evalKeys, key: key, role: "ablate", cell: 0))
+        }
+
+        let reportInputs = ordered.filter { [.trainReference, .trainSoft, .trainCLP, .evaluate, .ablate].contains($0.kind) }
+            .map(\.key)
+        let reportCfg: JSONValue = [
+            "name": .string(base.name), "description": .string(base.description),
+            "evaluate": ["metrics": .array(base.evaluate.metrics.map { .string($0.rawValue) }),
+                         "sample_prompts": .number(Double(base.evaluate.samplePrompts))],
+            "cells": .array(cells.map { .string($0.name) }),
+        ]
+        let reportKey = CacheKey.compute(canonicalConfig: reportCfg.canonical, upstreamKeys: reportInputs)
+        ordered.append(Draft(kind: .report, config: reportCfg, inputKeys: reportInputs, key: reportKey, role: "report", cell: 0))
+
+        // Names: for each role, keep only the ablation axes its key depends on.
+        var idOfRoleCell: [String: [Int: String]] = [:]
+        for (role, g) in groups {
+            let kept = relevantAxes(g)
+            var byCell: [Int: String] = [:]
+            for e in g.entries {
+                var labels = g.fixedLabels
+                for a in kept { if let v = e.values[a] { labels.append("\(axes[a])=\(v)") } }
+                if let sl = g.seedLabel { labels.append(sl) }
+                byCell[e.cell] = g.kind.rawValue + (labels.isEmpty ? "" : "[" + labels.joined(separator: ",") + "]") + g.suffix
+            }
+            idOfRoleCell[role] = byCell
+        }
+        var idOfKey: [String: String] = [:]
+        var usedIds = Set<String>()
+        var steps: [PlannedStep] = []
+        steps.reserveCapacity(ordered.count)
+        for d in ordered {
+            var id = idOfRoleCell[d.role]?[d.cell] ?? d.kind.rawValue
+            if usedIds.contains(id) { id += "#" + d.key.prefix(12) }
+            usedIds.insert(id)
+            idOfKey[d.key] = id
+            let inputs = d.inputKeys.map { idOfKey[$0]! }
+            let executor = cells[d.cell].workflow.executor
+            steps.append(PlannedStep(id: id, kind: d.kind, config: d.config, inputs: inputs, cacheKey: d.key,
+                                     resources: .resolve(stepId: id, executor: executor)))
+        }
+
+        var plan = Plan(workflowName: base.name, seed: base.seed, steps: steps)
+        plan.models = models()
+        return plan
+    }
+
+    /// Greedily drops ablation axes whose value does not change the role's cache key (given the
+    /// axes kept so far), so shared steps are named without assignments that do not affect them.
+    func relevantAxes(_ g: RoleGroup) -> [Int] {
+        var kept = Array(axes.indices)
+        for a in axes.indices {
+            let trial = kept.filter { $0 != a }
+            var seen: [[String?]: String] = [:]
+            var functional = true
+            for e in g.entries {
+                let sig = trial.map { e.values[$0] }
+                if let k = seen[sig], k != e.key { functional = false; break }
+                seen[sig] = e.key
+            }
+            if functional { kept = trial }
+        }
+        return kept
+    }
+
+    func models() -> [PlannedModel] {
+        var out: [PlannedModel] = []
+        for c in cells {
+            let wf = c.workflow
+            let m: PlannedModel?
+            if let initPath = wf.model.initFrom {
+                m = fingerprints.fs.readJSON(resolve(initPath).appendingPathComponent("config.json"))
+                    .flatMap { PlannedModel.from(checkpointConfig: $0, conditioning: wf.conditioning.mechanism) }
+            } else {
+                m = PlannedModel.from(model: wf.model, conditioning: wf.conditioning.mechanism)
+            }
+            if let m, !out.contains(m) { out.append(m) }
+        }
+        return out
+    }
+}

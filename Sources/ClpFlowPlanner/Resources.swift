@@ -1,0 +1,44 @@
+import ClpFlowWorkflow
+
+extension StepResources {
+    /// Resources of a step: the executor's defaults, then every override whose `match` glob
+    /// matches the step id, in order (later overrides win for the fields they set).
+    public static func resolve(stepId: String, executor: ExecutorSpec) -> StepResources {
+        var r = StepResources()
+        r.apply(executor.resources)
+        for o in executor.overrides where Glob.matches(o.match, stepId) { r.apply(o.resources) }
+        return r
+    }
+
+    mutating func apply(_ s: SlurmResources) {
+        if let v = s.cpus { cpus = v }
+        if let v = s.memoryMB { memoryMB = v }
+        if let v = s.timeMinutes { timeMinutes = v }
+        if let v = s.partition { partition = v }
+        if let v = s.account { account = v }
+        if let v = s.retries { retries = v }
+    }
+}
+
+/// Step-id globs: `*` matches any run of characters, `?` exactly one; everything else (including
+/// `[`, `]`, `=`) matches itself.
+public enum Glob {
+    public static func matches(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
+        var pi = 0, ti = 0
+        var star = -1, mark = 0
+        while ti < t.count {
+            if pi < p.count && (p[pi] == "?" || (p[pi] != "*" && p[pi] == t[ti])) {
+                pi += 1; ti += 1
+            } else if pi < p.count && p[pi] == "*" {
+                star = pi; mark = ti; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count && p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+}

@@ -1,0 +1,145 @@
+import ClpFlowCore
+import ClpFlowWorkflow
+import Foundation
+import Testing
+@testable import ClpFlowPlanner
+
+@Suite struct CacheKeyTests {
+    @Test func keyIsTheHashOfTheCanonicalMaterial() {
+        let plan = Fixtures.plan(Fixtures.multiKL())
+        let byId = plan.stepsById
+        for s in plan.steps {
+            let upstream = s.inputs.map { byId[$0]!.cacheKey }
+            let material = CacheKey.material(config: s.config, upstreamKeys: upstream)
+            #expect(s.cacheKey == SHA256.hex(material.canonical))
+            #expect(material["engine_format"] == .number(Double(ClpFlowVersion.engineFormat)))
+        }
+        #expect(CacheKey.compute(config: ["a": 1], upstreamKeys: [], engineFormat: 1)
+            != CacheKey.compute(config: ["a": 1], upstreamKeys: [], engineFormat: 2))
+    }
+
+    @Test func mappingKeyOrderDoesNotChangeTheKey() {
+        // The same objects built by inserting keys in different orders.
+        var a: [String: JSONValue] = [:], b: [String: JSONValue] = [:]
+        let pairs: [(String, JSONValue)] = [("zeta", 1), ("alpha", ["y": 2, "x": [1, "two", nil]]), ("mid", true),
+                                             ("Upper", "s"), ("émoji", 2.5), ("a_b", ["k": ["j": 0, "i": 1]])]
+        for (k, v) in pairs { a[k] = v }
+        for (k, v) in pairs.reversed() { b[k] = v }
+        var inner1: [String: JSONValue] = [:], inner2: [String: JSONValue] = [:]
+        for i in 0..<40 { inner1["k\(i)"] = .number(Double(i)) }
+        for i in (0..<40).reversed() { inner2["k\(i)"] = .number(Double(i)) }
+        a["big"] = .object(inner1); b["big"] = .object(inner2)
+        let k1 = CacheKey.compute(config: .object(a), upstreamKeys: ["u1", "u2"])
+        let k2 = CacheKey.compute(config: .object(b), upstreamKeys: ["u1", "u2"])
+        #expect(k1 == k2)
+        // Decoding from text with a different key order gives the same key too.
+        let text1 = #"{"b": {"d": 1, "c": [1, 2]}, "a": "x"}"#, text2 = #"{"a": "x", "b": {"c": [1, 2], "d": 1}}"#
+        #expect(CacheKey.compute(config: try! JSONValue.parse(text1), upstreamKeys: [])
+            == CacheKey.compute(config: try! JSONValue.parse(text2), upstreamKeys: []))
+        // Upstream order is part of the key (inputs are ordered).
+        #expect(CacheKey.compute(config: .object(a), upstreamKeys: ["u2", "u1"]) != k1)
+    }
+
+    @Test func changingAnySingleLeafOfAnyConfigChangesTheKey() {
+        // Property over every leaf of every step config of two representative plans.
+        var checked = 0
+        let (ablated, cells) = Fixtures.withAblation(Fixtures.twoRewards(), mechanisms: [.attn, .logit])
+        for plan in [Fixtures.plan(Fixtures.multiKL()), Fixtures.plan(ablated, cells: cells)] {
+            let byId = plan.stepsById
+            for s in plan.steps {
+                let upstream = s.inputs.map { byId[$0]!.cacheKey }
+                #expect(CacheKey.compute(config: s.config, upstreamKeys: upstream) == s.cacheKey)
+                for path in JSONPaths.leaves(s.config) {
+                    let changed = JSONPaths.set(s.config, path, JSONPaths.mutate(JSONPaths.get(s.config, path)))
+                    #expect(changed != s.config)
+                    #expect(CacheKey.compute(config: changed, upstreamKeys: upstream) != s.cacheKey,
+                            "\(s.id): leaf \(path) left out of the key")
+                    checked += 1
+                }
+                for i in upstream.indices {
+                    var other = upstream; other[i] = String(other[i].reversed())
+                    #expect(CacheKey.compute(config: s.config, upstreamKeys: other) != s.cacheKey)
+                }
+            }
+        }
+        #expect(checked > 500)
+    }
+
+    @Test func workflowChangesReachExactlyTheStepsThatReadThem() {
+        let base = Fixtures.twoRewards()
+        let a = Fixtures.plan(base)
+        func changedIds(_ edit: (inout Workflow) -> Void) -> Set<String> {
+            var wf = base; edit(&wf)
+            let b = Fixtures.plan(wf)
+            return Set(a.steps.filter { b[id: $0.id]?.cacheKey != $0.cacheKey }.map(\.id))
+        }
+        // The eval grid is read by evaluation only (and the report reads the evaluations).
+        #expect(changedIds { $0.weights.eval = .pointsPerEdge(5) }
+            == Set(a.ids(.evaluate) + ["report"]))
+        // The training weight distribution changes CLP training (not SOFT, not the reference).
+        #expect(changedIds { $0.weights.train = .uniform }
+            == Set(["train-clp", "train-clp[conditioning.mechanism=prompt]", "evaluate[method=clp]",
+                    "evaluate[method=prompt]", "report"]))
+        // attn matrices matter to the attn CLP only, not to the prompt baseline.
+        #expect(changedIds { $0.conditioning.attnMatrices = [.qkv] }
+            == Set(["train-clp", "evaluate[method=clp]", "report"]))
+        // The reference steps change every trained policy.
+        #expect(changedIds { $0.reference.steps += 1 } == Set(a.steps.map(\.id)).subtracting(["prepare-data"]))
+        // One reward's parameter changes that reward's SOFT model, not the other one.
+        let rewardChange = changedIds { $0.rewards[1].target = 12 }
+        #expect(rewardChange.contains("train-soft[reward=length]"))
+        #expect(!rewardChange.contains("train-soft[reward=rougeL]"))
+        #expect(!rewardChange.contains("train-reference"))
+        // The report's own fields.
+        #expect(changedIds { $0.name = "renamed" } == ["report"])
+    }
+
+    @Test func sha256StreamingMatchesOneShotForEverySplit() {
+        var r = SeededRandom(seed: 5)
+        let bytes = (0..<1000).map { _ in UInt8(truncatingIfNeeded: r.next()) }
+        let expected = SHA256.hex(bytes)
+        for split in [0, 1, 55, 56, 63, 64, 65, 127, 128, 500, 999, 1000] {
+            var h = SHA256()
+            h.update(bytes[..<split])
+            h.update(Array(bytes[split...]))
+            #expect(SHA256.hexString(h.finalize()) == expected)
+        }
+        var h = SHA256()
+        for b in bytes { h.update([b]) }
+        #expect(SHA256.hexString(h.finalize()) == expected)
+        // A non-contiguous sequence goes through the chunked path.
+        var lazy = SHA256()
+        lazy.update(bytes.lazy.map { $0 })
+        #expect(SHA256.hexString(lazy.finalize()) == expected)
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex(String(repeating: "a", count: 55)) == "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
+    }
+
+    @Test func parameterCountFollowsTheGPT2TensorShapes() {
+        // Independent count: sum of the GPT-2 tensors of one model.
+        func tensors(v: Int, t: Int, l: Int, c: Int) -> Int {
+            var shapes: [[Int]] = [[v, c], [t, c]]
+            for _ in 0..<l {
+                shapes += [[c], [c], [c, 3 * c], [3 * c], [c, c], [c], [c], [c], [c, 4 * c], [4 * c], [4 * c, c], [c]]
+            }
+            shapes += [[c], [c]]
+            return shapes.map { $0.reduce(1, *) }.reduce(0, +)
+        }
+        for size in ModelSize.allCases {
+            let s = size.shape
+            for v in [258, 2048] {
+                #expect(ParameterCount.gpt2(vocabulary: v, context: s.context, layers: s.layers, dModel: s.dModel)
+                    == tensors(v: v, t: s.context, l: s.layers, c: s.dModel))
+                #expect(ParameterCount.gpt2(vocabulary: v, context: s.context, layers: s.layers, dModel: s.dModel, tiedHead: false)
+                    == tensors(v: v, t: s.context, l: s.layers, c: s.dModel) + v * s.dModel)
+            }
+        }
+        var bpe = TokenizerSpec(); bpe.vocabSize = 4096
+        #expect(ParameterCount.vocabulary(bpe) == 4096)
+        var byte = TokenizerSpec(); byte.kind = .byte
+        #expect(ParameterCount.vocabulary(byte) == 258)
+        var m = ModelSpec(); m.size = .mini; m.layers = 3
+        let pm = PlannedModel.from(model: m, conditioning: .attn)
+        #expect(pm.name == "mini+overrides" && pm.layers == 3 && pm.dModel == 192)
+    }
+}
