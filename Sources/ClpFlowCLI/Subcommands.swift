@@ -2,5 +2,8 @@ import ArgumentParser
 
 extension ClpFlowCommand {
     /// Every subcommand, in the order `--help` lists them.
-    static let allSubcommands: [ParsableCommand.Type] = []
+    static let allSubcommands: [ParsableCommand.Type] = [
+        ValidateCommand.self,
+        SchemaCommand.self,
+    ]
 }

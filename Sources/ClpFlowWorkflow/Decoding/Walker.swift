@@ -5,8 +5,12 @@ import Foundation
 /// did-you-mean), type and range, expands shorthands, fills defaults, and produces the resolved
 /// JSON form that the model's Codable conformance reads. Every problem is reported with the
 /// position of the offending node; the walk goes on after an error so that all are reported.
-struct SchemaWalker {
+final class SchemaWalker {
     let sink: DiagnosticSink
+    /// Key paths whose value was invalid and replaced by the default (lenient objects).
+    private(set) var failedPaths: [String] = []
+
+    init(sink: DiagnosticSink) { self.sink = sink }
 
     func walkWorkflow(_ root: YAMLNode) -> JSONValue? {
         walk(root, .object("Workflow"), path: "")
@@ -195,13 +199,16 @@ struct SchemaWalker {
         for p in pairs {
             guard let field = schema.field(p.key) else {
                 err("unknown key '\(p.key)' in \(name(path))\(didYouMean(p.key, keys))", p.keyNode)
-                ok = false
                 continue
             }
             if p.value.resolved == .null, !isObjectLike(field.type) { continue }  // null: the default
-            if let v = walk(p.value, field.type, path: join(path, p.key)) { out[p.key] = v } else { ok = false }
+            if let v = walk(p.value, field.type, path: join(path, p.key)) { out[p.key] = v } else {
+                // Go on with the default so that later checks still run; the walk has failed.
+                failedPaths.append(join(path, p.key))
+                if field.required || field.defaultValue == nil { ok = false } else { out[p.key] = field.defaultValue }
+            }
         }
-        for f in schema.fields where out[f.key] == nil && !pairs.contains(where: { $0.key == f.key && $0.value.resolved != .null }) {
+        for f in schema.fields where out[f.key] == nil && !pairs.contains(where: { $0.key == f.key && $0.value.resolved != .null }) && !failedPaths.contains(join(path, f.key)) {
             if f.required {
                 if f.key == "name" && path.isEmpty {
                     err("the workflow has no `name`", node)

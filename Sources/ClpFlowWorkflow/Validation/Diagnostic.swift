@@ -81,6 +81,17 @@ final class DiagnosticSink {
         if seen.insert(key).inserted { diagnostics.append(d) }
     }
 
+    /// Diagnostics ordered by file (in order of first appearance), line and column.
+    var sorted: [Diagnostic] {
+        var fileOrder: [String: Int] = [:]
+        for d in diagnostics where fileOrder[d.file] == nil { fileOrder[d.file] = fileOrder.count }
+        return diagnostics.enumerated().sorted { a, b in
+            let ka = (fileOrder[a.element.file]!, a.element.line, a.element.column, a.offset)
+            let kb = (fileOrder[b.element.file]!, b.element.line, b.element.column, b.offset)
+            return ka < kb
+        }.map(\.element)
+    }
+
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
     var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }
 }
