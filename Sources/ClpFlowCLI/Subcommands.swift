@@ -6,5 +6,7 @@ extension ClpFlowCommand {
         DebugLogitsCommand.self,
         DebugInitModelCommand.self,
         DebugTokenizeCommand.self,
+        ValidateCommand.self,
+        SchemaCommand.self,
     ]
 }

@@ -1,0 +1,128 @@
+import ClpFlowCore
+import Foundation
+
+/// One problem found in a workflow, at a position in a source file.
+public struct Diagnostic: Sendable, Hashable, Error {
+    public enum Severity: String, Sendable, Hashable, Codable { case error, warning }
+
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var severity: Severity
+    public var message: String
+    /// The text of the offending line (without its newline), empty when unknown.
+    public var sourceLine: String
+
+    public init(file: String, line: Int, column: Int, severity: Severity, message: String, sourceLine: String = "") {
+        self.file = file; self.line = line; self.column = column
+        self.severity = severity; self.message = message; self.sourceLine = sourceLine
+    }
+
+    public init(_ severity: Severity, _ message: String, at p: SourcePosition) {
+        self.init(file: p.file, line: p.line, column: p.column, severity: severity, message: message)
+    }
+
+    public var position: SourcePosition { SourcePosition(file: file, line: line, column: column) }
+
+    /// `file:line:col: error: message`, then the source line and a caret under the column.
+    public var rendered: String {
+        var out = "\(file):\(line):\(column): \(severity.rawValue): \(message)\n"
+        if !sourceLine.isEmpty {
+            out += sourceLine + "\n"
+            var caret = ""
+            for (i, ch) in sourceLine.enumerated() where i < column - 1 { caret.append(ch == "\t" ? "\t" : " ") }
+            if sourceLine.count < column - 1 { caret += String(repeating: " ", count: column - 1 - sourceLine.count) }
+            out += caret + "^\n"
+        }
+        return out
+    }
+
+    public var json: JSONValue {
+        .object([
+            "file": .string(file), "line": .number(Double(line)), "column": .number(Double(column)),
+            "severity": .string(severity.rawValue), "message": .string(message),
+            "source_line": .string(sourceLine),
+        ])
+    }
+}
+
+/// Thrown when a workflow cannot be loaded: every error found (and the warnings), in order.
+public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [Diagnostic]
+    public init(diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
+    /// All diagnostics rendered, errors first, then warnings.
+    public var rendered: String { (errors + warnings).map(\.rendered).joined() }
+    public var description: String { rendered }
+}
+
+/// Collects diagnostics while a workflow is read; fills in source lines from the files read.
+final class DiagnosticSink {
+    private(set) var diagnostics: [Diagnostic] = []
+    private var seen = Set<String>()
+    var sources: [String: [Substring]] = [:]
+
+    func addSource(file: String, text: String) {
+        sources[file] = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.hasSuffix("\r") ? $0.dropLast() : $0
+        }
+    }
+
+    func error(_ message: String, at p: SourcePosition) { add(Diagnostic(.error, message, at: p)) }
+    func warning(_ message: String, at p: SourcePosition) { add(Diagnostic(.warning, message, at: p)) }
+
+    func add(_ d: Diagnostic) {
+        var d = d
+        if d.sourceLine.isEmpty, let lines = sources[d.file], d.line >= 1, d.line <= lines.count {
+            d.sourceLine = String(lines[d.line - 1])
+        }
+        let key = "\(d.file):\(d.line):\(d.column):\(d.severity):\(d.message)"
+        if seen.insert(key).inserted { diagnostics.append(d) }
+    }
+
+    /// Diagnostics ordered by file (in order of first appearance), line and column.
+    var sorted: [Diagnostic] {
+        var fileOrder: [String: Int] = [:]
+        for d in diagnostics where fileOrder[d.file] == nil { fileOrder[d.file] = fileOrder.count }
+        return diagnostics.enumerated().sorted { a, b in
+            let ka = (fileOrder[a.element.file]!, a.element.line, a.element.column, a.offset)
+            let kb = (fileOrder[b.element.file]!, b.element.line, b.element.column, b.offset)
+            return ka < kb
+        }.map(\.element)
+    }
+
+    var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }
+}
+
+/// Levenshtein distance, for did-you-mean suggestions.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.lowercased()), b = Array(b.lowercased())
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var prev = Array(0...b.count), cur = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        cur[0] = i
+        for j in 1...b.count {
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&prev, &cur)
+    }
+    return prev[b.count]
+}
+
+/// The closest candidate within a distance proportional to the word's length.
+func suggestion(for word: String, among candidates: [String]) -> String? {
+    var best: (String, Int)? = nil
+    for c in candidates {
+        let d = editDistance(word, c)
+        if d <= max(2, word.count / 3), best == nil || d < best!.1 { best = (c, d) }
+    }
+    return best?.0
+}
+
+func didYouMean(_ word: String, _ candidates: [String]) -> String {
+    if let s = suggestion(for: word, among: candidates) { return "; did you mean '\(s)'?" }
+    return ""
+}

@@ -1,0 +1,354 @@
+import Foundation
+
+/// Finds nodes by key path in a document tree, for positions of semantic errors.
+struct NodeLocator {
+    let root: YAMLNode
+
+    /// The node at `path`, or the deepest existing ancestor (never nil: the root at worst).
+    func node(_ path: [String]) -> YAMLNode {
+        var cur = root
+        for seg in path {
+            if let next = child(cur, seg) { cur = next } else { break }
+        }
+        return cur
+    }
+
+    /// The node at exactly `path`, nil when it is not written in the file.
+    func exact(_ path: [String]) -> YAMLNode? {
+        var cur = root
+        for seg in path {
+            guard let next = child(cur, seg) else { return nil }
+            cur = next
+        }
+        return cur
+    }
+
+    /// The key node of the last segment (for "this key does not apply" errors).
+    func key(_ path: [String]) -> YAMLNode? {
+        guard let last = path.last, let parent = exact(Array(path.dropLast())) else { return nil }
+        return parent.pairs?.first(where: { $0.key == last })?.keyNode
+    }
+
+    private func child(_ n: YAMLNode, _ seg: String) -> YAMLNode? {
+        switch n.kind {
+        case .mapping(let pairs): return pairs.first(where: { $0.key == seg })?.value
+        case .sequence(let items): if let i = Int(seg), i >= 0, i < items.count { return items[i] }; return nil
+        case .scalar: return nil
+        }
+    }
+}
+
+/// Checks that need the whole workflow (cross-field rules), with the position of the offending
+/// node, and fills kind-specific defaults so the resolved form is explicit.
+struct SemanticValidator {
+    let sink: DiagnosticSink
+    let locator: NodeLocator
+    /// Directory of the workflow file; relative paths are resolved against the file that wrote them.
+    let baseDirectory: String
+    let checkFiles: Bool
+
+    static let tolerance = 1e-6
+
+    private func err(_ msg: String, _ path: [String]) { sink.error(msg, at: locator.node(path).position) }
+    private func warn(_ msg: String, _ path: [String]) { sink.warning(msg, at: locator.node(path).position) }
+    private func errKey(_ msg: String, _ path: [String]) {
+        sink.error(msg, at: (locator.key(path) ?? locator.node(path)).position)
+    }
+    private func warnKey(_ msg: String, _ path: [String]) {
+        sink.warning(msg, at: (locator.key(path) ?? locator.node(path)).position)
+    }
+    private func written(_ path: [String]) -> Bool { locator.exact(path) != nil }
+
+    func validate(_ w: inout Workflow) {
+        checkRewards(&w)
+        checkData(&w)
+        checkModel(&w)
+        checkKL(&w)
+        checkConditioning(w)
+        checkWeights(w)
+        checkStages(w)
+        checkBaselines(w)
+        checkEvaluate(w)
+        checkExecutor(w)
+    }
+
+    // MARK: rewards
+
+    func checkRewards(_ w: inout Workflow) {
+        if w.rewards.isEmpty {
+            if written(["rewards"]) { err("a workflow needs at least one reward; `rewards` is empty", ["rewards"]) }
+            else { err("a workflow needs at least one reward; add a `rewards:` list (e.g. `- {name: rougeL, kind: rougeL}`)", []) }
+            return
+        }
+        var seen: [String: Int] = [:]
+        for (i, r) in w.rewards.enumerated() {
+            let p = ["rewards", String(i)]
+            if r.name.isEmpty { err("reward names must not be empty", p + ["name"]) }
+            if let first = seen[r.name] {
+                err("duplicate reward name '\(r.name)' (also reward \(first + 1)); reward names must be unique", p + ["name"])
+            } else { seen[r.name] = i }
+            let k = r.kind
+            if k == .command {
+                if r.command == nil {
+                    err("reward '\(r.name)' of kind `command` needs `command`: an argv list such as [python3, score.py]", p)
+                } else if let c = r.command, c[0].trimmingCharacters(in: .whitespaces).isEmpty {
+                    err("reward '\(r.name)': the program (first item of `command`) is empty", p + ["command", "0"])
+                } else if let c = r.command, c.count == 1, c[0].contains(" ") {
+                    warn("reward '\(r.name)': `command` is an argv list, not a shell string; '\(c[0])' is run as one program name", p + ["command", "0"])
+                }
+                if w.rewards[i].timeout == nil { w.rewards[i].timeout = 60 }
+            } else {
+                if r.command != nil { errKey("`command` applies only to `command` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["command"]) }
+                if r.timeout != nil { errKey("`timeout` applies only to `command` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["timeout"]) }
+            }
+            if k == .length {
+                if r.target == nil { err("reward '\(r.name)' of kind `length` needs `target` (a length in words)", p) }
+                if w.rewards[i].tolerance == nil { w.rewards[i].tolerance = 0 }
+            } else {
+                if r.target != nil { errKey("`target` applies only to `length` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["target"]) }
+                if r.tolerance != nil { errKey("`tolerance` applies only to `length` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["tolerance"]) }
+            }
+            if k == .novelty || k == .repetition {
+                if w.rewards[i].n == nil { w.rewards[i].n = 2 }
+            } else if r.n != nil {
+                errKey("`n` applies only to `novelty` and `repetition` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["n"])
+            }
+        }
+    }
+
+    // MARK: data and model
+
+    /// Resolves a path written at `nodePath` against the file that wrote it; returns the path
+    /// relative to the workflow's directory when possible.
+    func resolveFile(_ value: String, at nodePath: [String]) -> (absolute: String, rewritten: String) {
+        let node = locator.node(nodePath)
+        let dir = (node.position.file as NSString).deletingLastPathComponent
+        let abs = value.hasPrefix("/") ? value : ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(value)
+        let standardized = (abs as NSString).standardizingPath
+        if value.hasPrefix("/") { return (standardized, value) }
+        let base = ((baseDirectory.isEmpty ? "." : baseDirectory) as NSString).standardizingPath
+        if (dir as NSString).standardizingPath == base || dir == baseDirectory { return (standardized, value) }
+        return (standardized, relativePath(from: absolutize(base), to: absolutize(standardized)))
+    }
+
+    private func absolutize(_ p: String) -> String {
+        if p.hasPrefix("/") { return (p as NSString).standardizingPath }
+        return ((FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(p) as NSString).standardizingPath
+    }
+
+    private func relativePath(from base: String, to target: String) -> String {
+        let b = base.split(separator: "/"), t = target.split(separator: "/")
+        var i = 0
+        while i < b.count, i < t.count, b[i] == t[i] { i += 1 }
+        let up = Array(repeating: "..", count: b.count - i)
+        let rest = t[i...].map(String.init)
+        let parts = up + rest
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+
+    func checkData(_ w: inout Workflow) {
+        let d = w.data
+        if d.source == .jsonl {
+            if let path = d.path {
+                let (abs, rewritten) = resolveFile(path, at: ["data", "path"])
+                var isDir: ObjCBool = false
+                if checkFiles {
+                    if !FileManager.default.fileExists(atPath: abs, isDirectory: &isDir) {
+                        err("data file '\(path)' does not exist (looked for \(abs))", ["data", "path"])
+                    } else if isDir.boolValue {
+                        err("data file '\(path)' is a directory; give a JSON Lines file", ["data", "path"])
+                    }
+                }
+                w.data.path = rewritten
+            } else {
+                err("`data.source: jsonl` needs `data.path` (a JSON Lines file relative to the workflow file)", written(["data", "source"]) ? ["data", "source"] : ["data"])
+            }
+        } else {
+            if d.path != nil { errKey("`data.path` applies only to `source: jsonl` (source is \(d.source.rawValue))", ["data", "path"]) }
+            if written(["data", "fields"]) { warnKey("`data.fields` is ignored unless `source: jsonl`", ["data", "fields"]) }
+        }
+        if d.source != .synthetic, written(["data", "synthetic_examples"]) {
+            warnKey("`data.synthetic_examples` is ignored unless `source: synthetic`", ["data", "synthetic_examples"])
+        }
+        if d.minDocumentChars >= d.maxDocumentChars {
+            err("`data.min_document_chars` (\(d.minDocumentChars)) must be below `max_document_chars` (\(d.maxDocumentChars))",
+                written(["data", "min_document_chars"]) ? ["data", "min_document_chars"] : ["data", "max_document_chars"])
+        }
+        let needed = d.valid + d.test + (d.train ?? 1)
+        let available: Int? = d.source == .synthetic ? d.syntheticExamples : d.limit
+        if let available, needed > available {
+            let which = d.source == .synthetic ? "synthetic_examples" : "limit"
+            err("the splits need \(needed) examples (train \(d.train.map(String.init) ?? "≥ 1") + valid \(d.valid) + test \(d.test)) but `data.\(which)` is \(available)",
+                written(["data", which]) ? ["data", which] : ["data"])
+        }
+    }
+
+    func checkModel(_ w: inout Workflow) {
+        let m = w.model
+        let preset = m.size.shape
+        let dModel = m.dModel ?? preset.dModel, heads = m.heads ?? preset.heads
+        if dModel % heads != 0 {
+            let at: [String] = m.heads != nil ? ["model", "heads"] : m.dModel != nil ? ["model", "d_model"] : ["model", "size"]
+            err("`model.heads` (\(heads)) must divide `model.d_model` (\(dModel))", at)
+        }
+        if let initDir = m.initFrom {
+            let (abs, rewritten) = resolveFile(initDir, at: ["model", "init"])
+            var isDir: ObjCBool = false
+            if checkFiles {
+                if !FileManager.default.fileExists(atPath: abs, isDirectory: &isDir) {
+                    err("checkpoint directory '\(initDir)' does not exist (looked for \(abs))", ["model", "init"])
+                } else if !isDir.boolValue {
+                    err("`model.init` must be a checkpoint directory (model.safetensors, config.json, …), '\(initDir)' is a file", ["model", "init"])
+                }
+            }
+            w.model.initFrom = rewritten
+            for k in ["layers", "d_model", "heads", "context"] where written(["model", k]) {
+                warnKey("`model.\(k)` is ignored with `model.init` (the checkpoint's shape wins)", ["model", k])
+            }
+        }
+        if m.tokenizer.kind == .byte, written(["model", "tokenizer", "vocab_size"]) {
+            warnKey("`vocab_size` is ignored by the byte tokenizer", ["model", "tokenizer", "vocab_size"])
+        }
+        let context = m.context ?? preset.context
+        if m.initFrom == nil, w.data.maxDocumentTokens + w.data.maxSummaryTokens + 4 > context {
+            let at: [String] = written(["data", "max_document_tokens"]) ? ["data", "max_document_tokens"] : (m.context != nil ? ["model", "context"] : ["model", "size"])
+            err("document and summary tokens (\(w.data.maxDocumentTokens) + \(w.data.maxSummaryTokens) + 4 special tokens) exceed the model context (\(context))", at)
+        }
+    }
+
+    func checkKL(_ w: inout Workflow) {
+        guard let r = w.kl.range else { return }
+        if r.min >= r.max {
+            err("`kl.range.min` (\(fmt(r.min))) must be below `kl.range.max` (\(fmt(r.max)))", ["kl", "range", "min"])
+            return
+        }
+        if written(["kl", "alpha"]) { warnKey("`kl.alpha` is ignored when `kl.range` is given (multi-KL)", ["kl", "alpha"]) }
+        if let eval = r.eval {
+            for (i, a) in eval.enumerated() where a < r.min * (1 - 1e-9) || a > r.max * (1 + 1e-9) {
+                warn("α = \(fmt(a)) is outside the trained range [\(fmt(r.min)), \(fmt(r.max))]", ["kl", "range", "eval", String(i)])
+            }
+        } else {
+            w.kl.range?.eval = [r.min, (r.min * r.max).squareRoot(), r.max]
+        }
+    }
+
+    func checkConditioning(_ w: Workflow) {
+        let c = w.conditioning
+        if c.mechanism != .attn, written(["conditioning", "attn_matrices"]) {
+            warnKey("`attn_matrices` is ignored unless `mechanism: attn` (mechanism is \(c.mechanism.rawValue))", ["conditioning", "attn_matrices"])
+        }
+        if c.mechanism != .softToken, written(["conditioning", "soft_tokens"]) {
+            warnKey("`soft_tokens` is ignored unless `mechanism: soft-token` (mechanism is \(c.mechanism.rawValue))", ["conditioning", "soft_tokens"])
+        }
+        if Set(c.attnMatrices).count != c.attnMatrices.count {
+            err("`conditioning.attn_matrices` lists a matrix twice", ["conditioning", "attn_matrices"])
+        }
+    }
+
+    // MARK: weights
+
+    func checkWeightVector(_ v: [Double], count: Int, _ path: [String], what: String) {
+        if v.count != count {
+            err("\(what) has \(v.count) weight\(v.count == 1 ? "" : "s") but the workflow has \(count) reward\(count == 1 ? "" : "s")", path)
+            return
+        }
+        let sum = v.reduce(0, +)
+        if abs(sum - 1) > SemanticValidator.tolerance {
+            err("\(what) sums to \(fmt(sum)); weights must sum to 1 (±1e-6)", path)
+        }
+    }
+
+    func checkDistribution(_ d: WeightDistribution, rewards: Int, _ path: [String]) {
+        switch d {
+        case .fixed(let v): checkWeightVector(v, count: rewards, path + ["fixed"], what: "the `fixed` weighting")
+        case .adaptive(let base, _, _):
+            if case .fixed = base { err("an adaptive distribution needs a base that is not `fixed`", path + ["adaptive", "base"]) }
+            checkDistribution(base, rewards: rewards, path + ["adaptive", "base"])
+        case .mixture(let comps):
+            let sum = comps.reduce(0) { $0 + $1.probability }
+            if abs(sum - 1) > SemanticValidator.tolerance {
+                err("mixture probabilities sum to \(fmt(sum)); they must sum to 1 (±1e-6)", path + ["mixture"])
+            }
+            for (i, c) in comps.enumerated() { checkDistribution(c.distribution, rewards: rewards, path + ["mixture", String(i)]) }
+        case .dirichlet, .uniform, .vertices: break
+        }
+    }
+
+    func checkWeights(_ w: Workflow) {
+        let n = w.rewards.count
+        guard n > 0 else { return }
+        checkDistribution(w.weights.train, rewards: n, ["weights", "train"])
+        switch w.weights.eval {
+        case .points(let pts):
+            for (i, p) in pts.enumerated() {
+                checkWeightVector(p, count: n, ["weights", "eval", "points", String(i)], what: "evaluation point \(i + 1)")
+            }
+        case .pointsPerEdge: break
+        }
+        if n == 1, written(["weights"]) {
+            warnKey("with a single reward the weighting is always [1]; `weights` has no effect", ["weights"])
+        }
+    }
+
+    // MARK: stages, baselines, evaluation, executor
+
+    func checkStages(_ w: Workflow) {
+        var seen = Set<String>()
+        for (i, s) in w.stages.enumerated() {
+            if !seen.insert(s.name).inserted {
+                err("duplicate stage name '\(s.name)'; stage names must be unique", ["stages", String(i), "name"])
+            }
+            if s.warmup >= s.steps, written(["stages", String(i), "warmup"]) {
+                warn("stage '\(s.name)': warm-up (\(s.warmup)) is not shorter than the stage (\(s.steps) steps)", ["stages", String(i), "warmup"])
+            }
+        }
+        if w.reference.warmup >= w.reference.steps, w.reference.steps > 0, written(["reference", "warmup"]) {
+            warn("reference warm-up (\(w.reference.warmup)) is not shorter than its \(w.reference.steps) steps", ["reference", "warmup"])
+        }
+    }
+
+    func checkBaselines(_ w: Workflow) {
+        var seen = Set<Baseline>()
+        for (i, b) in w.baselines.enumerated() {
+            let p = ["baselines", String(i)]
+            if !seen.insert(b).inserted { err("baseline '\(b.rawValue)' is listed twice", p) }
+            switch b {
+            case .dera where w.kl.range == nil:
+                err("the `dera` baseline realigns across KL weights and needs multi-KL: add `kl.range` (e.g. {min: 0.01, max: 1})", p)
+            case .rewardedSoups where w.rewards.count < 2, .logitMixing where w.rewards.count < 2:
+                err("the `\(b.rawValue)` baseline interpolates between rewards and needs at least two rewards (the workflow has \(w.rewards.count))", p)
+            case .prompt where w.conditioning.mechanism == .prompt:
+                warn("the `prompt` baseline is the same model as `conditioning: prompt`", p)
+            default: break
+            }
+        }
+    }
+
+    func checkEvaluate(_ w: Workflow) {
+        let e = w.evaluate
+        if Set(e.metrics).count != e.metrics.count { err("`evaluate.metrics` lists a metric twice", ["evaluate", "metrics"]) }
+        if e.prompts > w.data.test {
+            err("`evaluate.prompts` (\(e.prompts)) exceeds the test split (`data.test` = \(w.data.test))",
+                written(["evaluate", "prompts"]) ? ["evaluate", "prompts"] : ["data", "test"])
+        }
+        if e.samplePrompts > e.prompts {
+            err("`evaluate.sample_prompts` (\(e.samplePrompts)) exceeds `evaluate.prompts` (\(e.prompts))", ["evaluate", "sample_prompts"])
+        }
+    }
+
+    func checkExecutor(_ w: Workflow) {
+        for (i, o) in w.executor.overrides.enumerated() where o.match.isEmpty {
+            err("`match` must not be empty (use `*` for every step)", ["executor", "overrides", String(i), "match"])
+        }
+        if w.executor.kind == .local, written(["executor", "resources", "partition"]) {
+            warnKey("`resources.partition` is ignored by the local executor", ["executor", "resources", "partition"])
+        }
+    }
+
+    private func fmt(_ d: Double) -> String { ClpFlowCoreFormat.number(d) }
+}
+
+import ClpFlowCore
+enum ClpFlowCoreFormat {
+    static func number(_ d: Double) -> String { JSONValue.formatNumber(d) }
+}
