@@ -1,3 +1,4 @@
+import Foundation
 import ClpFlowCore
 import ClpFlowWorkflow
 import Testing
@@ -175,5 +176,30 @@ func naiveGenerate(_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix:
         let atC = try evaluate([1, 0]), atD = try evaluate([0, 1])
         #expect(atC[0] > atD[0] + 0.15, "c share at (1,0) \(atC[0]) vs at (0,1) \(atD[0])")
         #expect(atD[1] > atC[1] + 0.15, "d share at (0,1) \(atD[1]) vs at (1,0) \(atC[1])")
+    }
+}
+
+@Suite struct PolicyCheckpointTests {
+    @Test(arguments: [ConditioningMechanism.attn, .logit, .softToken, .prompt])
+    func roundTrip(mechanism: ConditioningMechanism) throws {
+        let config = GPTConfig(vocabSize: 8, context: 16, layers: 1, heads: 2, dModel: 16)
+        let ref = try GPTModel(config: config, seed: 5)
+        var spec = ConditioningSpec(); spec.mechanism = mechanism; spec.softTokens = 2
+        let p = try ConditionedPolicy(reference: ref, spec: spec, rewardNames: ["a", "b"], multiKL: false, seed: 1)
+        if p.copies != nil {
+            var c = p.copies!
+            for j in 0..<c.copies.count { c.copies[j] += Float(j % 7) * 0.01 }
+            p.setCopies(c)
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clp-policy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try p.save(to: dir)
+        let q = try ConditionedPolicy.load(from: dir)
+        #expect(q.metadata == p.metadata)
+        let c = ConditioningInput(weights: [0.3, 0.7])
+        let pp = try p.activate(c), qp = try q.activate(c)
+        let a = Array(try p.model.forward(tokens: [2, 3, 4], B: 1, T: 3, prefix: pp))
+        let b = Array(try q.model.forward(tokens: [2, 3, 4], B: 1, T: 3, prefix: qp))
+        #expect(a == b)
     }
 }

@@ -75,6 +75,14 @@ public final class ConditionedPolicy: @unchecked Sendable {
         copies = ConditionedCopies(slices: model.parameterGroup(.all), copies: soft.map { $0.params.array })
     }
 
+    /// Reassembles a policy from its parts (checkpoint loading).
+    init(model: GPTModel, mechanism: ConditioningMechanism, rewardNames: [String], multiKL: Bool,
+         attnMatrices: [AttentionMatrix], copies: ConditionedCopies?, softTokens: [Float], softTokenCount: Int) {
+        self.model = model; self.mechanism = mechanism; self.rewardNames = rewardNames; self.multiKL = multiKL
+        self.attnMatrices = attnMatrices; self.copies = copies; self.softTokens = softTokens
+        self.softTokenGrads = [Float](repeating: 0, count: softTokens.count); self.softTokenCount = softTokenCount
+    }
+
     public static func group(_ mechanism: ConditioningMechanism, attnMatrices: [AttentionMatrix]) -> ParameterGroup? {
         switch mechanism {
         case .full: return .all
