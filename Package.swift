@@ -37,14 +37,19 @@ let package = Package(
         .target(name: "ClpFlowReport", dependencies: ["ClpFlowCore"]),
         // Runner: step execution (local / Slurm), artifact store, SQLite run store.
         .target(name: "ClpFlowRunner", dependencies: [
-            "ClpFlowPlanner", "ClpFlowWorkflow", "ClpFlowEngine", "ClpFlowReport", "ClpFlowCore",
+            "ClpFlowPlanner", "ClpFlowWorkflow", "ClpFlowCore",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Steps: what each step kind does (prepare data, train tokenizer / reference / policies,
+        // evaluate, ablate, report), run inside a `clp-flow step` process.
+        .target(name: "ClpFlowSteps", dependencies: [
+            "ClpFlowEngine", "ClpFlowWorkflow", "ClpFlowPlanner", "ClpFlowRunner", "ClpFlowReport", "ClpFlowCore",
         ]),
         // Command-line interface: one command per file.
         .target(name: "ClpFlowCLI", dependencies: [
             "ClpFlowWorkflow", "ClpFlowPlanner", "ClpFlowEngine", "ClpFlowRunner", "ClpFlowReport",
-            "ClpFlowCore",
+            "ClpFlowSteps", "ClpFlowCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -60,6 +65,7 @@ let package = Package(
         .testTarget(name: "ClpFlowEngineTests", dependencies: ["ClpFlowEngine", "ClpFlowKernels", "ClpFlowWorkflow"]),
         .testTarget(name: "ClpFlowRunnerTests", dependencies: ["ClpFlowRunner"]),
         .testTarget(name: "ClpFlowReportTests", dependencies: ["ClpFlowReport"]),
+        .testTarget(name: "ClpFlowStepsTests", dependencies: ["ClpFlowSteps", "ClpFlowRunner", "ClpFlowPlanner", "ClpFlowEngine"]),
         .testTarget(name: "ClpFlowCLITests", dependencies: ["ClpFlowCLI"]),
     ]
 )

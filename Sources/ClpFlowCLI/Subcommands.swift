@@ -7,6 +7,7 @@ extension ClpFlowCommand {
         DebugInitModelCommand.self,
         DebugTokenizeCommand.self,
         ValidateCommand.self,
+        StepCommand.self,
         SchemaCommand.self,
     ]
 }

@@ -62,20 +62,10 @@ public struct RewardNormalization: Sendable, Hashable, Codable {
     }
     public func apply(_ r: [Double]) -> [Double] { (0..<r.count).map { (r[$0] - mean[$0]) / std[$0] } }
 
-    /// Statistics of the reference policy's rewards on `rows` (one row per sample); rewards whose
-    /// normalisation is `none` keep mean 0 and std 1. A (near-)constant reward keeps std 1.
-    public static func fit(rows: [[Double]], modes: [Normalization]) -> RewardNormalization {
-        let m = modes.count
-        var out = identity(m)
-        guard rows.count > 1 else { return out }
-        for i in 0..<m where modes[i] == .zscore {
-            let xs = rows.map { $0[i] }
-            let mu = xs.reduce(0, +) / Double(xs.count)
-            let v = xs.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(xs.count - 1)
-            out.mean[i] = mu
-            out.std[i] = v.squareRoot() > 1e-8 ? v.squareRoot() : 1
-        }
-        return out
+    /// From per-reward normalisers (`RewardNormalizer.fit` on reference-policy samples).
+    public init(_ normalizers: [RewardNormalizer]) {
+        self.init(mean: normalizers.map { $0.kind == .none ? 0 : $0.mean },
+                  std: normalizers.map { $0.kind == .none ? 1 : $0.std })
     }
 }
 

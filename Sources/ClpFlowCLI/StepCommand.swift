@@ -1,0 +1,40 @@
+import ArgumentParser
+import ClpFlowCore
+import ClpFlowRunner
+import ClpFlowSteps
+import Foundation
+
+/// `clp-flow step`: runs one planned step in this process (what the runner starts for every
+/// step, locally and in Slurm jobs).
+struct StepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step",
+        abstract: "Run one step of a planned run (started by `clp-flow run`; rarely called by hand).",
+        discussion: "Reads plan.json of the run directory, writes the step's outputs into its work directory (CLP_FLOW_WORK_DIR) and its events to events.jsonl there."
+    )
+
+    @Option(name: .customLong("run-dir"), help: "The run directory holding plan.json.")
+    var runDir: String
+
+    @Option(name: .customLong("step"), help: "The step id.")
+    var step: String
+
+    func run() throws {
+        let ctx: StepContext
+        do {
+            ctx = try StepContext.load(runDir: URL(fileURLWithPath: runDir), stepId: step)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ArgumentParser.ExitCode(ClpFlowExit.invalidInput)
+        }
+        let t0 = Date()
+        do {
+            try StepExecutor.run(ctx)
+        } catch {
+            ctx.events.message("error: \(error)")
+            FileHandle.standardError.write(Data("error: step \(step) failed: \(error)\n".utf8))
+            throw ArgumentParser.ExitCode(ClpFlowExit.failure)
+        }
+        FileHandle.standardError.write(Data("step \(step) finished in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s\n".utf8))
+    }
+}

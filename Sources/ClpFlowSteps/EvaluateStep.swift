@@ -1,0 +1,113 @@
+import ClpFlowCore
+import ClpFlowEngine
+import ClpFlowPlanner
+import ClpFlowRunner
+import ClpFlowWorkflow
+import Foundation
+
+/// What an evaluate step writes (evaluation.json).
+public struct EvaluationArtifact: Codable, Sendable {
+    /// `clp`, `rewarded-soups`, `logit-mixing`, `dera`, `soft`, `prompt`.
+    public var method: String
+    /// Display name, e.g. `clp-attn`.
+    public var label: String
+    public var conditioning: String?
+    public var rewardNames: [String]
+    public var evaluation: MethodEvaluation
+    /// π_ref on the same prompts (its rewards are the hypervolume reference point).
+    public var reference: EvaluationPoint
+    public var hypervolume: Double
+    public var steerability: [ParetoMetrics.Steerability]
+}
+
+enum EvaluateStep {
+    static func run(_ ctx: StepContext) throws {
+        let cfg = StepConfig(json: ctx.step.config, stepId: ctx.step.id)
+        guard let method = ctx.step.config["method"]?.stringValue else { throw StepError.config("evaluate needs `method`") }
+        let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
+        let rewards = try cfg.list("rewards", as: RewardSpec.self)
+        let kl = try cfg.section("kl", as: KLSpec.self, default: KLSpec())
+        let spec = try cfg.section("evaluate", as: EvaluateSpec.self, default: EvaluateSpec())
+        let weights = try cfg.section("weights", as: WeightsSpec.self, default: WeightsSpec())
+        let names = rewards.map(\.name)
+        let task = try TextTask(ctx: ctx, data: data)
+        let reference = try GPTModel.importHuggingFace(from: try ctx.input(of: .trainReference).appendingPathComponent(ArtifactFiles.modelDir))
+        let score = TextTask.scorer(try task.rewards(rewards, ctx: ctx))
+        let examples = task.rlExamples(Array(task.splits.test.prefix(spec.prompts)))
+        guard !examples.isEmpty else { throw StepError.failed("the test split is empty") }
+        let builder = PromptBuilder(codec: task.codec, context: reference.config.context, maxNewTokens: spec.maxNewTokens,
+                                    rewardNames: names)
+        let settings = GenerationSettings(temperature: spec.temperature, topP: spec.topP, maxNewTokens: spec.maxNewTokens)
+        let evaluator = Evaluator(rewardNames: names, settings: settings, seeds: 1, samplePrompts: spec.samplePrompts, seed: cfg.seed)
+        var grid = EvaluationGrid.inputs(weights: weights, kl: kl, rewardCount: names.count)
+        let label: String
+        let steerable: SteerableMethod
+        var conditioningName: String? = nil
+        switch method {
+        case "clp", "prompt":
+            let dir = try ctx.input(of: .trainCLP).appendingPathComponent(ArtifactFiles.policyDir)
+            let policy = try ConditionedPolicy.load(from: dir)
+            conditioningName = policy.mechanism.rawValue
+            label = method == "prompt" ? "prompt" : "clp-\(policy.mechanism.rawValue)"
+            steerable = PolicyMethod(name: label, policy: policy, builder: builder)
+        case "rewarded-soups", "logit-mixing", "soft", "dera":
+            let soft = try ctx.inputs(of: .trainSoft).map {
+                try ConditionedPolicy.load(from: $0.appendingPathComponent(ArtifactFiles.policyDir)).model
+            }
+            guard !soft.isEmpty else { throw StepError.missingInput("\(method) needs the SOFT policies") }
+            label = method
+            switch method {
+            case "rewarded-soups":
+                guard soft.count == names.count else { throw StepError.missingInput("rewarded soups needs \(names.count) SOFT policies, got \(soft.count)") }
+                steerable = PolicyMethod(name: label, policy: try ConditionedPolicy(rewardedSoups: soft, rewardNames: names), builder: builder)
+            case "logit-mixing":
+                steerable = LogitMixingMethod(soft: soft, builder: builder)
+            case "dera":
+                steerable = DeRaMethod(aligned: soft[0], reference: reference, alignedAlpha: Planner.softAlpha(kl), builder: builder)
+            default:
+                // SOFT: each policy at its own vertex.
+                steerable = SoftSet(models: soft, builder: builder)
+                grid = (0..<names.count).map { i in
+                    ConditioningInput(weights: (0..<names.count).map { $0 == i ? 1 : 0 }, alpha: kl.range?.min)
+                }
+            }
+        default:
+            throw StepError.config("unknown evaluation method \(method)")
+        }
+        ctx.events.message("evaluating \(label) at \(grid.count) conditionings on \(examples.count) prompts")
+        let total = grid.count + 1
+        let result = try evaluator.evaluate(steerable, grid: grid, examples: examples, reference: reference, builder: builder,
+                                            score: score) { done, _ in ctx.events.progress(step: done, total: total) }
+        let refMethod = FixedModelMethod(name: "reference", model: reference, builder: builder)
+        let refEval = try evaluator.evaluate(refMethod, grid: [ConditioningInput(weights: Array(repeating: 1.0 / Double(names.count), count: names.count))],
+                                             examples: examples, reference: reference, builder: builder, score: score)
+        ctx.events.progress(step: total, total: total)
+        let refPoint = refEval.points[0]
+        let points = result.points.map { $0.rewards.map(\.mean) }
+        let hv = ParetoMetrics.hypervolume(points, reference: refPoint.rewards.map(\.mean))
+        let steer = names.count > 1 ? ParetoMetrics.steerability(weights: result.points.map(\.weights), rewards: points) : []
+        ctx.events.metric("hypervolume", hv)
+        for (i, s) in steer.enumerated() { if let rho = s.rho { ctx.events.metric("spearman/\(names[i])", rho) } }
+        ctx.events.metric("tokens_per_second", result.tokensPerSecond)
+        try Files.writeJSON(EvaluationArtifact(method: method, label: label, conditioning: conditioningName, rewardNames: names,
+                                               evaluation: result, reference: refPoint, hypervolume: hv, steerability: steer),
+                            to: ctx.workDir.appendingPathComponent(ArtifactFiles.evaluation))
+    }
+}
+
+/// The SOFT baseline: policy i answers at the vertex eᵢ.
+final class SoftSet: SteerableMethod {
+    let models: [GPTModel]
+    let builder: PromptBuilder
+    var name: String { "soft" }
+    var forwardPassesPerToken: Int { 1 }
+    init(models: [GPTModel], builder: PromptBuilder) { self.models = models; self.builder = builder }
+    func generate(_ examples: [RLExample], conditioning c: ConditioningInput, settings: GenerationSettings,
+                  seed: UInt64) throws -> (tokens: [[Int32]], logProbs: [Double]) {
+        guard let i = c.weights.firstIndex(of: 1), i < models.count else {
+            throw PolicyError.invalid("SOFT policies answer at vertices only")
+        }
+        return try FixedModelMethod(name: "soft", model: models[i], builder: builder)
+            .generate(examples, conditioning: c, settings: settings, seed: seed)
+    }
+}

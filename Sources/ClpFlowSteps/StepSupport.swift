@@ -1,0 +1,213 @@
+import ClpFlowCore
+import ClpFlowEngine
+import ClpFlowPlanner
+import ClpFlowRunner
+import ClpFlowWorkflow
+import Foundation
+
+public enum StepError: Error, CustomStringConvertible {
+    case config(String)
+    case missingInput(String)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .config(let s): return "invalid step configuration: \(s)"
+        case .missingInput(let s): return "missing input: \(s)"
+        case .failed(let s): return s
+        }
+    }
+}
+
+/// File names inside step artifacts.
+public enum ArtifactFiles {
+    public static let dataDir = "data"
+    public static let dataReport = "data.json"
+    public static let tokenizerDir = "tokenizer"
+    public static let modelDir = "model"
+    public static let policyDir = "policy"
+    public static let normalization = "normalization.json"
+    public static let summary = "summary.json"
+    public static let curve = "curve.json"
+    public static let evaluation = "evaluation.json"
+    public static let ablation = "ablation.json"
+    public static let report = "report.html"
+    public static let reportData = "report.json"
+}
+
+/// Where the workflow file lives, recorded by `run` in the run directory so that steps resolve
+/// paths relative to it (jsonl data, reward scripts, init checkpoints).
+public struct RunSource: Codable, Sendable, Hashable {
+    public static let fileName = "source.json"
+    public var workflowFile: String
+    public var workflowDir: String
+    public init(workflowFile: String) {
+        self.workflowFile = workflowFile
+        self.workflowDir = URL(fileURLWithPath: workflowFile).deletingLastPathComponent().path
+    }
+    public static func read(runDir: URL) -> RunSource? {
+        guard let d = try? Data(contentsOf: runDir.appendingPathComponent(fileName)) else { return nil }
+        return try? JSONDecoder().decode(RunSource.self, from: d)
+    }
+    public func write(runDir: URL) throws {
+        let e = JSONEncoder(); e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try e.encode(self).write(to: runDir.appendingPathComponent(RunSource.fileName), options: .atomic)
+    }
+}
+
+/// Reads a step's configuration sections into the workflow types. Missing keys take the
+/// workflow defaults (the planner may store only what a step depends on).
+struct StepConfig {
+    let json: JSONValue
+    let stepId: String
+
+    func section<T: Codable>(_ key: String, as: T.Type, default def: T) throws -> T {
+        guard let v = json[key] else { return def }
+        let base = try StepConfig.toJSON(def)
+        let merged = StepConfig.merge(base, v)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(merged.canonical.utf8))
+        } catch {
+            throw StepError.config("step \(stepId): section `\(key)`: \(error)")
+        }
+    }
+
+    func list<T: Codable>(_ key: String, as: T.Type) throws -> [T] {
+        guard let v = json[key] else { return [] }
+        do { return try JSONDecoder().decode([T].self, from: Data(v.canonical.utf8)) } catch {
+            throw StepError.config("step \(stepId): section `\(key)`: \(error)")
+        }
+    }
+
+    var seed: UInt64 {
+        if let s = json["seed"]?.stringValue, let v = UInt64(s) { return v }
+        if let d = json["seed"]?.doubleValue, d >= 0 { return UInt64(d) }
+        return 0
+    }
+
+    static func toJSON<T: Encodable>(_ v: T) throws -> JSONValue {
+        try JSONValue.parse(data: JSONEncoder().encode(v))
+    }
+
+    /// Deep merge: objects merged key by key, anything else replaced by `over`.
+    static func merge(_ base: JSONValue, _ over: JSONValue) -> JSONValue {
+        guard case .object(var b) = base, case .object(let o) = over else { return over }
+        for (k, v) in o { b[k] = b[k].map { merge($0, v) } ?? v }
+        return .object(b)
+    }
+}
+
+/// A tokenizer seen as the trainer's `TextCodec`.
+struct TokenizerCodec: TextCodec {
+    let tokenizer: any Tokenizer
+    func encodeText(_ text: String) -> [Int32] { tokenizer.encode(text).map(Int32.init) }
+    func decodeTokens(_ tokens: [Int32]) -> String {
+        tokenizer.decode(tokens.filter { Int($0) != tokenizer.eotId && Int($0) != tokenizer.sepId }.map(Int.init))
+    }
+    var endOfText: Int32 { Int32(tokenizer.eotId) }
+    var separator: Int32 { Int32(tokenizer.sepId) }
+}
+
+extension StepContext {
+    /// Artifact directories of the inputs of one kind, in input order.
+    func inputs(of kind: StepKind) -> [URL] {
+        step.inputs.compactMap { id in plan.step(id)?.kind == kind ? inputDirs[id] : nil }
+    }
+
+    func input(of kind: StepKind) throws -> URL {
+        guard let u = inputs(of: kind).first else {
+            throw StepError.missingInput("step \(step.id) needs a \(kind.rawValue) input")
+        }
+        return u
+    }
+
+    var source: RunSource? { RunSource.read(runDir: runDirectory.root) }
+
+    func resolve(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let dir = source?.workflowDir ?? FileManager.default.currentDirectoryPath
+        return URL(fileURLWithPath: dir).appendingPathComponent(path).path
+    }
+}
+
+enum Files {
+    static func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try e.encode(value).write(to: url, options: .atomic)
+    }
+
+    static func readJSON<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { return try d.decode(T.self, from: Data(contentsOf: url)) } catch {
+            throw StepError.failed("cannot read \(url.path): \(error)")
+        }
+    }
+}
+
+/// Everything the training and evaluation steps share: data, tokenizer, model shape, rewards.
+struct TextTask {
+    let splits: DatasetSplits
+    let tokenizer: any Tokenizer
+    let codec: TokenizerCodec
+    let data: DataSpec
+
+    init(ctx: StepContext, data: DataSpec) throws {
+        let dataDir = try ctx.input(of: .prepareData).appendingPathComponent(ArtifactFiles.dataDir)
+        splits = try DatasetSplits.load(from: dataDir)
+        if let tokDir = ctx.inputs(of: .trainTokenizer).first {
+            tokenizer = try loadTokenizer(from: tokDir.appendingPathComponent(ArtifactFiles.tokenizerDir))
+        } else if let refDir = ctx.inputs(of: .trainReference).first {
+            tokenizer = try loadTokenizer(from: refDir.appendingPathComponent(ArtifactFiles.modelDir))
+        } else {
+            tokenizer = ByteTokenizer()
+        }
+        codec = TokenizerCodec(tokenizer: tokenizer)
+        self.data = data
+    }
+
+    func documentTokens(_ text: String) -> [Int32] {
+        Array(codec.encodeText(text).prefix(data.maxDocumentTokens))
+    }
+
+    func rlExamples(_ xs: [SummaryExample]) -> [RLExample] {
+        xs.map { RLExample(id: $0.id, document: $0.document, reference: $0.summary, documentTokens: documentTokens($0.document)) }
+    }
+
+    func supervised(_ xs: [SummaryExample]) -> [SequenceExample] {
+        xs.map { e in
+            SequenceExample(prompt: documentTokens(e.document) + [codec.separator],
+                            target: Array(codec.encodeText(e.summary).prefix(data.maxSummaryTokens)) + [codec.endOfText])
+        }
+    }
+
+    /// Builds the reward functions of a workflow's reward list.
+    func rewards(_ specs: [RewardSpec], ctx: StepContext) throws -> [any Reward] {
+        let corpus = splits.train.map(\.document)
+        return try specs.map { r in
+            try RewardFactory.make(kind: r.kind.rawValue, name: r.name, target: r.target, tolerance: r.tolerance, n: r.n,
+                                   command: r.command, timeout: r.timeout, idfCorpus: corpus,
+                                   workingDirectory: ctx.source?.workflowDir)
+        }
+    }
+
+    /// Scores responses with every reward: rows = responses, columns = rewards.
+    static func scorer(_ rewards: [any Reward]) -> RewardScorer {
+        { responses in
+            let inputs = responses.map { RewardInput(prompt: $0.prompt, document: $0.document, response: $0.response, reference: $0.reference) }
+            let columns = try rewards.map { try $0.score(inputs) }
+            return (0..<responses.count).map { j in columns.map { $0[j] } }
+        }
+    }
+}
+
+/// The model shape a workflow asks for.
+enum ModelShape {
+    static func config(_ spec: ModelSpec, vocabSize: Int) -> GPTConfig {
+        let preset = spec.size.shape
+        return GPTConfig(vocabSize: vocabSize, context: spec.context ?? preset.context, layers: spec.layers ?? preset.layers,
+                         heads: spec.heads ?? preset.heads, dModel: spec.dModel ?? preset.dModel)
+    }
+}

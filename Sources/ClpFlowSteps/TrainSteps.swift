@@ -1,0 +1,134 @@
+import ClpFlowCore
+import ClpFlowEngine
+import ClpFlowPlanner
+import ClpFlowRunner
+import ClpFlowWorkflow
+import Foundation
+
+/// train-reference: supervised π_ref on (document → summary). Writes model/ as a GPT-2 directory
+/// (model.safetensors, config.json and the tokenizer files) and summary.json.
+enum TrainReferenceStep {
+    static func run(_ ctx: StepContext) throws {
+        let cfg = StepConfig(json: ctx.step.config, stepId: ctx.step.id)
+        let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
+        let modelSpec = try cfg.section("model", as: ModelSpec.self, default: ModelSpec())
+        let spec = try cfg.section("reference", as: ReferenceSpec.self, default: ReferenceSpec())
+        let task = try TextTask(ctx: ctx, data: data)
+        let model: GPTModel
+        if let initDir = modelSpec.initFrom {
+            model = try GPTModel.importHuggingFace(from: URL(fileURLWithPath: ctx.resolve(initDir)))
+            guard model.config.vocabSize >= task.tokenizer.vocabSize else {
+                throw StepError.config("the init checkpoint's vocabulary (\(model.config.vocabSize)) is smaller than the tokenizer's (\(task.tokenizer.vocabSize))")
+            }
+        } else {
+            model = try GPTModel(config: ModelShape.config(modelSpec, vocabSize: task.tokenizer.vocabSize), seed: cfg.seed)
+        }
+        let needed = data.maxDocumentTokens + data.maxSummaryTokens + 2
+        if needed > model.config.context {
+            ctx.events.message("documents are cut to fit the context: \(needed) > \(model.config.context) tokens")
+        }
+        ctx.events.message("π_ref: \(model.parameterCount) parameters, \(spec.steps) steps")
+        let summary = try SupervisedTrainer(spec: spec, seed: cfg.seed).train(
+            model: model, train: task.supervised(task.splits.train), valid: task.supervised(Array(task.splits.valid.prefix(256))),
+            padToken: task.codec.endOfText
+        ) { r in
+            ctx.events.progress(step: r.step, total: r.total, metrics: r.metrics)
+            for (k, v) in r.metrics where k != "lr" { ctx.events.metric(k, v, step: r.step) }
+        }
+        let dir = ctx.workDir.appendingPathComponent(ArtifactFiles.modelDir)
+        try model.exportHuggingFace(to: dir)
+        try task.tokenizer.save(to: dir)
+        try Files.writeJSON(summary, to: ctx.workDir.appendingPathComponent(ArtifactFiles.summary))
+    }
+}
+
+/// train-soft / train-clp: REINFORCE on the conditioned policy of one stage. Starts from the
+/// previous stage's policy when there is one, else from π_ref. Writes policy/, normalization.json,
+/// summary.json and curve.json.
+enum TrainPolicyStep {
+    struct Curve: Codable { var step: Int; var metrics: [String: Double] }
+
+    /// Number of reference samples the reward normalisation is fitted on.
+    static let normalizationSamples = 128
+
+    static func run(_ ctx: StepContext) throws {
+        let cfg = StepConfig(json: ctx.step.config, stepId: ctx.step.id)
+        let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
+        let rewards = try cfg.list("rewards", as: RewardSpec.self)
+        let kl = try cfg.section("kl", as: KLSpec.self, default: KLSpec())
+        let stage = try cfg.section("stage", as: StageSpec.self, default: StageSpec())
+        let soft = ctx.step.kind == .trainSoft
+        var conditioning = try cfg.section("conditioning", as: ConditioningSpec.self, default: ConditioningSpec())
+        var weights = try cfg.section("weights", as: WeightsSpec.self, default: WeightsSpec())
+        if soft {
+            conditioning.mechanism = .none
+            weights.train = .fixed(Array(repeating: 1.0 / Double(rewards.count), count: rewards.count))
+        }
+        guard !rewards.isEmpty else { throw StepError.config("no rewards") }
+        let task = try TextTask(ctx: ctx, data: data)
+        let reference = try GPTModel.importHuggingFace(from: try ctx.input(of: .trainReference).appendingPathComponent(ArtifactFiles.modelDir))
+        let names = rewards.map(\.name)
+        let rewardFns = try task.rewards(rewards, ctx: ctx)
+        let score = TextTask.scorer(rewardFns)
+        let train = task.rlExamples(task.splits.train)
+
+        // Reward normalisation from π_ref samples (same prompts and seed for every method).
+        let normalizers = try fitNormalization(reference: reference, task: task, train: train, rewards: rewards, score: score,
+                                               maxNewTokens: stage.maxNewTokens, temperature: stage.temperature, seed: cfg.seed)
+        let previous = ctx.inputs(of: ctx.step.kind).first
+        let policy: ConditionedPolicy
+        if let previous {
+            policy = try ConditionedPolicy.load(from: previous.appendingPathComponent(ArtifactFiles.policyDir))
+        } else {
+            policy = try ConditionedPolicy(reference: reference, spec: conditioning, rewardNames: names,
+                                           multiKL: !soft && kl.range != nil, seed: cfg.seed)
+        }
+        ctx.events.message("\(ctx.step.kind.rawValue) \(conditioning.mechanism.rawValue): \(policy.conditionedParameterCount) conditioned parameters per copy, \(policy.copyCount) copies")
+        let trainer = RLTrainer(stage: stage, weights: weights, kl: soft ? KLSpec.fixed(kl.range?.min ?? kl.alpha) : kl,
+                                rewardNames: names, normalization: RewardNormalization(normalizers), seed: cfg.seed)
+        var curve: [Curve] = []
+        let summary = try trainer.train(policy: policy, reference: reference, data: train, codec: task.codec,
+                                        generate: RLTrainer.cachedGenerator(endOfText: task.codec.endOfText), score: score) { r in
+            var shown: [String: Double] = [:]
+            for n in names { shown["reward/\(n)"] = r.metrics["reward/\(n)"] }
+            shown["kl"] = r.metrics["kl"]
+            ctx.events.progress(step: r.step, total: r.total, metrics: shown)
+            for (k, v) in r.metrics where k != "lr" { ctx.events.metric(k, v, step: r.step) }
+            for (b, c) in r.conditioning.enumerated() where b == 0 {
+                for (i, w) in c.weights.enumerated() { ctx.events.metric("weights/\(names[i])", w, step: r.step) }
+                if let a = c.alpha { ctx.events.metric("alpha", a, step: r.step) }
+            }
+            curve.append(Curve(step: r.step, metrics: r.metrics))
+        }
+        try policy.save(to: ctx.workDir.appendingPathComponent(ArtifactFiles.policyDir))
+        try Files.writeJSON(normalizers, to: ctx.workDir.appendingPathComponent(ArtifactFiles.normalization))
+        try Files.writeJSON(summary, to: ctx.workDir.appendingPathComponent(ArtifactFiles.summary))
+        try Files.writeJSON(curve, to: ctx.workDir.appendingPathComponent(ArtifactFiles.curve))
+    }
+
+    static func fitNormalization(reference: GPTModel, task: TextTask, train: [RLExample], rewards: [RewardSpec],
+                                 score: RewardScorer, maxNewTokens: Int, temperature: Double, seed: UInt64) throws -> [RewardNormalizer] {
+        guard rewards.contains(where: { $0.normalize == .zscore }) else {
+            return rewards.map { _ in RewardNormalizer.identity }
+        }
+        var rng = SeededRandom(seed: seed, stream: "normalization")
+        let picks = (0..<min(normalizationSamples, train.count)).map { _ in train[Int(rng.next() % UInt64(train.count))] }
+        let builder = PromptBuilder(codec: task.codec, context: reference.config.context, maxNewTokens: maxNewTokens,
+                                    rewardNames: rewards.map(\.name))
+        let method = FixedModelMethod(name: "reference", model: reference, builder: builder)
+        let out = try method.generate(picks, conditioning: ConditioningInput(weights: [1]),
+                                      settings: GenerationSettings(temperature: temperature, maxNewTokens: maxNewTokens), seed: rng.next())
+        let texts = out.tokens.map { task.codec.decodeTokens($0) }
+        let rows = try score(zip(picks, texts).map {
+            ScoredResponse(prompt: task.codec.decodeTokens(builder.tokens($0.0, conditioning: nil, textual: false)),
+                           document: $0.0.document, response: $0.1, reference: $0.0.reference)
+        })
+        return try rewards.enumerated().map { i, r in
+            try RewardNormalizer.fit(kind: r.normalize == .zscore ? .zscore : .none, scores: rows.map { $0[i] }, reward: r.name)
+        }
+    }
+}
+
+extension KLSpec {
+    static func fixed(_ alpha: Double) -> KLSpec { var k = KLSpec(); k.alpha = alpha; return k }
+}
