@@ -30,6 +30,9 @@ public protocol Tokenizer: Sendable {
     func decode(_ ids: [Int]) -> String
     /// Writes the tokenizer files into `directory` (created if needed).
     func save(to directory: URL) throws
+    /// Reads a tokenizer of this kind from the files `save(to:)` wrote. `loadTokenizer(from:)`
+    /// reads either kind.
+    static func load(from directory: URL) throws -> Self
 }
 
 extension Tokenizer {
