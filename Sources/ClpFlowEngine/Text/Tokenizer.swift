@@ -25,7 +25,8 @@ public protocol Tokenizer: Sendable {
     /// Encodes text. Special-token strings are recognised as whole strings only when
     /// `allowSpecial` is true; otherwise they are encoded as ordinary text.
     func encode(_ text: String, allowSpecial: Bool) -> [Int]
-    /// Decodes ids back to text. Special ids decode to their strings; byte sequences that are not
+    /// Decodes ids back to text. Special ids decode to their strings, ids outside 0..<vocabSize
+    /// are ignored; byte sequences that are not
     /// valid UTF-8 (possible for arbitrary id sequences) decode with U+FFFD replacements.
     func decode(_ ids: [Int]) -> String
     /// Writes the tokenizer files into `directory` (created if needed).
