@@ -170,7 +170,11 @@ let translationSample = """
     let dir = try temporaryDirectory("splits")
     defer { try? FileManager.default.removeItem(at: dir) }
     var withUnicode = splits
-    withUnicode.test[0].document = "Ünïcode \"quotes\"\nnew line\ttab 日本"
+    withUnicode.test[0].document = "Ünïcode \"quotes\"\nnew line\ttab 日本 \u{1}\u{1F} back\\slash \r 👩‍👩‍👧"
+    let line = SummaryJSONL.encode([withUnicode.test[0]])
+    let e = withUnicode.test[0]
+    let canonical: JSONValue = ["id": .string(e.id), "document": .string(e.document), "summary": .string(e.summary)]
+    #expect(line == canonical.canonical + "\n")
     try withUnicode.save(to: dir)
     #expect(try DatasetSplits.load(from: dir) == withUnicode)
     let firstLine = try String(contentsOf: dir.appendingPathComponent("valid.jsonl"), encoding: .utf8).split(separator: "\n")[0]

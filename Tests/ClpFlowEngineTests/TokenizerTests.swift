@@ -183,3 +183,33 @@ func smallTrainedTokenizer(vocab: Int = 400) throws -> BPETokenizer {
         try BPETrainer(vocabSize: 100).train(["abc"])
     }
 }
+
+@Test func loadsGPT2OrderedFiles() throws {
+    // GPT-2's own layout: byte tokens ordered by their printable scalar (so "!" is 0 and "Ġ" is
+    // 220), merged tokens next, special tokens last.
+    let byteTokens = (0..<256).map { ByteUnicode.encode([UInt8($0)]) }
+        .sorted { $0.unicodeScalars.first!.value < $1.unicodeScalars.first!.value }
+    var vocab: [String: Int] = [:]
+    for (i, t) in byteTokens.enumerated() { vocab[t] = i }
+    let merged = ["Ġt", "he", "Ġthe"]
+    for (i, t) in merged.enumerated() { vocab[t] = 256 + i }
+    vocab["<|endoftext|>"] = 259
+    vocab["<|summary|>"] = 260
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokgpt2-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    try JSONSerialization.data(withJSONObject: vocab).write(to: dir.appendingPathComponent("vocab.json"))
+    try "#version: 0.2\nĠ t\nh e\nĠt he\n".write(to: dir.appendingPathComponent("merges.txt"), atomically: true, encoding: .utf8)
+    let tok = try BPETokenizer.load(from: dir)
+    #expect(tok.vocabSize == 261 && tok.eotId == 259 && tok.sepId == 260)
+    // " the" → Ġthe; "the" → t + he; "!" is id 0 in this layout.
+    #expect(tok.encode(" the") == [258])
+    #expect(tok.encode("the!") == [vocab["t"]!, 257, 0])
+    #expect(tok.decode([258, 259]) == " the<|endoftext|>")
+    // Without the separator token the files are rejected with a clear message.
+    vocab["<|summary|>"] = nil
+    try JSONSerialization.data(withJSONObject: vocab).write(to: dir.appendingPathComponent("vocab.json"))
+    #expect(throws: TokenizerError.missingSpecialToken("<|summary|>", file: dir.appendingPathComponent("vocab.json").path)) {
+        try BPETokenizer.load(from: dir)
+    }
+}

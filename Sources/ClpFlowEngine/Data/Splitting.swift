@@ -35,15 +35,18 @@ public enum SplitSizes: Sendable, Hashable {
 
 /// Deterministic split by hashing each example's id with the seed.
 public enum DataSplitter {
-    /// The 64-bit hash position of an id: the first 8 bytes (big-endian) of
-    /// SHA-256("<seed>:<id>").
+    /// The 64-bit hash position of an id: FNV-1a (64-bit) over the UTF-8 bytes of
+    /// "<seed>:<id>", followed by the SplitMix64 finaliser so that nearby ids spread uniformly.
     public static func hashKey(id: String, seed: UInt64) -> UInt64 {
-        var h = SHA256()
-        h.update("\(seed):\(id)")
-        let d = h.finalize()
-        var v: UInt64 = 0
-        for k in 0..<8 { v = v << 8 | UInt64(d[k]) }
-        return v
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        @inline(__always) func eat(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        for b in String(seed).utf8 { eat(b) }
+        eat(UInt8(ascii: ":"))
+        for b in id.utf8 { eat(b) }
+        var z = h
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// Orders examples by hash position (ties, which need equal ids, keep input order).
@@ -56,16 +59,19 @@ public enum DataSplitter {
     /// (a deterministic subsample) before splitting. Each split is in hash order.
     public static func split(_ examples: [SummaryExample], sizes: SplitSizes, seed: UInt64, limit: Int? = nil) throws -> DatasetSplits {
         if let limit, limit < 0 { throw DataError.invalidSplit("limit must be non-negative, got \(limit)") }
-        var ordered = hashOrder(examples, seed: seed)
-        if let limit, ordered.count > limit { ordered = Array(ordered.prefix(limit)) }
+        var keyed = examples.enumerated().map { (key: hashKey(id: $0.element.id, seed: seed), index: $0.offset, example: $0.element) }
+        keyed.sort { ($0.key, $0.index) < ($1.key, $1.index) }
+        if let limit, keyed.count > limit { keyed = Array(keyed.prefix(limit)) }
+        let ordered = keyed.map(\.example)
         switch sizes {
         case .fractions(let ft, let fv, let fs):
             guard ft >= 0, fv >= 0, fs >= 0, ft + fv + fs <= 1 + 1e-9, ft + fv + fs > 0 else {
                 throw DataError.invalidSplit("fractions must be non-negative with a positive sum of at most 1, got train \(ft), valid \(fv), test \(fs)")
             }
             var out = DatasetSplits(train: [], valid: [], test: [])
-            for e in ordered {
-                let u = Double(hashKey(id: e.id, seed: seed) >> 11) * 0x1.0p-53
+            for k in keyed {
+                let u = Double(k.key >> 11) * 0x1.0p-53
+                let e = k.example
                 if u < ft { out.train.append(e) } else if u < ft + fv { out.valid.append(e) } else if u < ft + fv + fs { out.test.append(e) }
             }
             return out

@@ -88,20 +88,60 @@ public struct DatasetSplits: Equatable, Sendable {
 /// JSON Lines with one `{"document", "id", "summary"}` object per line (canonical JSON, keys sorted).
 public enum SummaryJSONL {
     public static func encode(_ examples: [SummaryExample]) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(examples.reduce(0) { $0 + $1.document.utf8.count + $1.summary.utf8.count + $1.id.utf8.count + 40 })
         for e in examples {
-            let v: JSONValue = ["id": .string(e.id), "document": .string(e.document), "summary": .string(e.summary)]
-            out += v.canonical + "\n"
+            out.append(contentsOf: #"{"document":"#.utf8); appendQuoted(e.document, to: &out)
+            out.append(contentsOf: #","id":"#.utf8); appendQuoted(e.id, to: &out)
+            out.append(contentsOf: #","summary":"#.utf8); appendQuoted(e.summary, to: &out)
+            out.append(contentsOf: "}\n".utf8)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A JSON string literal with the same escaping as `JSONValue.canonical`.
+    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(0x22)
+        for b in s.utf8 {
+            switch b {
+            case 0x22: out.append(0x5C); out.append(0x22)
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 15)])
+            default: out.append(b)
+            }
+        }
+        out.append(0x22)
     }
 
     public static func write(_ examples: [SummaryExample], to url: URL) throws {
         try Data(encode(examples).utf8).write(to: url, options: .atomic)
     }
 
+    /// Reads a split file. Well-formed files are decoded in one pass (the lines joined into one
+    /// JSON array); otherwise the line-by-line reader reports every bad line.
     public static func read(_ url: URL) throws -> [SummaryExample] {
         guard FileManager.default.fileExists(atPath: url.path) else { throw DataError.fileNotFound(url.path) }
+        let data = try Data(contentsOf: url)
+        var array = Data("[".utf8)
+        array.reserveCapacity(data.count + 2)
+        var first = true
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            if !first { array.append(UInt8(ascii: ",")) }
+            array.append(contentsOf: line)
+            first = false
+        }
+        array.append(UInt8(ascii: "]"))
+        if let examples = try? JSONDecoder().decode([SummaryExample].self, from: array),
+           Set(examples.map(\.id)).count == examples.count {
+            return examples
+        }
         return try JSONLSource(path: url.path, documentField: "document", summaryField: "summary", idField: "id").load()
     }
 }

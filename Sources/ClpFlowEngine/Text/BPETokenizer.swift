@@ -26,7 +26,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     /// (left, right) packed → (rank, result).
     let mergeTable: [UInt64: (rank: Int32, result: Int32)]
 
-    private var cache: [String: [Int]] = [:]
+    private var cache: [[UInt8]: [Int]] = [:]
     private let cacheLock = NSLock()
     /// Pieces longer than this (in bytes) are not cached, to keep memory bounded.
     static let maxCachedPieceBytes = 64
@@ -90,11 +90,9 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     /// Token ids of one pre-tokenised piece (its UTF-8 bytes), using the cache.
     func encodePiece(_ bytes: [UInt8]) -> [Int] {
         let cacheable = bytes.count <= Self.maxCachedPieceBytes
-        var key = ""
         if cacheable {
-            key = ByteUnicode.encode(bytes)
             cacheLock.lock()
-            let hit = cache[key]
+            let hit = cache[bytes]
             cacheLock.unlock()
             if let hit { return hit }
         }
@@ -102,7 +100,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         if cacheable {
             cacheLock.lock()
             if cache.count >= Self.maxCacheEntries { cache.removeAll(keepingCapacity: true) }
-            cache[key] = ids
+            cache[bytes] = ids
             cacheLock.unlock()
         }
         return ids

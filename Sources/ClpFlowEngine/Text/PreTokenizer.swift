@@ -16,7 +16,18 @@
 public enum PreTokenizer {
     enum Class { case letter, number, space, other }
 
+    /// Classes of the ASCII scalars (White_Space in ASCII is U+0009–U+000D and U+0020).
+    static let asciiClass: [Class] = (0..<128).map { v -> Class in
+        switch v {
+        case 0x09...0x0D, 0x20: return .space
+        case 0x30...0x39: return .number
+        case 0x41...0x5A, 0x61...0x7A: return .letter
+        default: return .other
+        }
+    }
+
     @inline(__always) static func classify(_ u: Unicode.Scalar) -> Class {
+        if u.value < 0x80 { return asciiClass[Int(u.value)] }
         let p = u.properties
         if p.isWhitespace { return .space }
         switch p.generalCategory {

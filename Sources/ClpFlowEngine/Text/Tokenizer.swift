@@ -25,11 +25,15 @@ public protocol Tokenizer: Sendable {
     /// Encodes text. Special-token strings are recognised as whole strings only when
     /// `allowSpecial` is true; otherwise they are encoded as ordinary text.
     func encode(_ text: String, allowSpecial: Bool) -> [Int]
-    /// Decodes ids back to text. Special ids decode to their strings; byte sequences that are not
+    /// Decodes ids back to text. Special ids decode to their strings, ids outside 0..<vocabSize
+    /// are ignored; byte sequences that are not
     /// valid UTF-8 (possible for arbitrary id sequences) decode with U+FFFD replacements.
     func decode(_ ids: [Int]) -> String
     /// Writes the tokenizer files into `directory` (created if needed).
     func save(to directory: URL) throws
+    /// Reads a tokenizer of this kind from the files `save(to:)` wrote. `loadTokenizer(from:)`
+    /// reads either kind.
+    static func load(from directory: URL) throws -> Self
 }
 
 extension Tokenizer {
