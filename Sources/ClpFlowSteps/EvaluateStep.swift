@@ -40,39 +40,13 @@ enum EvaluateStep {
         let settings = GenerationSettings(temperature: spec.temperature, topP: spec.topP, maxNewTokens: spec.maxNewTokens)
         let evaluator = Evaluator(rewardNames: names, settings: settings, seeds: 1, samplePrompts: spec.samplePrompts, seed: cfg.seed)
         var grid = EvaluationGrid.inputs(weights: weights, kl: kl, rewardCount: names.count)
-        let label: String
-        let steerable: SteerableMethod
-        var conditioningName: String? = nil
-        switch method {
-        case "clp", "prompt":
-            let dir = try ctx.input(of: .trainCLP).appendingPathComponent(ArtifactFiles.policyDir)
-            let policy = try ConditionedPolicy.load(from: dir)
-            conditioningName = policy.mechanism.rawValue
-            label = method == "prompt" ? "prompt" : "clp-\(policy.mechanism.rawValue)"
-            steerable = PolicyMethod(name: label, policy: policy, builder: builder)
-        case "rewarded-soups", "logit-mixing", "soft", "dera":
-            let soft = try ctx.inputs(of: .trainSoft).map {
-                try ConditionedPolicy.load(from: $0.appendingPathComponent(ArtifactFiles.policyDir)).model
+        let made = try MethodFactory.make(method: method, clpDirs: ctx.inputs(of: .trainCLP), softDirs: ctx.inputs(of: .trainSoft),
+                                          reference: reference, builder: builder, rewardNames: names, kl: kl)
+        let steerable = made.method, label = made.method.name, conditioningName = made.conditioning
+        if method == "soft" {
+            grid = (0..<names.count).map { i in
+                ConditioningInput(weights: (0..<names.count).map { $0 == i ? 1 : 0 }, alpha: kl.range?.min)
             }
-            guard !soft.isEmpty else { throw StepError.missingInput("\(method) needs the SOFT policies") }
-            label = method
-            switch method {
-            case "rewarded-soups":
-                guard soft.count == names.count else { throw StepError.missingInput("rewarded soups needs \(names.count) SOFT policies, got \(soft.count)") }
-                steerable = PolicyMethod(name: label, policy: try ConditionedPolicy(rewardedSoups: soft, rewardNames: names), builder: builder)
-            case "logit-mixing":
-                steerable = LogitMixingMethod(soft: soft, builder: builder)
-            case "dera":
-                steerable = DeRaMethod(aligned: soft[0], reference: reference, alignedAlpha: Planner.softAlpha(kl), builder: builder)
-            default:
-                // SOFT: each policy at its own vertex.
-                steerable = SoftSet(models: soft, builder: builder)
-                grid = (0..<names.count).map { i in
-                    ConditioningInput(weights: (0..<names.count).map { $0 == i ? 1 : 0 }, alpha: kl.range?.min)
-                }
-            }
-        default:
-            throw StepError.config("unknown evaluation method \(method)")
         }
         ctx.events.message("evaluating \(label) at \(grid.count) conditionings on \(examples.count) prompts")
         let total = grid.count + 1
@@ -92,6 +66,42 @@ enum EvaluateStep {
         try Files.writeJSON(EvaluationArtifact(method: method, label: label, conditioning: conditioningName, rewardNames: names,
                                                evaluation: result, reference: refPoint, hypervolume: hv, steerability: steer),
                             to: ctx.workDir.appendingPathComponent(ArtifactFiles.evaluation))
+    }
+}
+
+/// Builds the steerable method a step or `clp-flow generate` uses from trained policies.
+public enum MethodFactory {
+    public static let methods = ["clp", "prompt", "rewarded-soups", "logit-mixing", "soft", "dera"]
+
+    public static func make(method: String, clpDirs: [URL], softDirs: [URL], reference: GPTModel, builder: PromptBuilder,
+                            rewardNames names: [String], kl: KLSpec) throws -> (method: SteerableMethod, conditioning: String?) {
+        switch method {
+        case "clp", "prompt":
+            guard let dir = clpDirs.first else { throw StepError.missingInput("\(method) needs a trained policy") }
+            let policy = try ConditionedPolicy.load(from: dir.appendingPathComponent(ArtifactFiles.policyDir))
+            let label = method == "prompt" ? "prompt" : "clp-\(policy.mechanism.rawValue)"
+            return (PolicyMethod(name: label, policy: policy, builder: builder), policy.mechanism.rawValue)
+        case "rewarded-soups", "logit-mixing", "soft", "dera":
+            let soft = try softDirs.map {
+                try ConditionedPolicy.load(from: $0.appendingPathComponent(ArtifactFiles.policyDir)).model
+            }
+            guard !soft.isEmpty else { throw StepError.missingInput("\(method) needs the SOFT policies") }
+            switch method {
+            case "rewarded-soups":
+                guard soft.count == names.count else {
+                    throw StepError.missingInput("rewarded soups needs \(names.count) SOFT policies, got \(soft.count)")
+                }
+                return (PolicyMethod(name: method, policy: try ConditionedPolicy(rewardedSoups: soft, rewardNames: names), builder: builder), nil)
+            case "logit-mixing":
+                return (LogitMixingMethod(soft: soft, builder: builder), nil)
+            case "dera":
+                return (DeRaMethod(aligned: soft[0], reference: reference, alignedAlpha: Planner.softAlpha(kl), builder: builder), nil)
+            default:
+                return (SoftSet(models: soft, builder: builder), nil)
+            }
+        default:
+            throw StepError.config("unknown method \(method); expected one of \(methods.joined(separator: ", "))")
+        }
     }
 }
 

@@ -100,7 +100,9 @@ enum TrainPolicyStep {
             }
             curve.append(Curve(step: r.step, metrics: r.metrics))
         }
-        try policy.save(to: ctx.workDir.appendingPathComponent(ArtifactFiles.policyDir))
+        let policyDir = ctx.workDir.appendingPathComponent(ArtifactFiles.policyDir)
+        try policy.save(to: policyDir)
+        try task.tokenizer.save(to: policyDir)
         try Files.writeJSON(normalizers, to: ctx.workDir.appendingPathComponent(ArtifactFiles.normalization))
         try Files.writeJSON(summary, to: ctx.workDir.appendingPathComponent(ArtifactFiles.summary))
         try Files.writeJSON(curve, to: ctx.workDir.appendingPathComponent(ArtifactFiles.curve))
