@@ -485,7 +485,7 @@ public enum ReportRenderer {
                 if a.weights != b.weights { return a.weights.lexicographicallyPrecedes(b.weights) }
                 return (a.alpha ?? -.infinity) < (b.alpha ?? -.infinity)
             }
-            o += "<div class=\"scroll\"><table class=\"data samples\"><thead><tr><th>Weighting</th>"
+            o += "<div class=\"scroll\"><table class=\"data samples\"><thead><tr><th class=\"w\">Weighting</th>"
             for name in methods { o += "<th>\(swatch(ctx, name))</th>" }
             o += "</tr></thead><tbody>"
             for key in keys {

@@ -203,8 +203,9 @@ private let allowedTags: Set<String> = [
     let firstTable = samples.components(separatedBy: "<table class=\"data samples\">")[1].components(separatedBy: "</table>")[0]
     // Header: one column per method that generated text (3) plus the weighting column.
     let header = firstTable.components(separatedBy: "</thead>")[0]
-    #expect(count("<th>", in: header) == 4)
-    #expect(count("<tr><th class=\"w\">", in: firstTable) == 3)
+    #expect(count("</th>", in: header) == 4)
+    let body = firstTable.components(separatedBy: "<tbody>")[1]
+    #expect(count("<tr><th class=\"w\">", in: body) == 3, "one row per weighting")
     #expect(samples.contains("Council approves smaller park plan."))
     let meta = html.components(separatedBy: "id=\"metadata\"")[1]
     #expect(meta.contains("<th>Seed</th><td>42</td>"))
