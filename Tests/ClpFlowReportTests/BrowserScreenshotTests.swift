@@ -37,24 +37,29 @@ private func bytes(_ base64: String) -> [UInt8] { [UInt8](Data(base64Encoded: ba
     #expect(throws: PNGError.self) { try PNGImage.decode([1, 2, 3]) }
 }
 
+private let installHint = "install it with `CLP_FLOW_EXTRA_APT=chromium bash scripts/setup.sh` (scripts/test.sh does this) or point CLP_FLOW_CHROMIUM at a Chromium binary"
+
 /// The Chromium binary: $CLP_FLOW_CHROMIUM, else `chromium` or `chromium-browser` on PATH.
-private func findChromium() -> String? {
+private func findChromium() throws -> String {
     let env = ProcessInfo.processInfo.environment
-    if let explicit = env["CLP_FLOW_CHROMIUM"], !explicit.isEmpty { return explicit }
+    if let explicit = env["CLP_FLOW_CHROMIUM"], !explicit.isEmpty {
+        guard FileManager.default.isExecutableFile(atPath: explicit) else {
+            throw PNGError("CLP_FLOW_CHROMIUM=\(explicit) is not an executable file; \(installHint)")
+        }
+        return explicit
+    }
     for dir in (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
         for name in ["chromium", "chromium-browser"] {
             let path = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
     }
-    return nil
+    throw PNGError("Chromium not found (neither chromium nor chromium-browser is on PATH): \(installHint)")
 }
 
 /// Runs headless Chromium to screenshot `html` at width × height; returns the PNG bytes.
 private func screenshot(htmlFile: URL, png: URL, width: Int, height: Int, profile: URL) throws -> [UInt8] {
-    guard let chromium = findChromium() else {
-        throw PNGError("Chromium not found: install it with `CLP_FLOW_EXTRA_APT=chromium bash scripts/setup.sh` (or set CLP_FLOW_CHROMIUM to its path)")
-    }
+    let chromium = try findChromium()
     let process = Process()
     process.executableURL = URL(fileURLWithPath: chromium)
     process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
