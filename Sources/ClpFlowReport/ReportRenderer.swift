@@ -146,11 +146,10 @@ public enum ReportRenderer {
 
     static func header(_ ctx: Context) -> String {
         let md = ctx.data.metadata
-        let statusClass = ["succeeded", "success", "completed", "ok"].contains(md.status.lowercased()) ? "ok" : "warn"
         return """
         <header>
         <h1>clp-flow report: \(e(md.workflowName))</h1>
-        <p class="subtitle"><span class="status \(statusClass)">\(e(md.status))</span> · seed \(md.seed) · clp-flow \(e(md.toolVersion))\(md.runID.map { " · run " + e($0) } ?? "")\(md.finishedAt.map { " · finished " + e($0) } ?? "")</p>
+        <p class="subtitle"><span class="status \(statusClass(md.status))">\(e(md.status))</span> · seed \(md.seed) · clp-flow \(e(md.toolVersion))\(md.runID.map { " · run " + e($0) } ?? "")\(md.finishedAt.map { " · finished " + e($0) } ?? "")</p>
         <p class="subtitle">Rewards: \(ctx.data.rewardNames.map { "<b>" + e($0) + "</b>" }.joined(separator: ", ")) · \(ctx.data.methods.count) method\(ctx.data.methods.count == 1 ? "" : "s")</p>
         </header>
 

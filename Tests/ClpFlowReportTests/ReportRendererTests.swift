@@ -283,6 +283,24 @@ private let allowedTags: Set<String> = [
     #expect(ReportRenderer.html(decoded) == ReportRenderer.html(data), "rendering is deterministic")
 }
 
+@Test func minimalJSONDecodesWithEmptyLists() throws {
+    let json = #"""
+    {"metadata": {"workflowName": "w", "seed": 1, "toolVersion": "0.1.0", "status": "failed"},
+     "rewardNames": ["a", "b"],
+     "methods": [{"name": "m", "kind": "clp", "points": [{"weights": [0.5, 0.5], "rewardMeans": [1, 2]}]}]}
+    """#
+    let data = try JSONDecoder().decode(ReportData.self, from: Data(json.utf8))
+    #expect(data.metadata.steps.isEmpty && data.steerability.isEmpty && data.samples.isEmpty)
+    #expect(data.methods[0].points[0].rewardMeans == [1, 2])
+    let html = ReportRenderer.html(data)
+    #expect(html.contains("<span class=\"status bad\">failed</span>"))
+    #expect(svgs(html).count == 3, "a Pareto chart and two steerability charts")
+    // Required fields stay required, with the decoder naming the missing key.
+    #expect(throws: DecodingError.self) {
+        try JSONDecoder().decode(ReportData.self, from: Data(#"{"rewardNames": []}"#.utf8))
+    }
+}
+
 @Test func inconsistentDataIsReportedNotDrawn() {
     var data = ReportFixtures.twoRewards()
     data.methods[1].points[0].rewardMeans = [0.5]
