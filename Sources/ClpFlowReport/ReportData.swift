@@ -325,6 +325,51 @@ public struct Generation: Codable, Sendable, Equatable {
     }
 }
 
+// Decoding tolerates absent list fields (older or hand-written report.json files): a missing
+// list is empty. Encoding always writes every field.
+extension ReportData {
+    private enum CodingKeys: String, CodingKey {
+        case metadata, rewardNames, rewardUnits, methods, reference, hypervolume, steerability,
+             trainingCurves, ablation, samples
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(metadata: try c.decode(RunMetadata.self, forKey: .metadata),
+                  rewardNames: try c.decode([String].self, forKey: .rewardNames),
+                  rewardUnits: try c.decodeIfPresent([String].self, forKey: .rewardUnits),
+                  methods: try c.decodeIfPresent([MethodResult].self, forKey: .methods) ?? [],
+                  reference: try c.decodeIfPresent(ReferencePoint.self, forKey: .reference),
+                  hypervolume: try c.decodeIfPresent(HypervolumeTable.self, forKey: .hypervolume),
+                  steerability: try c.decodeIfPresent([SteerabilityRow].self, forKey: .steerability) ?? [],
+                  trainingCurves: try c.decodeIfPresent([TrainingCurve].self, forKey: .trainingCurves) ?? [],
+                  ablation: try c.decodeIfPresent(AblationMatrix.self, forKey: .ablation),
+                  samples: try c.decodeIfPresent([SampleGroup].self, forKey: .samples) ?? [])
+    }
+}
+
+extension RunMetadata {
+    private enum CodingKeys: String, CodingKey {
+        case workflowName, runID, seed, toolVersion, engineFormat, status, startedAt, finishedAt,
+             executor, steps, extra
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(workflowName: try c.decode(String.self, forKey: .workflowName),
+                  runID: try c.decodeIfPresent(String.self, forKey: .runID),
+                  seed: try c.decode(UInt64.self, forKey: .seed),
+                  toolVersion: try c.decode(String.self, forKey: .toolVersion),
+                  engineFormat: try c.decodeIfPresent(Int.self, forKey: .engineFormat),
+                  status: try c.decode(String.self, forKey: .status),
+                  startedAt: try c.decodeIfPresent(String.self, forKey: .startedAt),
+                  finishedAt: try c.decodeIfPresent(String.self, forKey: .finishedAt),
+                  executor: try c.decodeIfPresent(String.self, forKey: .executor),
+                  steps: try c.decodeIfPresent([StepRecord].self, forKey: .steps) ?? [],
+                  extra: try c.decodeIfPresent([KeyValue].self, forKey: .extra) ?? [])
+    }
+}
+
 extension ReportData {
     /// Inconsistencies that make parts of the report incomplete (shown in the report and the
     /// terminal summary). Inconsistent points are skipped when drawing, never guessed.

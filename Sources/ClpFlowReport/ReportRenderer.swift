@@ -146,11 +146,10 @@ public enum ReportRenderer {
 
     static func header(_ ctx: Context) -> String {
         let md = ctx.data.metadata
-        let statusClass = ["succeeded", "success", "completed", "ok"].contains(md.status.lowercased()) ? "ok" : "warn"
         return """
         <header>
         <h1>clp-flow report: \(e(md.workflowName))</h1>
-        <p class="subtitle"><span class="status \(statusClass)">\(e(md.status))</span> · seed \(md.seed) · clp-flow \(e(md.toolVersion))\(md.runID.map { " · run " + e($0) } ?? "")\(md.finishedAt.map { " · finished " + e($0) } ?? "")</p>
+        <p class="subtitle"><span class="status \(statusClass(md.status))">\(e(md.status))</span> · seed \(md.seed) · clp-flow \(e(md.toolVersion))\(md.runID.map { " · run " + e($0) } ?? "")\(md.finishedAt.map { " · finished " + e($0) } ?? "")</p>
         <p class="subtitle">Rewards: \(ctx.data.rewardNames.map { "<b>" + e($0) + "</b>" }.joined(separator: ", ")) · \(ctx.data.methods.count) method\(ctx.data.methods.count == 1 ? "" : "s")</p>
         </header>
 
@@ -485,7 +484,7 @@ public enum ReportRenderer {
                 if a.weights != b.weights { return a.weights.lexicographicallyPrecedes(b.weights) }
                 return (a.alpha ?? -.infinity) < (b.alpha ?? -.infinity)
             }
-            o += "<div class=\"scroll\"><table class=\"data samples\"><thead><tr><th>Weighting</th>"
+            o += "<div class=\"scroll\"><table class=\"data samples\"><thead><tr><th class=\"w\">Weighting</th>"
             for name in methods { o += "<th>\(swatch(ctx, name))</th>" }
             o += "</tr></thead><tbody>"
             for key in keys {

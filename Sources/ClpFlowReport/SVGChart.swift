@@ -98,7 +98,7 @@ struct Chart {
     var series: [ChartSeries]
     /// Stable element id prefix (from the section), used for aria-labelledby.
     var id: String
-    var width = 560.0
+    var width = 540.0
     var plotHeight = 300.0
 
     private let left = 70.0, right = 18.0, top = 36.0, bottom = 50.0
@@ -119,8 +119,10 @@ struct Chart {
         let hasData = !xs.isEmpty
         let xScale = NiceScale(min: xs.min() ?? 0, max: xs.max() ?? 1)
         let yScale = NiceScale(min: ys.min() ?? 0, max: ys.max() ?? 1)
-        let sx = LinearScale(d0: xScale.lower, d1: xScale.upper, r0: plotLeft, r1: plotRight)
-        let sy = LinearScale(d0: yScale.lower, d1: yScale.upper, r0: plotBottom, r1: plotTop)
+        // A small inset keeps markers at the ends of the range off the frame.
+        let inset = 8.0
+        let sx = LinearScale(d0: xScale.lower, d1: xScale.upper, r0: plotLeft + inset, r1: plotRight - inset)
+        let sy = LinearScale(d0: yScale.lower, d1: yScale.upper, r0: plotBottom - inset, r1: plotTop + inset)
 
         let legend = legendLayout(maxWidth: width - 24)
         let height = plotBottom + bottom + legend.height + 6

@@ -194,3 +194,18 @@ private func gridHypervolume(_ points: [[Double]], reference: [Double], upper: [
     #expect(four.count == 35 && PM.simplexLatticeCount(rewards: 4, pointsPerEdge: 5) == 35)
     #expect(PM.simplexLattice(rewards: 1, pointsPerEdge: 11) == [[1]])
 }
+
+@Test func summarizeCombinesTheMetricsPerMethod() {
+    let grid = PM.simplexLattice(rewards: 2, pointsPerEdge: 3)  // (0,1), (0.5,0.5), (1,0)
+    let clp = PM.MethodPoints(name: "clp", weights: grid, rewards: [[1, 3], [2, 2], [3, 1]])
+    let soup = PM.MethodPoints(name: "soup", weights: grid, rewards: [[0.5, 2.5], [1.5, 1.5], [2.5, 0.5]])
+    let s = PM.summarize([clp, soup], reference: [0, 0])
+    #expect(s.map(\.name) == ["clp", "soup"])
+    #expect(s[0].hypervolume == 6)
+    // soup: 2.5·0.5 + 1.5·1 + 0.5·1 = 1.25 + 1.5 + 0.5 = 3.25
+    #expect(abs(s[1].hypervolume - 3.25) < 1e-12)
+    #expect(s[0].dominatedShare == 0 && s[1].dominatedShare == 1)
+    #expect(s[0].frontSize == 3 && s[1].frontSize == 3)
+    #expect(s[0].steerability.map(\.rho) == [1, 1])
+    #expect(s[1].steerability.map(\.spread) == [2, 2])
+}

@@ -144,9 +144,10 @@ enum ReportFixtures {
             metadata: RunMetadata(workflowName: "three-rewards", seed: 3, toolVersion: ClpFlowVersion.tool, status: "succeeded"),
             rewardNames: ["factuality", "conciseness", "fluency"], methods: methods,
             reference: ReferencePoint(label: "SFT", rewardMeans: [0.2, 0.2, 0.2]),
-            hypervolume: HypervolumeTable(referencePoint: [0.2, 0.2, 0.2], rows: [
-                HypervolumeRow(method: "CLP", hypervolume: 0.41), HypervolumeRow(method: "Rewarded Soup", hypervolume: 0.33),
-            ]),
+            hypervolume: HypervolumeTable(referencePoint: [0.2, 0.2, 0.2], rows: methods.map { m in
+                HypervolumeRow(method: m.name, hypervolume: inclusionExclusionHypervolume(m.points.map { $0.rewardMeans },
+                                                                                        reference: [0.2, 0.2, 0.2]))
+            }),
             steerability: steer)
     }
 
@@ -163,6 +164,24 @@ enum ReportFixtures {
             bestY = p[1]
         }
         return area
+    }
+
+    /// Exact hypervolume of any dimension by inclusion–exclusion over all subsets (fine for the
+    /// ten points of a fixture): Σ over non-empty S of (−1)^(|S|+1) · Π_d (min_{p∈S} p_d − r_d)+.
+    static func inclusionExclusionHypervolume(_ pts: [[Double]], reference r: [Double]) -> Double {
+        var total = 0.0
+        for mask in 1..<(1 << pts.count) {
+            var corner = [Double](repeating: .infinity, count: r.count)
+            var size = 0
+            for (k, p) in pts.enumerated() where mask & (1 << k) != 0 {
+                size += 1
+                for d in 0..<r.count { corner[d] = min(corner[d], p[d]) }
+            }
+            var volume = 1.0
+            for d in 0..<r.count { volume *= max(0, corner[d] - r[d]) }
+            total += size % 2 == 1 ? volume : -volume
+        }
+        return total
     }
 
     /// Spearman for samples without ties in either vector, or nil when one is constant.

@@ -203,8 +203,9 @@ private let allowedTags: Set<String> = [
     let firstTable = samples.components(separatedBy: "<table class=\"data samples\">")[1].components(separatedBy: "</table>")[0]
     // Header: one column per method that generated text (3) plus the weighting column.
     let header = firstTable.components(separatedBy: "</thead>")[0]
-    #expect(count("<th>", in: header) == 4)
-    #expect(count("<tr><th class=\"w\">", in: firstTable) == 3)
+    #expect(count("</th>", in: header) == 4)
+    let body = firstTable.components(separatedBy: "<tbody>")[1]
+    #expect(count("<tr><th class=\"w\">", in: body) == 3, "one row per weighting")
     #expect(samples.contains("Council approves smaller park plan."))
     let meta = html.components(separatedBy: "id=\"metadata\"")[1]
     #expect(meta.contains("<th>Seed</th><td>42</td>"))
@@ -280,6 +281,24 @@ private let allowedTags: Set<String> = [
     let decoded = try JSONDecoder().decode(ReportData.self, from: encoded)
     #expect(decoded == data)
     #expect(ReportRenderer.html(decoded) == ReportRenderer.html(data), "rendering is deterministic")
+}
+
+@Test func minimalJSONDecodesWithEmptyLists() throws {
+    let json = #"""
+    {"metadata": {"workflowName": "w", "seed": 1, "toolVersion": "0.1.0", "status": "failed"},
+     "rewardNames": ["a", "b"],
+     "methods": [{"name": "m", "kind": "clp", "points": [{"weights": [0.5, 0.5], "rewardMeans": [1, 2]}]}]}
+    """#
+    let data = try JSONDecoder().decode(ReportData.self, from: Data(json.utf8))
+    #expect(data.metadata.steps.isEmpty && data.steerability.isEmpty && data.samples.isEmpty)
+    #expect(data.methods[0].points[0].rewardMeans == [1, 2])
+    let html = ReportRenderer.html(data)
+    #expect(html.contains("<span class=\"status bad\">failed</span>"))
+    #expect(svgs(html).count == 3, "a Pareto chart and two steerability charts")
+    // Required fields stay required, with the decoder naming the missing key.
+    #expect(throws: DecodingError.self) {
+        try JSONDecoder().decode(ReportData.self, from: Data(#"{"rewardNames": []}"#.utf8))
+    }
 }
 
 @Test func inconsistentDataIsReportedNotDrawn() {

@@ -285,6 +285,47 @@ public enum ParetoMetrics {
         return c
     }
 
+    // MARK: - Per-method summary
+
+    /// One method's evaluation grid: `weights[k]` and the mean reward vector `rewards[k]` there.
+    public struct MethodPoints: Sendable, Equatable {
+        public var name: String
+        public var weights: [[Double]]
+        public var rewards: [[Double]]
+
+        public init(name: String, weights: [[Double]], rewards: [[Double]]) {
+            self.name = name
+            self.weights = weights
+            self.rewards = rewards
+        }
+    }
+
+    /// The headline metrics of one method (the report's hypervolume and steerability tables).
+    public struct MethodMetrics: Sendable, Equatable {
+        public var name: String
+        /// Hypervolume of all the method's points w.r.t. the reference point.
+        public var hypervolume: Double
+        /// Share of its points dominated by a point of another method; nil without points.
+        public var dominatedShare: Double?
+        /// Number of its non-dominated points (among its own points).
+        public var frontSize: Int
+        public var steerability: [Steerability]
+    }
+
+    /// Hypervolume, cross-method dominated share, front size and steerability for each method,
+    /// in input order.
+    public static func summarize(_ methods: [MethodPoints], reference: [Double]) -> [MethodMetrics] {
+        methods.enumerated().map { k, method in
+            let others = methods.enumerated().filter { $0.offset != k }.flatMap { $0.element.rewards }
+            return MethodMetrics(
+                name: method.name,
+                hypervolume: hypervolume(method.rewards, reference: reference),
+                dominatedShare: dominatedShare(method.rewards, by: others),
+                frontSize: nonDominatedIndices(method.rewards).count,
+                steerability: steerability(weights: method.weights, rewards: method.rewards))
+        }
+    }
+
     // MARK: - Helpers
 
     private static func checkSameDimension(_ points: [[Double]], _ function: String) {

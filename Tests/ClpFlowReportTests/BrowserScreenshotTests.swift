@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import ClpFlowReport
+
+// Test vectors made with a reference zlib: one stream per DEFLATE block type and a 5×4 RGB PNG
+// whose rows use the Sub, Up, Average and Paeth filters.
+private let dynamicStream = "eNptmE2uHisMROdvFb2BJ7XN/7edKJEiXSWZZfuhGHJqatE0ZYzrwNfPX9+f9/O8z7evP///+Pr9978vheLzxBXKz1OvUPk86wrV/WG/Yu3zZLti/fOUe9zYf7jnm5+n379dn2feq4stotyxrSLvj0M6xh3cSkbewa0Fsa2l4N9bTMfIrWbdqmPLKVjm1jPuDcitJ+45cwtq9+e5Ba07lbkF1Vt6bkEL27oVVcy5FS18vhU1rHMrmndsC+q39LIF5Z33sgXN+/OyBTWU2haUdz7KFjTviilbUL9VFtUblrQFBUZK0J3OIkV3sG5F9V583YrKvc66FQVGbkWYUjt0b0bdgua99roFDRy+LWhg5BY0MOcywfaaz1uYH7U0S2rFLL5VqmzNpKN1k7g2TIrbNJvRltm2/poN7mFKoacpml5MefVqCrE3U7K9m+LuwxyDPs2B6Ysna7zmCI4wh3WkOdajmAYwqmkVo5mmMrppP2OYRjWmaWljmeY3X9MmZ5iGOtO03lnYo2c1zXw20/ZnNwYxB51kTmM5czlveo2JrTBut9LY4irGP1elz65GO16drr0GzX1NM25xvnhf/jjeMEuM16mJtxjh8VaTo3ibSWe83Zq92aN4p7P7dzm/Fy7Q8A8wIOjqLkQM9HwhA03/QAPhpJszEuGOU4gbGmdY5pCGyKGSesIc/UjXJULwsDhDNb0nhA8TwW76WaRrfXEAgjMs01DjMASScyAC5VRcRw9hBJp/iCOCY5uxlBBJdEadUYVYonC9y9hfiCYwrWgClhrVuW+IJ2DUIaIYHNuM/cdhCkaHnWHavy23MnEFVQgsILg5UgqRBfMotGDOBRfcH9EF97I5AAzxBWtEgMF6EmGw9oQYrNPuuDYOZEDFoQycFWEGz9XhDAQdrIdAgydbpMEuINZgxxBssLsMdwcJ4Qa7lniDHU7AwW4o4mDnHPZqJeYwt7DlureoA0NFHfSEae+LhzuQBpEHVivyoIMJPeh2012BQ/RBFxV+0HHFH3RnAQimXeZGHwdAEKzmhUAEwpHdzTnc36ddqBOV4hAkIAUiSFYKRJDYFIhgE/I1+5XikOQE3ZRBikNQMnlABEFXiCkO6bzmhynwPCCC5Z6nC9zKo9rng+beDwQifEAQiPAFQSDCJ4RwDSQFInxEOG8YWK9ABM8I4hC0u0zXGvNwCGfopuXmAREk54AIyild20+BCCwiBSLBsWmsJwUinVFnaSkQgf2lQCQ4dtBVUxwCA87izDrFITD2FIgMjk0DDHlAhNFqZ2j2b92ubDgVAhEIrg6xUhzCPIpDmHOBCPdHIMK9bA4fUyDCGhGIsJ4EIqw9gQjrtDk0zgMiUHFABGflPHZgZQdEEHTQn+IQnmxxiHlJHK5jCETYXbq70OR59MC8AhF2OIEIu6FAhJ1zuMtaCkTYkQ+IQIVAhEOn84ThrqF5OARpEIhgteIQOpg4hG433QU7BSJ00fMGgiwIRIJjJ408p3k5yIMhCAYxIkUhHFncnOYZJA+FYKHLihKHMAECESZrXY87/wDeDXDm"
+private let fixedStream = "eAFLTEpOREUKGak5OfnIJAD58w2B"
+private let storedStream = "eAEBEADv/3N0b3JlZCBibG9jayAAAQIy+ATg"
+private let tinyPNG = "iVBORw0KGgoAAAANSUhEUgAAAAUAAAAECAIAAADJUWIXAAAAOklEQVR42mNkYGAw4uU04pU24tU14rVnYreRR0bM3FH6sqoisqqysqpqsqr6LCBhXk52Xml2XiBDHgDdwAa3D4gyVwAAAABJRU5ErkJggg=="
+
+private func bytes(_ base64: String) -> [UInt8] { [UInt8](Data(base64Encoded: base64)!) }
+
+@Test func inflateHandlesAllBlockTypes() throws {
+    let text = (0..<300).map { "line \($0): \($0 * $0 % 97) clp-flow\n" }.joined()
+    #expect(try Zlib.decompress(bytes(dynamicStream)) == Array(text.utf8))
+    #expect(try Zlib.decompress(bytes(fixedStream)) == Array("abcabcabcabcabcabc hello hello hello".utf8))
+    #expect(try Zlib.decompress(bytes(storedStream)) == Array("stored block ".utf8) + [0, 1, 2])
+    // A flipped bit is caught (by a decoding error or the Adler-32 check).
+    var corrupt = bytes(dynamicStream)
+    corrupt[300] ^= 0x10
+    #expect(throws: PNGError.self) { try Zlib.decompress(corrupt) }
+}
+
+@Test func pngDecoderUndoesEveryFilter() throws {
+    let image = try PNGImage.decode(bytes(tinyPNG))
+    #expect(image.width == 5 && image.height == 4 && image.channels == 3)
+    for y in 0..<4 {
+        for x in 0..<5 {
+            let expected = (UInt8((x * 50 + y * 7) % 256), UInt8((x * 13 + y * 60) % 256), UInt8((x * x * 9 + y * 31) % 256))
+            #expect(image.rgb(x, y) == expected, "pixel (\(x), \(y))")
+        }
+    }
+    var badCRC = bytes(tinyPNG)
+    badCRC[20] ^= 1  // inside IHDR
+    #expect(throws: PNGError.self) { try PNGImage.decode(badCRC) }
+    #expect(throws: PNGError.self) { try PNGImage.decode([1, 2, 3]) }
+}
+
+private let installHint = "install it with `CLP_FLOW_EXTRA_APT=chromium bash scripts/setup.sh` (scripts/test.sh does this) or point CLP_FLOW_CHROMIUM at a Chromium binary"
+
+/// The Chromium binary: $CLP_FLOW_CHROMIUM, else `chromium` or `chromium-browser` on PATH.
+private func findChromium() throws -> String {
+    let env = ProcessInfo.processInfo.environment
+    if let explicit = env["CLP_FLOW_CHROMIUM"], !explicit.isEmpty {
+        guard FileManager.default.isExecutableFile(atPath: explicit) else {
+            throw PNGError("CLP_FLOW_CHROMIUM=\(explicit) is not an executable file; \(installHint)")
+        }
+        return explicit
+    }
+    for dir in (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        for name in ["chromium", "chromium-browser"] {
+            let path = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+    }
+    throw PNGError("Chromium not found (neither chromium nor chromium-browser is on PATH): \(installHint)")
+}
+
+/// Runs headless Chromium to screenshot `html` at width × height; returns the PNG bytes.
+private func screenshot(htmlFile: URL, png: URL, width: Int, height: Int, profile: URL) throws -> [UInt8] {
+    let chromium = try findChromium()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: chromium)
+    process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                         "--window-size=\(width),\(height)", "--screenshot=\(png.path)",
+                         "--user-data-dir=\(profile.path)", "--no-first-run", "--disable-extensions",
+                         "--disable-background-networking", "--disable-component-update",
+                         htmlFile.absoluteString]
+    let errPipe = Pipe()
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = errPipe
+    try process.run()
+    let deadline = Date().addingTimeInterval(120)
+    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    if process.isRunning {
+        process.terminate()
+        throw PNGError("Chromium did not finish within 120 s")
+    }
+    let stderr = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    guard let data = FileManager.default.contents(atPath: png.path) else {
+        throw PNGError("Chromium (exit \(process.terminationStatus)) wrote no screenshot; stderr:\n\(stderr.suffix(2000))")
+    }
+    return [UInt8](data)
+}
+
+@Test func realisticReportRendersInHeadlessChromium() throws {
+    let fm = FileManager.default
+    let dir = fm.temporaryDirectory.appendingPathComponent("clp-flow-report-\(UUID().uuidString)")
+    try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? fm.removeItem(at: dir) }
+    let data = ReportFixtures.twoRewards()
+    let htmlFile = dir.appendingPathComponent("report.html"), pngFile = dir.appendingPathComponent("report.png")
+    try ReportRenderer.html(data).write(to: htmlFile, atomically: true, encoding: .utf8)
+
+    let (width, height) = (1200, 3000)
+    let image = try PNGImage.decode(try screenshot(htmlFile: htmlFile, png: pngFile, width: width, height: height,
+                                                    profile: dir.appendingPathComponent("profile")))
+    if let keep = ProcessInfo.processInfo.environment["CLP_FLOW_KEEP_SCREENSHOT"], !keep.isEmpty {
+        try? fm.removeItem(atPath: keep + "/report.png"); try? fm.removeItem(atPath: keep + "/report.html")
+        try? fm.copyItem(at: pngFile, to: URL(fileURLWithPath: keep + "/report.png"))
+        try? fm.copyItem(at: htmlFile, to: URL(fileURLWithPath: keep + "/report.html"))
+        // The three-reward layout too, for looking at the pairwise panels.
+        try? ReportRenderer.html(ReportFixtures.threeRewards()).write(toFile: keep + "/report-3.html", atomically: true, encoding: .utf8)
+    }
+    #expect(image.width == width && image.height == height)
+
+    // Not blank: a real share of non-white pixels and many distinct colours.
+    let methodColours = ReportRenderer.palette.prefix(4).map { hex -> (Int, Int, Int) in
+        let v = Int(hex.dropFirst(), radix: 16)!
+        return (v >> 16, (v >> 8) & 0xFF, v & 0xFF)
+    }
+    let stats = pixelStatistics(image, colours: methodColours)
+    let nonWhite = stats.nonWhite, nearMethodColour = stats.nearColour
+    let colours = stats.distinctColours
+    let share = Double(nonWhite) / Double(width * height)
+    #expect(share > 0.03, "non-white share \(share)")
+    #expect(colours > 50, "\(colours) distinct colours")
+    // The SVG charts were drawn: every method's colour shows up on a good number of pixels.
+    for (k, n) in nearMethodColour.enumerated() {
+        #expect(n > 200, "method \(data.methods[k].name) colour on \(n) pixels")
+    }
+}
+
+/// Non-white pixel count (any channel below 235), distinct RGB colours (a 2^24-bit set) and, per
+/// reference colour, the pixels within a small L1 distance of it.
+private func pixelStatistics(_ image: PNGImage, colours: [(Int, Int, Int)])
+    -> (nonWhite: Int, distinctColours: Int, nearColour: [Int])
+{
+    var seen = [UInt64](repeating: 0, count: (1 << 24) / 64)
+    var nonWhite = 0, distinct = 0
+    var near = [Int](repeating: 0, count: colours.count)
+    let c = image.channels
+    image.samples.withUnsafeBufferPointer { px in
+        var o = 0
+        while o < px.count {
+            let r = Int(px[o]), g = c >= 3 ? Int(px[o + 1]) : r, b = c >= 3 ? Int(px[o + 2]) : r
+            o += c
+            if r < 235 || g < 235 || b < 235 {
+                nonWhite += 1
+                for k in 0..<colours.count where abs(r - colours[k].0) + abs(g - colours[k].1) + abs(b - colours[k].2) < 24 {
+                    near[k] += 1
+                }
+            }
+            let key = r << 16 | g << 8 | b
+            let bit = UInt64(1) << UInt64(key & 63)
+            if seen[key >> 6] & bit == 0 { seen[key >> 6] |= bit; distinct += 1 }
+        }
+    }
+    return (nonWhite, distinct, near)
+}
