@@ -8,6 +8,7 @@ extension ClpFlowCommand {
         DebugTokenizeCommand.self,
         ValidateCommand.self,
         StepCommand.self,
+        GenerateCommand.self,
         SchemaCommand.self,
     ]
 }

@@ -98,14 +98,15 @@ struct StepConfig {
 }
 
 /// A tokenizer seen as the trainer's `TextCodec`.
-struct TokenizerCodec: TextCodec {
-    let tokenizer: any Tokenizer
-    func encodeText(_ text: String) -> [Int32] { tokenizer.encode(text).map(Int32.init) }
-    func decodeTokens(_ tokens: [Int32]) -> String {
+public struct TokenizerCodec: TextCodec {
+    public let tokenizer: any Tokenizer
+    public init(tokenizer: any Tokenizer) { self.tokenizer = tokenizer }
+    public func encodeText(_ text: String) -> [Int32] { tokenizer.encode(text).map(Int32.init) }
+    public func decodeTokens(_ tokens: [Int32]) -> String {
         tokenizer.decode(tokens.filter { Int($0) != tokenizer.eotId && Int($0) != tokenizer.sepId }.map(Int.init))
     }
-    var endOfText: Int32 { Int32(tokenizer.eotId) }
-    var separator: Int32 { Int32(tokenizer.sepId) }
+    public var endOfText: Int32 { Int32(tokenizer.eotId) }
+    public var separator: Int32 { Int32(tokenizer.sepId) }
 }
 
 extension StepContext {
