@@ -111,8 +111,13 @@ struct CellSections {
 
     init(_ wf: Workflow, enc: SectionEncoder, fingerprintScripts: (RewardSpec) -> JSONValue?) {
         data = enc.json(wf.data)
-        model = enc.json(wf.model)
-        tokenizer = enc.json(wf.model.tokenizer)
+        // The byte tokenizer has a fixed vocabulary: `vocab_size` only matters to BPE.
+        var tok = enc.json(wf.model.tokenizer)
+        if wf.model.tokenizer.kind == .byte, var o = tok.objectValue { o["vocab_size"] = nil; tok = .object(o) }
+        tokenizer = tok
+        var m = enc.json(wf.model).objectValue ?? [:]
+        m["tokenizer"] = tok
+        model = .object(m)
         reference = enc.json(wf.reference)
         rewards = wf.rewards.map { enc.json($0) }
         kl = enc.json(wf.kl)
