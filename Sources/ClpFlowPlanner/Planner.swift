@@ -115,9 +115,9 @@ struct CellSections {
         var tok = enc.json(wf.model.tokenizer)
         if wf.model.tokenizer.kind == .byte, var o = tok.objectValue { o["vocab_size"] = nil; tok = .object(o) }
         tokenizer = tok
-        var m = enc.json(wf.model).objectValue ?? [:]
-        m["tokenizer"] = tok
-        model = .object(m)
+        var modelObject = enc.json(wf.model).objectValue ?? [:]
+        modelObject["tokenizer"] = tok
+        model = .object(modelObject)
         reference = enc.json(wf.reference)
         rewards = wf.rewards.map { enc.json($0) }
         kl = enc.json(wf.kl)
