@@ -49,6 +49,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "clp-flow", dependencies: ["ClpFlowCLI"]),
+        // Planner benchmark (bench/planner/run.sh builds it in release mode).
+        .executableTarget(name: "clp-flow-bench-planner",
+                          dependencies: ["ClpFlowPlanner", "ClpFlowWorkflow", "ClpFlowCore"],
+                          path: "bench/planner/Sources"),
 
         .testTarget(name: "ClpFlowCoreTests", dependencies: ["ClpFlowCore"]),
         .testTarget(name: "ClpFlowWorkflowTests", dependencies: ["ClpFlowWorkflow"],

@@ -31,8 +31,7 @@ public enum CacheKey {
         hasher.update(",\"inputs\":[")
         for (i, k) in upstreamKeys.enumerated() {
             if i > 0 { hasher.update(",") }
-            // Keys are lowercase hex: no escaping needed, but stay exact for any string.
-            hasher.update(JSONValue.string(k).canonical)
+            hasher.update(Canon.quoted(k))
         }
         hasher.update("]}")
         return SHA256.hexString(hasher.finalize())

@@ -161,7 +161,8 @@ public enum PlanReport {
         out += "Steps (dependency order):\n"
         let width = min(72, explanations.map(\.step.id.count).max() ?? 0)
         for e in explanations {
-            let id = e.step.id.padding(toLength: max(width, e.step.id.count), withPad: " ", startingAt: 0)
+            let pad = width - e.step.id.count
+            let id = pad > 0 ? e.step.id + String(repeating: " ", count: pad) : e.step.id
             if e.done {
                 out += "  done      \(id)  cached \(e.step.cacheKey.prefix(12))\n"
             } else {

@@ -88,53 +88,58 @@ struct SectionEncoder {
     }
 }
 
-/// A cell's workflow sections, encoded once.
+/// A cell's workflow sections, encoded once (with their canonical text).
 struct CellSections {
-    var data: JSONValue
-    var model: JSONValue
-    var tokenizer: JSONValue
-    var reference: JSONValue
-    var rewards: [JSONValue]
-    var kl: JSONValue
+    var data: Canon
+    var model: Canon
+    var tokenizer: Canon
+    var reference: Canon
+    var rewards: [Canon]
+    var allRewards: Canon
+    var kl: Canon
+    var softKL: Canon
     /// Only the fields the mechanism reads (`attn_matrices` for attn, `soft_tokens` for soft-token).
-    var conditioning: JSONValue
+    var conditioning: Canon
     /// `weights` without `eval` (what training reads).
-    var weightsTrain: JSONValue
-    var weightsEval: JSONValue
-    var stages: [JSONValue]
+    var weightsTrain: Canon
+    /// `{"eval": …}`: what evaluation reads of `weights`.
+    var weightsEval: Canon
+    var stages: [Canon]
     /// Stages with the SOFT budget applied.
-    var softStages: [JSONValue]
+    var softStages: [Canon]
     /// `evaluate` without `seeds` (the replica count is expressed by each step's own seed).
-    var evaluate: JSONValue
+    var evaluate: Canon
     var rewardScripts: [JSONValue?]
     var stageSuffixes: [String]
 
     init(_ wf: Workflow, enc: SectionEncoder, fingerprintScripts: (RewardSpec) -> JSONValue?) {
-        data = enc.json(wf.data)
+        data = Canon(enc.json(wf.data))
         // The byte tokenizer has a fixed vocabulary: `vocab_size` only matters to BPE.
         var tok = enc.json(wf.model.tokenizer)
         if wf.model.tokenizer.kind == .byte, var o = tok.objectValue { o["vocab_size"] = nil; tok = .object(o) }
-        tokenizer = tok
+        tokenizer = Canon(tok)
         var modelObject = enc.json(wf.model).objectValue ?? [:]
         modelObject["tokenizer"] = tok
-        model = .object(modelObject)
-        reference = enc.json(wf.reference)
-        rewards = wf.rewards.map { enc.json($0) }
-        kl = enc.json(wf.kl)
-        conditioning = CellSections.normalized(enc.json(wf.conditioning), wf.conditioning.mechanism)
+        model = Canon(.object(modelObject))
+        reference = Canon(enc.json(wf.reference))
+        rewards = wf.rewards.map { Canon(enc.json($0)) }
+        allRewards = Canon.array(rewards)
+        kl = Canon(enc.json(wf.kl))
+        softKL = Canon(["alpha": .number(Planner.softAlpha(wf.kl))])
+        conditioning = Canon(CellSections.normalized(enc.json(wf.conditioning), wf.conditioning.mechanism))
         var w = enc.json(wf.weights).objectValue ?? [:]
-        weightsEval = w.removeValue(forKey: "eval") ?? .null
-        weightsTrain = .object(w)
-        stages = wf.stages.map { enc.json($0) }
+        weightsEval = Canon(["eval": w.removeValue(forKey: "eval") ?? .null])
+        weightsTrain = Canon(.object(w))
+        stages = wf.stages.map { Canon(enc.json($0)) }
         let m = wf.rewards.count
         softStages = wf.stages.map { st in
             var s = st
             s.steps = Planner.softSteps(stageSteps: st.steps, rewards: m)
-            return enc.json(s)
+            return Canon(enc.json(s))
         }
         var e = enc.json(wf.evaluate).objectValue ?? [:]
         e["seeds"] = nil
-        evaluate = .object(e)
+        evaluate = Canon(.object(e))
         rewardScripts = wf.rewards.map(fingerprintScripts)
         let names = wf.stages.map(\.name)
         stageSuffixes = wf.stages.count <= 1 ? [""] : names.enumerated().map { j, n in
@@ -214,13 +219,14 @@ final class PlanBuilder {
 
     /// Adds (or finds) the step for `role` in `cell`; returns its cache key.
     @discardableResult
-    func add(role: String, kind: StepKind, config: JSONValue, inputs: [String], cell: Int,
+    func add(role: String, kind: StepKind, config: [String: Canon], inputs: [String], cell: Int,
              fixedLabels: [String] = [], seedLabel: String? = nil, suffix: String = "",
              droppedAxis: String? = nil) -> String {
-        let key = CacheKey.compute(canonicalConfig: config.canonical, upstreamKeys: inputs)
+        let canon = Canon.object(config)
+        let key = CacheKey.compute(canonicalConfig: canon.text, upstreamKeys: inputs)
         if indexByKey[key] == nil {
             indexByKey[key] = drafts.count
-            drafts.append(Draft(kind: kind, config: config, inputKeys: inputs, key: key, role: role, cell: cell))
+            drafts.append(Draft(kind: kind, config: canon.value, inputKeys: inputs, key: key, role: role, cell: cell))
         }
         var values = cellValues[cell]
         if let d = droppedAxis, let i = axes.firstIndex(of: d) { values[i] = nil }
@@ -232,43 +238,49 @@ final class PlanBuilder {
     func planCell(_ c: Int) {
         let wf = cells[c].workflow
         let s = sections(wf)
-        let seed = Planner.seedJSON(wf.seed)
+        let seed = Canon(Planner.seedJSON(wf.seed))
 
         // prepare-data
-        var prep: [String: JSONValue] = ["data": s.data, "seed": seed]
+        var prep: [String: Canon] = ["data": s.data, "seed": seed]
         switch wf.data.source {
         case .jsonl:
-            if let p = wf.data.path { prep["fingerprints"] = ["data_file": fingerprints.file(resolve(p))] }
+            if let p = wf.data.path { prep["fingerprints"] = Canon(["data_file": fingerprints.file(resolve(p))]) }
         case .debianDescriptions:
-            prep["fingerprints"] = ["apt_index": fingerprints.aptIndex()]
+            prep["fingerprints"] = Canon(["apt_index": fingerprints.aptIndex()])
         case .synthetic:
             break
         }
-        let prepKey = add(role: "prepare-data", kind: .prepareData, config: .object(prep), inputs: [], cell: c)
+        let prepKey = add(role: "prepare-data", kind: .prepareData, config: prep, inputs: [], cell: c)
 
         // train-tokenizer (BPE without an init checkpoint, which brings its own tokenizer)
         var shared = [prepKey]
         if wf.model.initFrom == nil && wf.model.tokenizer.kind == .bpe {
             let tok = add(role: "train-tokenizer", kind: .trainTokenizer,
-                          config: ["model": ["tokenizer": s.tokenizer]], inputs: [prepKey], cell: c)
+                          config: ["model": Canon.object(["tokenizer": s.tokenizer])], inputs: [prepKey], cell: c)
             shared.append(tok)
         }
 
         // train-reference
-        var ref: [String: JSONValue] = ["data": s.data, "model": s.model, "reference": s.reference, "seed": seed]
+        var ref: [String: Canon] = ["data": s.data, "model": s.model, "reference": s.reference, "seed": seed]
         if let initPath = wf.model.initFrom {
-            ref["fingerprints"] = ["init_checkpoint": fingerprints.directory(resolve(initPath))]
+            ref["fingerprints"] = Canon(["init_checkpoint": fingerprints.directory(resolve(initPath))])
         }
-        let refKey = add(role: "train-reference", kind: .trainReference, config: .object(ref), inputs: shared, cell: c)
+        let refKey = add(role: "train-reference", kind: .trainReference, config: ref, inputs: shared, cell: c)
         shared.append(refKey)
 
         let replicas = max(1, wf.evaluate.seeds)
         let needsSoft = wf.baselines.contains { [.soft, .rewardedSoups, .logitMixing, .dera].contains($0) }
         var scripts: [String: JSONValue] = [:]
         for (i, r) in wf.rewards.enumerated() { if let f = s.rewardScripts[i] { scripts[r.name] = f } }
+        let scriptsCanon: Canon? = scripts.isEmpty ? nil : Canon(["reward_scripts": .object(scripts)])
+        let softScripts: [Canon?] = wf.rewards.indices.map { i in
+            s.rewardScripts[i].map { Canon(["reward_scripts": .object([wf.rewards[i].name: $0])]) }
+        }
+        let softRewards = s.rewards.map { Canon.array([$0]) }
+        let promptConditioning = Canon(["mechanism": "prompt"])
 
         for k in 0..<replicas {
-            let replicaSeed = Planner.seedJSON(Planner.replicaSeed(workflowSeed: wf.seed, replica: k))
+            let replicaSeed = Canon(Planner.seedJSON(Planner.replicaSeed(workflowSeed: wf.seed, replica: k)))
             let seedLabel = replicas > 1 ? "seed=\(k)" : nil
 
             // train-soft: one chain of stages per reward.
@@ -277,13 +289,12 @@ final class PlanBuilder {
                 for (i, r) in wf.rewards.enumerated() {
                     var prev: String? = nil
                     for j in wf.stages.indices {
-                        var cfg: [String: JSONValue] = [
-                            "data": s.data, "model": s.model, "rewards": [s.rewards[i]],
-                            "kl": ["alpha": .number(Planner.softAlpha(wf.kl))],
+                        var cfg: [String: Canon] = [
+                            "data": s.data, "model": s.model, "rewards": softRewards[i], "kl": s.softKL,
                             "stage": s.softStages[j], "seed": replicaSeed,
                         ]
-                        if let f = s.rewardScripts[i] { cfg["fingerprints"] = ["reward_scripts": [r.name: f]] }
-                        prev = add(role: "train-soft|\(i)|\(k)|\(j)", kind: .trainSoft, config: .object(cfg),
+                        if let f = softScripts[i] { cfg["fingerprints"] = f }
+                        prev = add(role: "train-soft|\(i)|\(k)|\(j)", kind: .trainSoft, config: cfg,
                                    inputs: shared + (prev.map { [$0] } ?? []), cell: c,
                                    fixedLabels: ["reward=\(r.name)"], seedLabel: seedLabel, suffix: s.stageSuffixes[j])
                     }
@@ -292,23 +303,22 @@ final class PlanBuilder {
             }
 
             // train-clp: the cell's own mechanism, plus the prompt baseline's multi-task model.
-            func clpChain(conditioning: JSONValue, role: String, fixed: [String], dropped: String?) -> String {
+            func clpChain(conditioning: Canon, role: String, fixed: [String], dropped: String?) -> String {
                 var prev: String? = nil
                 for j in wf.stages.indices {
-                    var cfg: [String: JSONValue] = [
-                        "data": s.data, "model": s.model, "rewards": .array(s.rewards), "kl": s.kl,
+                    var cfg: [String: Canon] = [
+                        "data": s.data, "model": s.model, "rewards": s.allRewards, "kl": s.kl,
                         "conditioning": conditioning, "weights": s.weightsTrain, "stage": s.stages[j],
                         "seed": replicaSeed,
                     ]
-                    if !scripts.isEmpty { cfg["fingerprints"] = ["reward_scripts": .object(scripts)] }
-                    prev = add(role: "\(role)|\(k)|\(j)", kind: .trainCLP, config: .object(cfg),
+                    if let scriptsCanon { cfg["fingerprints"] = scriptsCanon }
+                    prev = add(role: "\(role)|\(k)|\(j)", kind: .trainCLP, config: cfg,
                                inputs: shared + (prev.map { [$0] } ?? []), cell: c, fixedLabels: fixed,
                                seedLabel: seedLabel, suffix: s.stageSuffixes[j], droppedAxis: dropped)
                 }
                 return prev!
             }
             let clpFinal = clpChain(conditioning: s.conditioning, role: "train-clp", fixed: [], dropped: nil)
-            let promptConditioning: JSONValue = ["mechanism": "prompt"]
             var promptFinal: String? = nil
             if wf.baselines.contains(.prompt) {
                 promptFinal = clpChain(conditioning: promptConditioning, role: "train-clp-prompt",
@@ -316,14 +326,14 @@ final class PlanBuilder {
             }
 
             // evaluate: the CLP policy and every baseline.
-            func evaluate(method: String, conditioning: JSONValue?, policies: [String], dropped: String? = nil) {
-                var cfg: [String: JSONValue] = [
-                    "method": .string(method), "evaluate": s.evaluate, "weights": ["eval": s.weightsEval],
-                    "kl": s.kl, "rewards": .array(s.rewards), "data": s.data, "seed": replicaSeed,
+            func evaluate(method: String, conditioning: Canon?, policies: [String], dropped: String? = nil) {
+                var cfg: [String: Canon] = [
+                    "method": Canon(.string(method)), "evaluate": s.evaluate, "weights": s.weightsEval,
+                    "kl": s.kl, "rewards": s.allRewards, "data": s.data, "seed": replicaSeed,
                 ]
                 if let conditioning { cfg["conditioning"] = conditioning }
-                if !scripts.isEmpty { cfg["fingerprints"] = ["reward_scripts": .object(scripts)] }
-                let key = add(role: "evaluate|\(method)|\(k)", kind: .evaluate, config: .object(cfg),
+                if let scriptsCanon { cfg["fingerprints"] = scriptsCanon }
+                let key = add(role: "evaluate|\(method)|\(k)", kind: .evaluate, config: cfg,
                               inputs: shared + policies, cell: c, fixedLabels: ["method=\(method)"],
                               seedLabel: seedLabel, droppedAxis: dropped)
                 evaluateKeys.append(key)
