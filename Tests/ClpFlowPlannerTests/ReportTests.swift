@@ -86,7 +86,7 @@ import Testing
         // The reference ran again with another configuration after the CLP policy was trained.
         var changed = base; changed.reference.steps = 50
         let rebuilt = Fixtures.plan(changed)
-        history.records["train-reference"] = StepRecord(cacheKey: rebuilt[id: "train-reference"]!.cacheKey,
+        history.records["train-reference"] = PriorStepRecord(cacheKey: rebuilt[id: "train-reference"]!.cacheKey,
                                                         config: rebuilt[id: "train-reference"]!.config, inputs: ["prepare-data"])
         history.artifacts[rebuilt[id: "train-reference"]!.cacheKey] = .present
         let e = Dictionary(uniqueKeysWithValues: PlanReport.explain(plan: rebuilt, history: history).map { ($0.step.id, $0) })
@@ -101,7 +101,7 @@ import Testing
         // A record with other inputs (a step that used to read another set of upstream steps).
         var h2 = InMemoryRunHistory(completedRunOf: old)
         let clp = old[id: "train-clp"]!
-        h2.records["train-clp"] = StepRecord(cacheKey: "0000", config: clp.config, inputs: ["prepare-data", "train-tokenizer"])
+        h2.records["train-clp"] = PriorStepRecord(cacheKey: "0000", config: clp.config, inputs: ["prepare-data", "train-tokenizer"])
         h2.artifacts[clp.cacheKey] = .missing
         let r = PlanReport.explain(plan: old, history: h2).first { $0.step.id == "train-clp" }!
         #expect(r.reasons == [.inputsChanged(added: ["train-reference"], removed: ["train-tokenizer"])])
