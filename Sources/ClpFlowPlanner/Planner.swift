@@ -113,7 +113,12 @@ struct CellSections {
     var stageSuffixes: [String]
 
     init(_ wf: Workflow, enc: SectionEncoder, fingerprintScripts: (RewardSpec) -> JSONValue?) {
-        data = Canon(enc.json(wf.data))
+        // Fields a data source does not read are left out: `path` and `fields` belong to jsonl,
+        // `synthetic_examples` to synthetic.
+        var d = enc.json(wf.data).objectValue ?? [:]
+        if wf.data.source != .jsonl { d["path"] = nil; d["fields"] = nil }
+        if wf.data.source != .synthetic { d["synthetic_examples"] = nil }
+        data = Canon(.object(d))
         // The byte tokenizer has a fixed vocabulary: `vocab_size` only matters to BPE.
         var tok = enc.json(wf.model.tokenizer)
         if wf.model.tokenizer.kind == .byte, var o = tok.objectValue { o["vocab_size"] = nil; tok = .object(o) }

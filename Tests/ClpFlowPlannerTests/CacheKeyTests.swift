@@ -177,3 +177,22 @@ import Testing
         }
     }
 }
+
+@Suite struct NormalisationTests {
+    @Test func fieldsASourceOrMechanismDoesNotReadLeaveNoTrace() {
+        let base = Fixtures.twoRewards()
+        let a = Fixtures.plan(base)
+        var wf = base
+        wf.data.path = "unused.jsonl"            // synthetic data: path not read
+        wf.model.tokenizer.vocabSize = 4096        // byte tokenizer: vocab_size not read
+        wf.conditioning.softTokens = 4             // attn mechanism: soft_tokens not read
+        let b = Fixtures.plan(wf)
+        #expect(a.steps.map(\.cacheKey) == b.steps.map(\.cacheKey))
+        #expect(a[id: "prepare-data"]!.config["data"]?["synthetic_examples"] == 500)
+        var jsonl = base
+        jsonl.data.source = .jsonl; jsonl.data.path = "data/pairs.jsonl"
+        let c = Fixtures.plan(jsonl)
+        #expect(c[id: "prepare-data"]!.config["data"]?["synthetic_examples"] == nil)
+        #expect(c[id: "prepare-data"]!.config["data"]?["path"] == "data/pairs.jsonl")
+    }
+}
