@@ -260,10 +260,10 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clp-planner-fs-\(getpid())")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let big = String(repeating: "abcdefghij", count: 250_000)  // spans several read chunks
+        let big = String(repeating: "abcdefghij", count: 5_000)  // spans several 4 KiB read chunks
         try big.write(to: dir.appendingPathComponent("sub/big.txt"), atomically: true, encoding: .utf8)
         try "x".write(to: dir.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
-        let fs = SystemFileSystem(aptListsDirectory: dir)
+        let fs = SystemFileSystem(aptListsDirectory: dir, chunkSize: 4096)
         #expect(fs.fileSHA256(dir.appendingPathComponent("sub/big.txt")) == SHA256.hex(big))
         #expect(fs.fileSHA256(dir.appendingPathComponent("nope")) == nil)
         #expect(fs.fileSHA256(dir) == nil)
