@@ -292,7 +292,7 @@ final class PlanBuilder {
             var softFinal: [String] = []
             if needsSoft {
                 for (i, r) in wf.rewards.enumerated() {
-                    var prev: String? = nil
+                    var prev: String? = wf.stages.isEmpty ? refKey : nil
                     for j in wf.stages.indices {
                         var cfg: [String: Canon] = [
                             "data": s.data, "model": s.model, "rewards": softRewards[i], "kl": s.softKL,
@@ -309,7 +309,8 @@ final class PlanBuilder {
 
             // train-clp: the cell's own mechanism, plus the prompt baseline's multi-task model.
             func clpChain(conditioning: Canon, role: String, fixed: [String], dropped: String?) -> String {
-                var prev: String? = nil
+                // Without RL stages the policy evaluated is the reference itself.
+                var prev: String? = wf.stages.isEmpty ? refKey : nil
                 for j in wf.stages.indices {
                     var cfg: [String: Canon] = [
                         "data": s.data, "model": s.model, "rewards": s.allRewards, "kl": s.kl,

@@ -196,3 +196,23 @@ import Testing
         #expect(c[id: "prepare-data"]!.config["data"]?["path"] == "data/pairs.jsonl")
     }
 }
+
+@Suite struct EdgeCaseTests {
+    @Test func workflowWithoutStagesEvaluatesTheReference() {
+        var wf = Fixtures.twoRewards()
+        wf.stages = []
+        let plan = Fixtures.plan(wf)
+        #expect(plan.ids(.trainCLP).isEmpty && plan.ids(.trainSoft).isEmpty)
+        #expect(plan[id: "evaluate[method=clp]"]!.inputs == ["prepare-data", "train-reference", "train-reference"])
+        #expect(plan[id: "evaluate[method=rewarded-soups]"]!.inputs.last == "train-reference")
+    }
+
+    @Test func repeatedStageNamesGetTheirIndex() {
+        var wf = Fixtures.twoRewards()
+        wf.baselines = []
+        wf.stages = [StageSpec(), StageSpec()]
+        let plan = Fixtures.plan(wf)
+        #expect(plan.ids(.trainCLP) == ["train-clp/rl1", "train-clp/rl2"])
+        #expect(plan[id: "train-clp/rl2"]!.inputs.last == "train-clp/rl1")
+    }
+}
