@@ -153,4 +153,6 @@ print(String(format: "clp-flow plan time: first %.3f s, median %.3f s, min %.3f 
              times[0], sorted[sorted.count / 2], sorted[0], times.count))
 print(String(format: "clp-flow plan CPU time: first %.3f s, min %.3f s", cpuTimes[0], cpuTimes.min()!))
 print(String(format: "clp-flow render time: %.3f s (%d lines)", renderSeconds, text.split(separator: "\n").count))
+let hashedBytes = p.steps.reduce(0) { $0 + $1.config.canonical.utf8.count + 40 + 67 * $1.inputs.count }
+print(String(format: "canonical JSON hashed for cache keys: %.1f MB", Double(hashedBytes) / 1e6))
 print(String(format: "clp-flow peak RSS: %.1f MB", peakRSSMB()))
