@@ -88,6 +88,19 @@ struct SectionEncoder {
     }
 }
 
+/// Encoded sections memoised by (section, value): cells of a large ablation repeat most sections.
+final class SectionCache {
+    let encoder = SectionEncoder()
+    private var store: [String: [AnyHashable: Canon]] = [:]
+
+    func canon<T: Hashable>(_ section: String, _ value: T, _ make: (T) -> JSONValue) -> Canon {
+        if let c = store[section]?[AnyHashable(value)] { return c }
+        let c = Canon(make(value))
+        store[section, default: [:]][AnyHashable(value)] = c
+        return c
+    }
+}
+
 /// A cell's workflow sections, encoded once (with their canonical text).
 struct CellSections {
     var data: Canon
@@ -112,39 +125,56 @@ struct CellSections {
     var rewardScripts: [JSONValue?]
     var stageSuffixes: [String]
 
-    init(_ wf: Workflow, enc: SectionEncoder, fingerprintScripts: (RewardSpec) -> JSONValue?) {
+    init(_ wf: Workflow, cache: SectionCache, fingerprintScripts: (RewardSpec) -> JSONValue?) {
+        let enc = cache.encoder
         // Fields a data source does not read are left out: `path` and `fields` belong to jsonl,
         // `synthetic_examples` to synthetic.
-        var d = enc.json(wf.data).objectValue ?? [:]
-        if wf.data.source != .jsonl { d["path"] = nil; d["fields"] = nil }
-        if wf.data.source != .synthetic { d["synthetic_examples"] = nil }
-        data = Canon(.object(d))
+        data = cache.canon("data", wf.data) { spec in
+            var d = enc.json(spec).objectValue ?? [:]
+            if spec.source != .jsonl { d["path"] = nil; d["fields"] = nil }
+            if spec.source != .synthetic { d["synthetic_examples"] = nil }
+            return .object(d)
+        }
         // The byte tokenizer has a fixed vocabulary: `vocab_size` only matters to BPE.
-        var tok = enc.json(wf.model.tokenizer)
-        if wf.model.tokenizer.kind == .byte, var o = tok.objectValue { o["vocab_size"] = nil; tok = .object(o) }
-        tokenizer = Canon(tok)
-        var modelObject = enc.json(wf.model).objectValue ?? [:]
-        modelObject["tokenizer"] = tok
-        model = Canon(.object(modelObject))
-        reference = Canon(enc.json(wf.reference))
-        rewards = wf.rewards.map { Canon(enc.json($0)) }
+        func tokenizerJSON(_ t: TokenizerSpec) -> JSONValue {
+            var tok = enc.json(t)
+            if t.kind == .byte, var o = tok.objectValue { o["vocab_size"] = nil; tok = .object(o) }
+            return tok
+        }
+        tokenizer = cache.canon("tokenizer", wf.model.tokenizer, tokenizerJSON)
+        model = cache.canon("model", wf.model) { spec in
+            var modelObject = enc.json(spec).objectValue ?? [:]
+            modelObject["tokenizer"] = tokenizerJSON(spec.tokenizer)
+            return .object(modelObject)
+        }
+        reference = cache.canon("reference", wf.reference) { enc.json($0) }
+        rewards = wf.rewards.map { cache.canon("reward", $0) { enc.json($0) } }
         allRewards = Canon.array(rewards)
-        kl = Canon(enc.json(wf.kl))
-        softKL = Canon(["alpha": .number(Planner.softAlpha(wf.kl))])
-        conditioning = Canon(CellSections.normalized(enc.json(wf.conditioning), wf.conditioning.mechanism))
-        var w = enc.json(wf.weights).objectValue ?? [:]
-        weightsEval = Canon(["eval": w.removeValue(forKey: "eval") ?? .null])
-        weightsTrain = Canon(.object(w))
-        stages = wf.stages.map { Canon(enc.json($0)) }
+        kl = cache.canon("kl", wf.kl) { enc.json($0) }
+        softKL = cache.canon("soft-kl", wf.kl) { .object(["alpha": .number(Planner.softAlpha($0))]) }
+        conditioning = cache.canon("conditioning", wf.conditioning) {
+            CellSections.normalized(enc.json($0), $0.mechanism)
+        }
+        weightsEval = cache.canon("weights.eval", wf.weights) {
+            .object(["eval": enc.json($0).objectValue?["eval"] ?? .null])
+        }
+        weightsTrain = cache.canon("weights.train", wf.weights) {
+            var w = enc.json($0).objectValue ?? [:]
+            w["eval"] = nil
+            return .object(w)
+        }
+        stages = wf.stages.map { cache.canon("stage", $0) { enc.json($0) } }
         let m = wf.rewards.count
         softStages = wf.stages.map { st in
             var s = st
             s.steps = Planner.softSteps(stageSteps: st.steps, rewards: m)
-            return Canon(enc.json(s))
+            return cache.canon("stage", s) { enc.json($0) }
         }
-        var e = enc.json(wf.evaluate).objectValue ?? [:]
-        e["seeds"] = nil
-        evaluate = Canon(.object(e))
+        evaluate = cache.canon("evaluate", wf.evaluate) {
+            var e = enc.json($0).objectValue ?? [:]
+            e["seeds"] = nil
+            return .object(e)
+        }
         rewardScripts = wf.rewards.map(fingerprintScripts)
         let names = wf.stages.map(\.name)
         stageSuffixes = wf.stages.count <= 1 ? [""] : names.enumerated().map { j, n in
@@ -182,7 +212,7 @@ final class PlanBuilder {
     let cells: [PlannerCell]
     let workflowDir: URL
     let fingerprints: FingerprintCache
-    let enc = SectionEncoder()
+    let sectionValues = SectionCache()
     var drafts: [Draft] = []
     var indexByKey: [String: Int] = [:]
     var groups: [String: RoleGroup] = [:]
@@ -217,7 +247,7 @@ final class PlanBuilder {
 
     func sections(_ wf: Workflow) -> CellSections {
         if let s = sectionCache[wf] { return s }
-        let s = CellSections(wf, enc: enc, fingerprintScripts: scriptFingerprint)
+        let s = CellSections(wf, cache: sectionValues, fingerprintScripts: scriptFingerprint)
         sectionCache[wf] = s
         return s
     }

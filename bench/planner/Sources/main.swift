@@ -2,7 +2,7 @@
 // each seed a train-clp and an evaluate step, plus prepare-data, 5 reference policies, ablate and
 // report), prints wall time and peak RSS, and optionally writes an equivalent Snakefile.
 //
-//   clp-flow-bench-planner [--repeat N] [--snakefile PATH]
+//   clp-flow-bench-planner [--repeat N] [--snakefile PATH] [--seed-axis]
 import ClpFlowCore
 import ClpFlowPlanner
 import ClpFlowWorkflow
@@ -15,7 +15,10 @@ let mechanisms: [ConditioningMechanism] = [.full, .attn, .logit, .none]
 let depths = [1, 2, 3, 4, 5]
 let seeds = 250
 
-func sweep() -> (Workflow, [PlannerCell]) {
+/// The default sweep replicates seeds with `evaluate.seeds` (shared data and references). With
+/// `--seed-axis`, seeds are an ablation axis instead: 5,000 cells, each with its own data split and
+/// reference (a stress test of per-cell work: section encoding and id naming over many cells).
+func sweep(seedAxis: Bool) -> (Workflow, [PlannerCell]) {
     var wf = Workflow(name: "planner-bench")
     wf.seed = 1
     wf.data.source = .synthetic
@@ -23,11 +26,13 @@ func sweep() -> (Workflow, [PlannerCell]) {
     var len = RewardSpec(name: "length", kind: .length)
     len.target = 10; len.tolerance = 3
     wf.rewards = [RewardSpec(name: "rougeL", kind: .rougeL), len]
-    wf.evaluate.seeds = seeds
-    wf.ablate = AblateSpec(matrix: [
+    wf.evaluate.seeds = seedAxis ? 1 : seeds
+    var matrix = [
         MatrixAxis(path: "conditioning.mechanism", values: mechanisms.map { .string($0.rawValue) }),
         MatrixAxis(path: "model.layers", values: depths.map { .int($0) }),
-    ])
+    ]
+    if seedAxis { matrix.append(MatrixAxis(path: "seed", values: (0..<seeds).map { .int($0) })) }
+    wf.ablate = AblateSpec(matrix: matrix)
     var overrides = SlurmResources(); overrides.cpus = 2
     wf.executor.overrides = [StepOverride(match: "train-clp*", resources: overrides)]
     var cells: [PlannerCell] = []
@@ -36,9 +41,17 @@ func sweep() -> (Workflow, [PlannerCell]) {
             var c = wf
             c.conditioning.mechanism = m
             c.model.layers = d
-            cells.append(PlannerCell(name: "\(m.rawValue)-\(d)",
-                                     assignments: [("conditioning.mechanism", .string(m.rawValue)), ("model.layers", .int(d))],
-                                     workflow: c))
+            c.ablate = nil
+            let a: [(path: String, value: YAMLScalarValue)] = [("conditioning.mechanism", .string(m.rawValue)), ("model.layers", .int(d))]
+            if seedAxis {
+                for k in 0..<seeds {
+                    var cs = c
+                    cs.seed = UInt64(k)
+                    cells.append(PlannerCell(name: "\(m.rawValue)-\(d)-\(k)", assignments: a + [("seed", .int(k))], workflow: cs))
+                }
+            } else {
+                cells.append(PlannerCell(name: "\(m.rawValue)-\(d)", assignments: a, workflow: c))
+            }
         }
     }
     return (wf, cells)
@@ -105,22 +118,24 @@ func snakefile() -> String {
 
 var repeats = 5
 var snakefilePath: String? = nil
+var seedAxis = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
     case "--repeat": repeats = Int(args.popFirst() ?? "") ?? repeats
     case "--snakefile": snakefilePath = args.popFirst()
+    case "--seed-axis": seedAxis = true
     default:
-        FileHandle.standardError.write(Data("usage: clp-flow-bench-planner [--repeat N] [--snakefile PATH]\n".utf8))
+        FileHandle.standardError.write(Data("usage: clp-flow-bench-planner [--repeat N] [--snakefile PATH] [--seed-axis]\n".utf8))
         exit(2)
     }
 }
 
-if let path = snakefilePath {
+if let path = snakefilePath, !seedAxis {
     try snakefile().write(toFile: path, atomically: true, encoding: .utf8)
 }
 
-let (wf, cells) = sweep()
+let (wf, cells) = sweep(seedAxis: seedAxis)
 let dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
 /// CPU time of this process (user + system), insensitive to other processes sharing the cores.
 func cpuSeconds() -> Double {
