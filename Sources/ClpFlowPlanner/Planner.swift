@@ -233,12 +233,17 @@ final class PlanBuilder {
         path.hasPrefix("/") ? URL(fileURLWithPath: path) : workflowDir.appendingPathComponent(path)
     }
 
+    /// Installed software (interpreters, system tools) named by absolute path is not fingerprinted.
+    static let systemPrefixes = ["/usr/", "/bin/", "/sbin/", "/lib", "/etc/", "/opt/", "/nix/"]
+
     /// Digests of files named by a `command` reward's argv (elements that are existing files,
-    /// relative to the workflow directory or absolute), keyed by the argv element.
+    /// relative to the workflow directory, or absolute outside system directories), keyed by the
+    /// argv element.
     func scriptFingerprint(_ r: RewardSpec) -> JSONValue? {
         guard r.kind == .command, let argv = r.command else { return nil }
         var out: [String: JSONValue] = [:]
-        for arg in argv where !arg.isEmpty && !arg.hasPrefix("-") {
+        for arg in argv where !arg.isEmpty && !arg.hasPrefix("-")
+            && !PlanBuilder.systemPrefixes.contains(where: { arg.hasPrefix($0) }) {
             let url = resolve(arg)
             if fingerprints.fs.isRegularFile(url) { out[arg] = fingerprints.file(url) }
         }

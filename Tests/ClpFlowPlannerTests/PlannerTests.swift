@@ -230,6 +230,16 @@ import Testing
         }
         let fp = a[id: "train-clp[seed=0]/rl"]!.config["fingerprints"]?["reward_scripts"]?["judge"]
         #expect(fp?.objectValue?.keys.sorted() == ["scripts/judge.py"], "python3 and --fast are not files")
+
+        // An absolute script path is fingerprinted too; an installed interpreter is not.
+        var abs = wf
+        abs.rewards[0].command = ["/usr/bin/python3", "/data/judge2.py"]
+        var fs2 = Fixtures.files()
+        fs2.files["/usr/bin/python3"] = [0x7f]
+        fs2.files["/data/judge2.py"] = Array("print(3)".utf8)
+        let c = Fixtures.plan(abs, fs: fs2)
+        #expect(c[id: "train-clp[seed=0]/rl"]!.config["fingerprints"]?["reward_scripts"]?["judge"]
+            == ["/data/judge2.py": .string(SHA256.hex("print(3)"))])
     }
 
     @Test func initCheckpointAndAptIndexAreFingerprinted() {
