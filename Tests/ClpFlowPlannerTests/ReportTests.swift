@@ -49,6 +49,9 @@ import Testing
             == [.upstreamChanged(["train-soft[reward=rougeL]", "train-soft[reward=length]"])])
         let text = PlanReport.render(plan: new, history: history, json: false)
         #expect(text.contains("upstream step changed: train-clp"))
+        #expect(text.contains("  will run  report  "))
+        #expect(byId["report"]!.reasons[0].message.hasSuffix(" and 4 more"), "long id lists are shortened in text")
+        if case .upstreamChanged(let ids) = byId["report"]!.reasons[0] { #expect(ids.count == 9) }
         #expect(text.contains("2 done, 10 will run"))
     }
 

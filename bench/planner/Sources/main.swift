@@ -159,6 +159,19 @@ let p = plan!
 let renderStart = DispatchTime.now().uptimeNanoseconds
 let text = PlanReport.render(plan: p, history: InMemoryRunHistory(), json: false)
 let renderSeconds = Double(DispatchTime.now().uptimeNanoseconds - renderStart) / 1e9
+// And against the history of a completed run of a plan whose CLP stage changed (every train-clp,
+// evaluate, ablate and report step will run, with reasons).
+var changedWF = wf
+changedWF.stages[0].learningRate *= 2
+let changedCells = cells.map { c -> PlannerCell in
+    var w = c.workflow; w.stages[0].learningRate *= 2
+    return PlannerCell(name: c.name, assignments: c.assignments, workflow: w)
+}
+let changedPlan = Planner.plan(workflow: changedWF, cells: changedCells, workflowDir: dir)
+let history = InMemoryRunHistory(completedRunOf: p)
+let explainStart = DispatchTime.now().uptimeNanoseconds
+let explained = PlanReport.render(plan: changedPlan, history: history, json: false)
+let explainSeconds = Double(DispatchTime.now().uptimeNanoseconds - explainStart) / 1e9
 var counts: [StepKind: Int] = [:]
 for s in p.steps { counts[s.kind, default: 0] += 1 }
 let sorted = times.sorted()
@@ -168,6 +181,8 @@ print(String(format: "clp-flow plan time: first %.3f s, median %.3f s, min %.3f 
              times[0], sorted[sorted.count / 2], sorted[0], times.count))
 print(String(format: "clp-flow plan CPU time: first %.3f s, min %.3f s", cpuTimes[0], cpuTimes.min()!))
 print(String(format: "clp-flow render time: %.3f s (%d lines)", renderSeconds, text.split(separator: "\n").count))
+print(String(format: "clp-flow render time against a run history (changed stage): %.3f s (%d will run)", explainSeconds,
+             explained.split(separator: "\n").filter { $0.hasPrefix("  will run") }.count))
 let hashedBytes = p.steps.reduce(0) { $0 + $1.config.canonical.utf8.count + 40 + 67 * $1.inputs.count }
 print(String(format: "canonical JSON hashed for cache keys: %.1f MB", Double(hashedBytes) / 1e6))
 print(String(format: "clp-flow peak RSS: %.1f MB", peakRSSMB()))
