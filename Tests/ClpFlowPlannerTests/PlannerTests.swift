@@ -122,6 +122,19 @@ import Testing
         #expect(plan[id: "evaluate[method=clp,seed=0]"]!.resources.cpus == 2)
     }
 
+    @Test func laterOverridesWinForTheFieldsTheySet() {
+        var ex = ExecutorSpec()
+        ex.resources.memoryMB = 1000; ex.resources.retries = 1
+        var a = SlurmResources(); a.cpus = 4; a.memoryMB = 2000
+        var b = SlurmResources(); b.memoryMB = 3000; b.account = "lab"
+        ex.overrides = [StepOverride(match: "evaluate*", resources: a), StepOverride(match: "*method=dera*", resources: b)]
+        #expect(StepResources.resolve(stepId: "evaluate[method=dera]", executor: ex)
+            == StepResources(cpus: 4, memoryMB: 3000, account: "lab", retries: 1))
+        #expect(StepResources.resolve(stepId: "evaluate[method=clp]", executor: ex)
+            == StepResources(cpus: 4, memoryMB: 2000, retries: 1))
+        #expect(StepResources.resolve(stepId: "report", executor: ex) == StepResources(memoryMB: 1000, retries: 1))
+    }
+
     @Test func globMatchesStarAndQuestionMarkOnly() {
         #expect(Glob.matches("train-*", "train-clp[seed=0]/rl"))
         #expect(Glob.matches("*[method=dera*", "evaluate[method=dera,seed=1]"))
