@@ -57,11 +57,16 @@ let package = Package(
         // Runs plans of shell-script steps through the runner in a separate process, so tests can
         // kill it (-9, SIGTERM) and check that runs resume cleanly.
         .executableTarget(name: "clp-flow-runner-testhost", dependencies: ["ClpFlowRunner", "ClpFlowPlanner"]),
+        // Planner benchmark (bench/planner/run.sh builds it in release mode).
+        .executableTarget(name: "clp-flow-bench-planner",
+                          dependencies: ["ClpFlowPlanner", "ClpFlowWorkflow", "ClpFlowCore"],
+                          path: "bench/planner/Sources"),
 
         .testTarget(name: "ClpFlowCoreTests", dependencies: ["ClpFlowCore"]),
         .testTarget(name: "ClpFlowWorkflowTests", dependencies: ["ClpFlowWorkflow"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ClpFlowPlannerTests", dependencies: ["ClpFlowPlanner", "ClpFlowWorkflow"]),
+        .testTarget(name: "ClpFlowPlannerTests", dependencies: ["ClpFlowPlanner", "ClpFlowWorkflow"],
+                    exclude: ["Golden"]),
         .testTarget(name: "ClpFlowEngineTests", dependencies: ["ClpFlowEngine", "ClpFlowKernels", "ClpFlowWorkflow"]),
         .testTarget(name: "ClpFlowRunnerTests", dependencies: ["ClpFlowRunner"]),
         .testTarget(name: "ClpFlowReportTests", dependencies: ["ClpFlowReport"]),

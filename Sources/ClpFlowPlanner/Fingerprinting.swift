@@ -21,9 +21,12 @@ public protocol PlannerFileSystem: Sendable {
 /// The real file system.
 public struct SystemFileSystem: PlannerFileSystem {
     public var aptListsDirectory: URL
+    /// Bytes read at a time when hashing a file.
+    public var chunkSize: Int
 
-    public init(aptListsDirectory: URL = URL(fileURLWithPath: "/var/lib/apt/lists")) {
+    public init(aptListsDirectory: URL = URL(fileURLWithPath: "/var/lib/apt/lists"), chunkSize: Int = 1 << 20) {
         self.aptListsDirectory = aptListsDirectory
+        self.chunkSize = chunkSize
     }
 
     public func isRegularFile(_ url: URL) -> Bool {
@@ -36,7 +39,7 @@ public struct SystemFileSystem: PlannerFileSystem {
         defer { try? handle.close() }
         var hasher = SHA256()
         while true {
-            guard let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty else { break }
+            guard let chunk = try? handle.read(upToCount: chunkSize), !chunk.isEmpty else { break }
             hasher.update(chunk)
         }
         return SHA256.hexString(hasher.finalize())

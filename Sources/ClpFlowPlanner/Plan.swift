@@ -72,3 +72,17 @@ public struct Plan: Codable, Sendable, Hashable {
     /// Steps that list `id` among their inputs.
     public func dependents(of id: String) -> [PlannedStep] { steps.filter { $0.inputs.contains(id) } }
 }
+
+extension Plan {
+    /// The plan as a JSON document (`plan.json`, golden files): workflow, seed, models and every
+    /// step with id, kind, inputs, cache key, configuration and resources.
+    public var json: JSONValue {
+        let steps: [JSONValue] = steps.map { s in
+            ["id": .string(s.id), "kind": .string(s.kind.rawValue), "inputs": .array(s.inputs.map { .string($0) }),
+             "cache_key": .string(s.cacheKey), "config": s.config, "resources": PlanReport.resourcesJSON(s.resources)]
+        }
+        return ["workflow": .string(workflowName), "seed": Planner.seedJSON(seed),
+                "engine_format": .number(Double(ClpFlowVersion.engineFormat)),
+                "models": .array((models ?? []).map(PlanReport.modelJSON)), "steps": .array(steps)]
+    }
+}

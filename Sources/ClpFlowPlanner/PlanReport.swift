@@ -35,17 +35,24 @@ public enum RunReason: Sendable, Hashable {
         case .new: return "new step"
         case .configChanged(let changes):
             return "configuration changed: " + changes.map(\.rendered).joined(separator: "; ")
-        case .upstreamChanged(let ids): return "upstream step changed: " + ids.joined(separator: ", ")
+        case .upstreamChanged(let ids): return "upstream step changed: " + RunReason.list(ids)
         case .inputsChanged(let added, let removed):
             var parts: [String] = []
-            if !added.isEmpty { parts.append("added " + added.joined(separator: ", ")) }
-            if !removed.isEmpty { parts.append("removed " + removed.joined(separator: ", ")) }
+            if !added.isEmpty { parts.append("added " + RunReason.list(added)) }
+            if !removed.isEmpty { parts.append("removed " + RunReason.list(removed)) }
             return "inputs changed: " + parts.joined(separator: "; ")
         case .outputMissing: return "output missing (same cache key as the last run)"
         case .outputCorrupt: return "output corrupt (artifact fails verification)"
         case .keyChanged:
             return "cache key changed with the same configuration and inputs (an upstream step was rebuilt since, or the engine format changed)"
         }
+    }
+
+    /// Ids joined by commas, the first `limit` of them and a count of the rest (the JSON form
+    /// lists them all).
+    static func list(_ ids: [String], limit: Int = 5) -> String {
+        ids.count <= limit ? ids.joined(separator: ", ")
+            : ids.prefix(limit).joined(separator: ", ") + " and \(ids.count - limit) more"
     }
 
     public var json: JSONValue {
@@ -97,9 +104,11 @@ public enum PlanReport {
                 } else {
                     let changes = ConfigDiff.diff(old: rec.config, new: step.config)
                     if !changes.isEmpty { reasons.append(.configChanged(changes)) }
+                    let previousInputs = Set(rec.inputs)
                     if rec.inputs != step.inputs {
-                        let added = step.inputs.filter { !rec.inputs.contains($0) }
-                        let removed = rec.inputs.filter { !step.inputs.contains($0) }
+                        let currentInputs = Set(step.inputs)
+                        let added = step.inputs.filter { !previousInputs.contains($0) }
+                        let removed = rec.inputs.filter { !currentInputs.contains($0) }
                         if !added.isEmpty || !removed.isEmpty {
                             reasons.append(.inputsChanged(added: added, removed: removed))
                         }
@@ -109,7 +118,7 @@ public enum PlanReport {
                         for (id, k) in zip(rec.inputs, keys) { recordedKey[id] = k }
                     }
                     let upstream = step.inputs.filter { input in
-                        guard rec.inputs.contains(input) else { return false }
+                        guard previousInputs.contains(input) else { return false }
                         if let k = recordedKey[input] { return k != keyById[input] }
                         return willRun.contains(input) || history.lastRecord(stepId: input)?.cacheKey != keyById[input]
                     }
@@ -161,7 +170,8 @@ public enum PlanReport {
         out += "Steps (dependency order):\n"
         let width = min(72, explanations.map(\.step.id.count).max() ?? 0)
         for e in explanations {
-            let id = e.step.id.padding(toLength: max(width, e.step.id.count), withPad: " ", startingAt: 0)
+            let pad = width - e.step.id.count
+            let id = pad > 0 ? e.step.id + String(repeating: " ", count: pad) : e.step.id
             if e.done {
                 out += "  done      \(id)  cached \(e.step.cacheKey.prefix(12))\n"
             } else {

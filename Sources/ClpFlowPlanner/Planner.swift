@@ -88,48 +88,93 @@ struct SectionEncoder {
     }
 }
 
-/// A cell's workflow sections, encoded once.
+/// Encoded sections memoised by (section, value): cells of a large ablation repeat most sections.
+final class SectionCache {
+    let encoder = SectionEncoder()
+    private var store: [String: [AnyHashable: Canon]] = [:]
+
+    func canon<T: Hashable>(_ section: String, _ value: T, _ make: (T) -> JSONValue) -> Canon {
+        if let c = store[section]?[AnyHashable(value)] { return c }
+        let c = Canon(make(value))
+        store[section, default: [:]][AnyHashable(value)] = c
+        return c
+    }
+}
+
+/// A cell's workflow sections, encoded once (with their canonical text).
 struct CellSections {
-    var data: JSONValue
-    var model: JSONValue
-    var tokenizer: JSONValue
-    var reference: JSONValue
-    var rewards: [JSONValue]
-    var kl: JSONValue
+    var data: Canon
+    var model: Canon
+    var tokenizer: Canon
+    var reference: Canon
+    var rewards: [Canon]
+    var allRewards: Canon
+    var kl: Canon
+    var softKL: Canon
     /// Only the fields the mechanism reads (`attn_matrices` for attn, `soft_tokens` for soft-token).
-    var conditioning: JSONValue
+    var conditioning: Canon
     /// `weights` without `eval` (what training reads).
-    var weightsTrain: JSONValue
-    var weightsEval: JSONValue
-    var stages: [JSONValue]
+    var weightsTrain: Canon
+    /// `{"eval": …}`: what evaluation reads of `weights`.
+    var weightsEval: Canon
+    var stages: [Canon]
     /// Stages with the SOFT budget applied.
-    var softStages: [JSONValue]
+    var softStages: [Canon]
     /// `evaluate` without `seeds` (the replica count is expressed by each step's own seed).
-    var evaluate: JSONValue
+    var evaluate: Canon
     var rewardScripts: [JSONValue?]
     var stageSuffixes: [String]
 
-    init(_ wf: Workflow, enc: SectionEncoder, fingerprintScripts: (RewardSpec) -> JSONValue?) {
-        data = enc.json(wf.data)
-        model = enc.json(wf.model)
-        tokenizer = enc.json(wf.model.tokenizer)
-        reference = enc.json(wf.reference)
-        rewards = wf.rewards.map { enc.json($0) }
-        kl = enc.json(wf.kl)
-        conditioning = CellSections.normalized(enc.json(wf.conditioning), wf.conditioning.mechanism)
-        var w = enc.json(wf.weights).objectValue ?? [:]
-        weightsEval = w.removeValue(forKey: "eval") ?? .null
-        weightsTrain = .object(w)
-        stages = wf.stages.map { enc.json($0) }
+    init(_ wf: Workflow, cache: SectionCache, fingerprintScripts: (RewardSpec) -> JSONValue?) {
+        let enc = cache.encoder
+        // Fields a data source does not read are left out: `path` and `fields` belong to jsonl,
+        // `synthetic_examples` to synthetic.
+        data = cache.canon("data", wf.data) { spec in
+            var d = enc.json(spec).objectValue ?? [:]
+            if spec.source != .jsonl { d["path"] = nil; d["fields"] = nil }
+            if spec.source != .synthetic { d["synthetic_examples"] = nil }
+            return .object(d)
+        }
+        // The byte tokenizer has a fixed vocabulary: `vocab_size` only matters to BPE.
+        func tokenizerJSON(_ t: TokenizerSpec) -> JSONValue {
+            var tok = enc.json(t)
+            if t.kind == .byte, var o = tok.objectValue { o["vocab_size"] = nil; tok = .object(o) }
+            return tok
+        }
+        tokenizer = cache.canon("tokenizer", wf.model.tokenizer, tokenizerJSON)
+        model = cache.canon("model", wf.model) { spec in
+            var modelObject = enc.json(spec).objectValue ?? [:]
+            modelObject["tokenizer"] = tokenizerJSON(spec.tokenizer)
+            return .object(modelObject)
+        }
+        reference = cache.canon("reference", wf.reference) { enc.json($0) }
+        rewards = wf.rewards.map { cache.canon("reward", $0) { enc.json($0) } }
+        allRewards = Canon.array(rewards)
+        kl = cache.canon("kl", wf.kl) { enc.json($0) }
+        softKL = cache.canon("soft-kl", wf.kl) { .object(["alpha": .number(Planner.softAlpha($0))]) }
+        conditioning = cache.canon("conditioning", wf.conditioning) {
+            CellSections.normalized(enc.json($0), $0.mechanism)
+        }
+        weightsEval = cache.canon("weights.eval", wf.weights) {
+            .object(["eval": enc.json($0).objectValue?["eval"] ?? .null])
+        }
+        weightsTrain = cache.canon("weights.train", wf.weights) {
+            var w = enc.json($0).objectValue ?? [:]
+            w["eval"] = nil
+            return .object(w)
+        }
+        stages = wf.stages.map { cache.canon("stage", $0) { enc.json($0) } }
         let m = wf.rewards.count
         softStages = wf.stages.map { st in
             var s = st
             s.steps = Planner.softSteps(stageSteps: st.steps, rewards: m)
-            return enc.json(s)
+            return cache.canon("stage", s) { enc.json($0) }
         }
-        var e = enc.json(wf.evaluate).objectValue ?? [:]
-        e["seeds"] = nil
-        evaluate = .object(e)
+        evaluate = cache.canon("evaluate", wf.evaluate) {
+            var e = enc.json($0).objectValue ?? [:]
+            e["seeds"] = nil
+            return .object(e)
+        }
         rewardScripts = wf.rewards.map(fingerprintScripts)
         let names = wf.stages.map(\.name)
         stageSuffixes = wf.stages.count <= 1 ? [""] : names.enumerated().map { j, n in
@@ -167,7 +212,7 @@ final class PlanBuilder {
     let cells: [PlannerCell]
     let workflowDir: URL
     let fingerprints: FingerprintCache
-    let enc = SectionEncoder()
+    let sectionValues = SectionCache()
     var drafts: [Draft] = []
     var indexByKey: [String: Int] = [:]
     var groups: [String: RoleGroup] = [:]
@@ -188,12 +233,17 @@ final class PlanBuilder {
         path.hasPrefix("/") ? URL(fileURLWithPath: path) : workflowDir.appendingPathComponent(path)
     }
 
+    /// Installed software (interpreters, system tools) named by absolute path is not fingerprinted.
+    static let systemPrefixes = ["/usr/", "/bin/", "/sbin/", "/lib", "/etc/", "/opt/", "/nix/"]
+
     /// Digests of files named by a `command` reward's argv (elements that are existing files,
-    /// relative to the workflow directory or absolute), keyed by the argv element.
+    /// relative to the workflow directory, or absolute outside system directories), keyed by the
+    /// argv element.
     func scriptFingerprint(_ r: RewardSpec) -> JSONValue? {
         guard r.kind == .command, let argv = r.command else { return nil }
         var out: [String: JSONValue] = [:]
-        for arg in argv where !arg.isEmpty && !arg.hasPrefix("-") {
+        for arg in argv where !arg.isEmpty && !arg.hasPrefix("-")
+            && !PlanBuilder.systemPrefixes.contains(where: { arg.hasPrefix($0) }) {
             let url = resolve(arg)
             if fingerprints.fs.isRegularFile(url) { out[arg] = fingerprints.file(url) }
         }
@@ -202,20 +252,21 @@ final class PlanBuilder {
 
     func sections(_ wf: Workflow) -> CellSections {
         if let s = sectionCache[wf] { return s }
-        let s = CellSections(wf, enc: enc, fingerprintScripts: scriptFingerprint)
+        let s = CellSections(wf, cache: sectionValues, fingerprintScripts: scriptFingerprint)
         sectionCache[wf] = s
         return s
     }
 
     /// Adds (or finds) the step for `role` in `cell`; returns its cache key.
     @discardableResult
-    func add(role: String, kind: StepKind, config: JSONValue, inputs: [String], cell: Int,
+    func add(role: String, kind: StepKind, config: [String: Canon], inputs: [String], cell: Int,
              fixedLabels: [String] = [], seedLabel: String? = nil, suffix: String = "",
              droppedAxis: String? = nil) -> String {
-        let key = CacheKey.compute(canonicalConfig: config.canonical, upstreamKeys: inputs)
+        let canon = Canon.object(config)
+        let key = CacheKey.compute(canonicalConfig: canon.text, upstreamKeys: inputs)
         if indexByKey[key] == nil {
             indexByKey[key] = drafts.count
-            drafts.append(Draft(kind: kind, config: config, inputKeys: inputs, key: key, role: role, cell: cell))
+            drafts.append(Draft(kind: kind, config: canon.value, inputKeys: inputs, key: key, role: role, cell: cell))
         }
         var values = cellValues[cell]
         if let d = droppedAxis, let i = axes.firstIndex(of: d) { values[i] = nil }
@@ -227,58 +278,63 @@ final class PlanBuilder {
     func planCell(_ c: Int) {
         let wf = cells[c].workflow
         let s = sections(wf)
-        let seed = Planner.seedJSON(wf.seed)
+        let seed = Canon(Planner.seedJSON(wf.seed))
 
         // prepare-data
-        var prep: [String: JSONValue] = ["data": s.data, "seed": seed]
+        var prep: [String: Canon] = ["data": s.data, "seed": seed]
         switch wf.data.source {
         case .jsonl:
-            if let p = wf.data.path { prep["fingerprints"] = ["data_file": fingerprints.file(resolve(p))] }
+            if let p = wf.data.path { prep["fingerprints"] = Canon(["data_file": fingerprints.file(resolve(p))]) }
         case .debianDescriptions:
-            prep["fingerprints"] = ["apt_index": fingerprints.aptIndex()]
+            prep["fingerprints"] = Canon(["apt_index": fingerprints.aptIndex()])
         case .synthetic:
             break
         }
-        let prepKey = add(role: "prepare-data", kind: .prepareData, config: .object(prep), inputs: [], cell: c)
+        let prepKey = add(role: "prepare-data", kind: .prepareData, config: prep, inputs: [], cell: c)
 
         // train-tokenizer (BPE without an init checkpoint, which brings its own tokenizer)
         var shared = [prepKey]
         if wf.model.initFrom == nil && wf.model.tokenizer.kind == .bpe {
             let tok = add(role: "train-tokenizer", kind: .trainTokenizer,
-                          config: ["model": ["tokenizer": s.tokenizer]], inputs: [prepKey], cell: c)
+                          config: ["model": Canon.object(["tokenizer": s.tokenizer])], inputs: [prepKey], cell: c)
             shared.append(tok)
         }
 
         // train-reference
-        var ref: [String: JSONValue] = ["data": s.data, "model": s.model, "reference": s.reference, "seed": seed]
+        var ref: [String: Canon] = ["data": s.data, "model": s.model, "reference": s.reference, "seed": seed]
         if let initPath = wf.model.initFrom {
-            ref["fingerprints"] = ["init_checkpoint": fingerprints.directory(resolve(initPath))]
+            ref["fingerprints"] = Canon(["init_checkpoint": fingerprints.directory(resolve(initPath))])
         }
-        let refKey = add(role: "train-reference", kind: .trainReference, config: .object(ref), inputs: shared, cell: c)
+        let refKey = add(role: "train-reference", kind: .trainReference, config: ref, inputs: shared, cell: c)
         shared.append(refKey)
 
         let replicas = max(1, wf.evaluate.seeds)
         let needsSoft = wf.baselines.contains { [.soft, .rewardedSoups, .logitMixing, .dera].contains($0) }
         var scripts: [String: JSONValue] = [:]
         for (i, r) in wf.rewards.enumerated() { if let f = s.rewardScripts[i] { scripts[r.name] = f } }
+        let scriptsCanon: Canon? = scripts.isEmpty ? nil : Canon(["reward_scripts": .object(scripts)])
+        let softScripts: [Canon?] = wf.rewards.indices.map { i in
+            s.rewardScripts[i].map { Canon(["reward_scripts": .object([wf.rewards[i].name: $0])]) }
+        }
+        let softRewards = s.rewards.map { Canon.array([$0]) }
+        let promptConditioning = Canon(["mechanism": "prompt"])
 
         for k in 0..<replicas {
-            let replicaSeed = Planner.seedJSON(Planner.replicaSeed(workflowSeed: wf.seed, replica: k))
+            let replicaSeed = Canon(Planner.seedJSON(Planner.replicaSeed(workflowSeed: wf.seed, replica: k)))
             let seedLabel = replicas > 1 ? "seed=\(k)" : nil
 
             // train-soft: one chain of stages per reward.
             var softFinal: [String] = []
             if needsSoft {
                 for (i, r) in wf.rewards.enumerated() {
-                    var prev: String? = nil
+                    var prev: String? = wf.stages.isEmpty ? refKey : nil
                     for j in wf.stages.indices {
-                        var cfg: [String: JSONValue] = [
-                            "data": s.data, "model": s.model, "rewards": [s.rewards[i]],
-                            "kl": ["alpha": .number(Planner.softAlpha(wf.kl))],
+                        var cfg: [String: Canon] = [
+                            "data": s.data, "model": s.model, "rewards": softRewards[i], "kl": s.softKL,
                             "stage": s.softStages[j], "seed": replicaSeed,
                         ]
-                        if let f = s.rewardScripts[i] { cfg["fingerprints"] = ["reward_scripts": [r.name: f]] }
-                        prev = add(role: "train-soft|\(i)|\(k)|\(j)", kind: .trainSoft, config: .object(cfg),
+                        if let f = softScripts[i] { cfg["fingerprints"] = f }
+                        prev = add(role: "train-soft|\(i)|\(k)|\(j)", kind: .trainSoft, config: cfg,
                                    inputs: shared + (prev.map { [$0] } ?? []), cell: c,
                                    fixedLabels: ["reward=\(r.name)"], seedLabel: seedLabel, suffix: s.stageSuffixes[j])
                     }
@@ -287,23 +343,23 @@ final class PlanBuilder {
             }
 
             // train-clp: the cell's own mechanism, plus the prompt baseline's multi-task model.
-            func clpChain(conditioning: JSONValue, role: String, fixed: [String], dropped: String?) -> String {
-                var prev: String? = nil
+            func clpChain(conditioning: Canon, role: String, fixed: [String], dropped: String?) -> String {
+                // Without RL stages the policy evaluated is the reference itself.
+                var prev: String? = wf.stages.isEmpty ? refKey : nil
                 for j in wf.stages.indices {
-                    var cfg: [String: JSONValue] = [
-                        "data": s.data, "model": s.model, "rewards": .array(s.rewards), "kl": s.kl,
+                    var cfg: [String: Canon] = [
+                        "data": s.data, "model": s.model, "rewards": s.allRewards, "kl": s.kl,
                         "conditioning": conditioning, "weights": s.weightsTrain, "stage": s.stages[j],
                         "seed": replicaSeed,
                     ]
-                    if !scripts.isEmpty { cfg["fingerprints"] = ["reward_scripts": .object(scripts)] }
-                    prev = add(role: "\(role)|\(k)|\(j)", kind: .trainCLP, config: .object(cfg),
+                    if let scriptsCanon { cfg["fingerprints"] = scriptsCanon }
+                    prev = add(role: "\(role)|\(k)|\(j)", kind: .trainCLP, config: cfg,
                                inputs: shared + (prev.map { [$0] } ?? []), cell: c, fixedLabels: fixed,
                                seedLabel: seedLabel, suffix: s.stageSuffixes[j], droppedAxis: dropped)
                 }
                 return prev!
             }
             let clpFinal = clpChain(conditioning: s.conditioning, role: "train-clp", fixed: [], dropped: nil)
-            let promptConditioning: JSONValue = ["mechanism": "prompt"]
             var promptFinal: String? = nil
             if wf.baselines.contains(.prompt) {
                 promptFinal = clpChain(conditioning: promptConditioning, role: "train-clp-prompt",
@@ -311,14 +367,14 @@ final class PlanBuilder {
             }
 
             // evaluate: the CLP policy and every baseline.
-            func evaluate(method: String, conditioning: JSONValue?, policies: [String], dropped: String? = nil) {
-                var cfg: [String: JSONValue] = [
-                    "method": .string(method), "evaluate": s.evaluate, "weights": ["eval": s.weightsEval],
-                    "kl": s.kl, "rewards": .array(s.rewards), "data": s.data, "seed": replicaSeed,
+            func evaluate(method: String, conditioning: Canon?, policies: [String], dropped: String? = nil) {
+                var cfg: [String: Canon] = [
+                    "method": Canon(.string(method)), "evaluate": s.evaluate, "weights": s.weightsEval,
+                    "kl": s.kl, "rewards": s.allRewards, "data": s.data, "seed": replicaSeed,
                 ]
                 if let conditioning { cfg["conditioning"] = conditioning }
-                if !scripts.isEmpty { cfg["fingerprints"] = ["reward_scripts": .object(scripts)] }
-                let key = add(role: "evaluate|\(method)|\(k)", kind: .evaluate, config: .object(cfg),
+                if let scriptsCanon { cfg["fingerprints"] = scriptsCanon }
+                let key = add(role: "evaluate|\(method)|\(k)", kind: .evaluate, config: cfg,
                               inputs: shared + policies, cell: c, fixedLabels: ["method=\(method)"],
                               seedLabel: seedLabel, droppedAxis: dropped)
                 evaluateKeys.append(key)

@@ -2,7 +2,7 @@ import ClpFlowCore
 
 /// What a run directory remembers about a step id: the cache key, canonical configuration and
 /// inputs it last ran with.
-public struct StepRecord: Sendable, Hashable {
+public struct PriorStepRecord: Sendable, Hashable {
     public var cacheKey: String
     public var config: JSONValue
     public var inputs: [String]
@@ -25,16 +25,16 @@ public enum ArtifactStatus: String, Sendable, Hashable, Codable {
 /// The planner's view of a run directory (implemented by the run store; tests use
 /// `InMemoryRunHistory`).
 public protocol RunHistory {
-    func lastRecord(stepId: String) -> StepRecord?
+    func lastRecord(stepId: String) -> PriorStepRecord?
     func artifactStatus(cacheKey: String) -> ArtifactStatus
 }
 
 /// A run history held in memory.
 public struct InMemoryRunHistory: RunHistory, Sendable {
-    public var records: [String: StepRecord]
+    public var records: [String: PriorStepRecord]
     public var artifacts: [String: ArtifactStatus]
 
-    public init(records: [String: StepRecord] = [:], artifacts: [String: ArtifactStatus] = [:]) {
+    public init(records: [String: PriorStepRecord] = [:], artifacts: [String: ArtifactStatus] = [:]) {
         self.records = records; self.artifacts = artifacts
     }
 
@@ -47,13 +47,13 @@ public struct InMemoryRunHistory: RunHistory, Sendable {
     public mutating func record(_ plan: Plan) {
         let keys = Dictionary(plan.steps.map { ($0.id, $0.cacheKey) }, uniquingKeysWith: { a, _ in a })
         for s in plan.steps {
-            records[s.id] = StepRecord(cacheKey: s.cacheKey, config: s.config, inputs: s.inputs,
+            records[s.id] = PriorStepRecord(cacheKey: s.cacheKey, config: s.config, inputs: s.inputs,
                                        inputKeys: s.inputs.map { keys[$0]! })
             artifacts[s.cacheKey] = .present
         }
     }
 
-    public func lastRecord(stepId: String) -> StepRecord? { records[stepId] }
+    public func lastRecord(stepId: String) -> PriorStepRecord? { records[stepId] }
     public func artifactStatus(cacheKey: String) -> ArtifactStatus { artifacts[cacheKey] ?? .missing }
 }
 

@@ -143,3 +143,76 @@ import Testing
         #expect(pm.name == "mini+overrides" && pm.layers == 3 && pm.dModel == 192)
     }
 }
+
+@Suite struct CanonicalAssemblyTests {
+    static func randomValue(_ r: inout SeededRandom, depth: Int) -> JSONValue {
+        let strings = ["", "a", "Z", "é", "日本", "\"q\"", "back\\slash", "tab\t", "nl\n", "\u{1}", "emoji 🙂", "a.b", "A", "_"]
+        switch depth > 2 ? Int(r.next() % 4) : Int(r.next() % 6) {
+        case 0: return .null
+        case 1: return .bool(r.next() % 2 == 0)
+        case 2: return .number([0, -1, 0.1, 1e-7, 3e20, 123456789, 0.5, -2.25][Int(r.next() % 8)])
+        case 3: return .string(strings[Int(r.next() % UInt64(strings.count))])
+        case 4: return .array((0..<Int(r.next() % 4)).map { _ in randomValue(&r, depth: depth + 1) })
+        default:
+            var o: [String: JSONValue] = [:]
+            for _ in 0..<Int(r.next() % 5) { o[strings[Int(r.next() % UInt64(strings.count))]] = randomValue(&r, depth: depth + 1) }
+            return .object(o)
+        }
+    }
+
+    @Test func assembledTextEqualsJSONValueCanonical() {
+        var r = SeededRandom(seed: 99)
+        for _ in 0..<300 {
+            var members: [String: Canon] = [:]
+            for key in ["seed", "é", "Z", "a\"b", "data", "\u{7f}x", "日本"] where r.next() % 2 == 0 {
+                members[key] = Canon(Self.randomValue(&r, depth: 0))
+            }
+            let items = (0..<Int(r.next() % 3)).map { _ in Canon(Self.randomValue(&r, depth: 1)) }
+            members["list"] = Canon.array(items)
+            members["n"] = Canon.number(r.uniform())
+            let assembled = Canon.object(members)
+            #expect(assembled.text == assembled.value.canonical)
+            #expect(CacheKey.compute(canonicalConfig: assembled.text, upstreamKeys: ["k\"1", "abc"])
+                == SHA256.hex(CacheKey.material(config: assembled.value, upstreamKeys: ["k\"1", "abc"]).canonical))
+        }
+    }
+}
+
+@Suite struct NormalisationTests {
+    @Test func fieldsASourceOrMechanismDoesNotReadLeaveNoTrace() {
+        let base = Fixtures.twoRewards()
+        let a = Fixtures.plan(base)
+        var wf = base
+        wf.data.path = "unused.jsonl"            // synthetic data: path not read
+        wf.model.tokenizer.vocabSize = 4096        // byte tokenizer: vocab_size not read
+        wf.conditioning.softTokens = 4             // attn mechanism: soft_tokens not read
+        let b = Fixtures.plan(wf)
+        #expect(a.steps.map(\.cacheKey) == b.steps.map(\.cacheKey))
+        #expect(a[id: "prepare-data"]!.config["data"]?["synthetic_examples"] == 500)
+        var jsonl = base
+        jsonl.data.source = .jsonl; jsonl.data.path = "data/pairs.jsonl"
+        let c = Fixtures.plan(jsonl)
+        #expect(c[id: "prepare-data"]!.config["data"]?["synthetic_examples"] == nil)
+        #expect(c[id: "prepare-data"]!.config["data"]?["path"] == "data/pairs.jsonl")
+    }
+}
+
+@Suite struct EdgeCaseTests {
+    @Test func workflowWithoutStagesEvaluatesTheReference() {
+        var wf = Fixtures.twoRewards()
+        wf.stages = []
+        let plan = Fixtures.plan(wf)
+        #expect(plan.ids(.trainCLP).isEmpty && plan.ids(.trainSoft).isEmpty)
+        #expect(plan[id: "evaluate[method=clp]"]!.inputs == ["prepare-data", "train-reference", "train-reference"])
+        #expect(plan[id: "evaluate[method=rewarded-soups]"]!.inputs.last == "train-reference")
+    }
+
+    @Test func repeatedStageNamesGetTheirIndex() {
+        var wf = Fixtures.twoRewards()
+        wf.baselines = []
+        wf.stages = [StageSpec(), StageSpec()]
+        let plan = Fixtures.plan(wf)
+        #expect(plan.ids(.trainCLP) == ["train-clp/rl1", "train-clp/rl2"])
+        #expect(plan[id: "train-clp/rl2"]!.inputs.last == "train-clp/rl1")
+    }
+}

@@ -122,6 +122,19 @@ import Testing
         #expect(plan[id: "evaluate[method=clp,seed=0]"]!.resources.cpus == 2)
     }
 
+    @Test func laterOverridesWinForTheFieldsTheySet() {
+        var ex = ExecutorSpec()
+        ex.resources.memoryMB = 1000; ex.resources.retries = 1
+        var a = SlurmResources(); a.cpus = 4; a.memoryMB = 2000
+        var b = SlurmResources(); b.memoryMB = 3000; b.account = "lab"
+        ex.overrides = [StepOverride(match: "evaluate*", resources: a), StepOverride(match: "*method=dera*", resources: b)]
+        #expect(StepResources.resolve(stepId: "evaluate[method=dera]", executor: ex)
+            == StepResources(cpus: 4, memoryMB: 3000, account: "lab", retries: 1))
+        #expect(StepResources.resolve(stepId: "evaluate[method=clp]", executor: ex)
+            == StepResources(cpus: 4, memoryMB: 2000, retries: 1))
+        #expect(StepResources.resolve(stepId: "report", executor: ex) == StepResources(memoryMB: 1000, retries: 1))
+    }
+
     @Test func globMatchesStarAndQuestionMarkOnly() {
         #expect(Glob.matches("train-*", "train-clp[seed=0]/rl"))
         #expect(Glob.matches("*[method=dera*", "evaluate[method=dera,seed=1]"))
@@ -230,6 +243,16 @@ import Testing
         }
         let fp = a[id: "train-clp[seed=0]/rl"]!.config["fingerprints"]?["reward_scripts"]?["judge"]
         #expect(fp?.objectValue?.keys.sorted() == ["scripts/judge.py"], "python3 and --fast are not files")
+
+        // An absolute script path is fingerprinted too; an installed interpreter is not.
+        var abs = wf
+        abs.rewards[0].command = ["/usr/bin/python3", "/data/judge2.py"]
+        var fs2 = Fixtures.files()
+        fs2.files["/usr/bin/python3"] = [0x7f]
+        fs2.files["/data/judge2.py"] = Array("print(3)".utf8)
+        let c = Fixtures.plan(abs, fs: fs2)
+        #expect(c[id: "train-clp[seed=0]/rl"]!.config["fingerprints"]?["reward_scripts"]?["judge"]
+            == ["/data/judge2.py": .string(SHA256.hex("print(3)"))])
     }
 
     @Test func initCheckpointAndAptIndexAreFingerprinted() {
@@ -260,10 +283,10 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clp-planner-fs-\(getpid())")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let big = String(repeating: "abcdefghij", count: 250_000)  // spans several read chunks
+        let big = String(repeating: "abcdefghij", count: 5_000)  // spans several 4 KiB read chunks
         try big.write(to: dir.appendingPathComponent("sub/big.txt"), atomically: true, encoding: .utf8)
         try "x".write(to: dir.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
-        let fs = SystemFileSystem(aptListsDirectory: dir)
+        let fs = SystemFileSystem(aptListsDirectory: dir, chunkSize: 4096)
         #expect(fs.fileSHA256(dir.appendingPathComponent("sub/big.txt")) == SHA256.hex(big))
         #expect(fs.fileSHA256(dir.appendingPathComponent("nope")) == nil)
         #expect(fs.fileSHA256(dir) == nil)

@@ -49,6 +49,9 @@ import Testing
             == [.upstreamChanged(["train-soft[reward=rougeL]", "train-soft[reward=length]"])])
         let text = PlanReport.render(plan: new, history: history, json: false)
         #expect(text.contains("upstream step changed: train-clp"))
+        #expect(text.contains("  will run  report  "))
+        #expect(byId["report"]!.reasons[0].message.hasSuffix(" and 4 more"), "long id lists are shortened in text")
+        if case .upstreamChanged(let ids) = byId["report"]!.reasons[0] { #expect(ids.count == 9) }
         #expect(text.contains("2 done, 10 will run"))
     }
 
@@ -86,7 +89,7 @@ import Testing
         // The reference ran again with another configuration after the CLP policy was trained.
         var changed = base; changed.reference.steps = 50
         let rebuilt = Fixtures.plan(changed)
-        history.records["train-reference"] = StepRecord(cacheKey: rebuilt[id: "train-reference"]!.cacheKey,
+        history.records["train-reference"] = PriorStepRecord(cacheKey: rebuilt[id: "train-reference"]!.cacheKey,
                                                         config: rebuilt[id: "train-reference"]!.config, inputs: ["prepare-data"])
         history.artifacts[rebuilt[id: "train-reference"]!.cacheKey] = .present
         let e = Dictionary(uniqueKeysWithValues: PlanReport.explain(plan: rebuilt, history: history).map { ($0.step.id, $0) })
@@ -101,7 +104,7 @@ import Testing
         // A record with other inputs (a step that used to read another set of upstream steps).
         var h2 = InMemoryRunHistory(completedRunOf: old)
         let clp = old[id: "train-clp"]!
-        h2.records["train-clp"] = StepRecord(cacheKey: "0000", config: clp.config, inputs: ["prepare-data", "train-tokenizer"])
+        h2.records["train-clp"] = PriorStepRecord(cacheKey: "0000", config: clp.config, inputs: ["prepare-data", "train-tokenizer"])
         h2.artifacts[clp.cacheKey] = .missing
         let r = PlanReport.explain(plan: old, history: h2).first { $0.step.id == "train-clp" }!
         #expect(r.reasons == [.inputsChanged(added: ["train-reference"], removed: ["train-tokenizer"])])
