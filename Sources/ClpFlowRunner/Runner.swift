@@ -185,6 +185,8 @@ struct Scheduler {
     var startTimes: [String: Date] = [:]
     var endTimes: [String: Date] = [:]
     var stopReason: String? = nil
+    /// Why each step had to run (missing or unusable artifact), kept as the reason of `done` steps.
+    var whyRun: [String: String] = [:]
 
     init(plan: Plan, rd: RunDirectory, store: RunStore, runId: Int64, host: String, options: RunOptions,
          launcher: StepLauncher, backend: ExecutionBackend, display: ProgressDisplay) {
@@ -232,10 +234,14 @@ struct Scheduler {
                 outcomes[s.id] = StepOutcome(status: .cached, attempts: 0, exitStatus: nil, reason: nil, slurmJobId: nil, logTail: [])
                 cachedCount += 1
             case .missing:
-                try save(s.id) { $0.reason = "no artifact for cache key \(s.cacheKey.prefix(12))" }
+                let why = "no artifact for cache key \(s.cacheKey.prefix(12))"
+                whyRun[s.id] = why
+                try save(s.id) { $0.reason = why }
             case .corrupt(let why):
                 try rd.artifacts.remove(cacheKey: s.cacheKey)
-                try save(s.id) { $0.reason = "artifact was unusable (\(why)); removed" }
+                let reason = "artifact was unusable (\(why)); removed"
+                whyRun[s.id] = reason
+                try save(s.id) { $0.reason = reason }
                 display.note("\(s.id): artifact unusable (\(why)); the step will rerun")
             }
         }
@@ -330,7 +336,7 @@ struct Scheduler {
         let localHost: String? = jobId == nil ? host : nil
         try save(s.id) { r in
             r.status = .running; r.attempt = attempt; r.started = Timestamp.string(now); r.ended = nil
-            r.host = localHost; r.slurmJobId = jobId; r.exitStatus = nil; r.reason = nil
+            r.host = localHost; r.slurmJobId = jobId; r.exitStatus = nil
         }
         display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: now)
     }
@@ -397,7 +403,7 @@ struct Scheduler {
         }
         switch outcome {
         case .succeeded:
-            try finish(s.id, .done, exit: c.exitStatus)
+            try finish(s.id, .done, exit: c.exitStatus, reason: whyRun[s.id])
         case .cancelled:
             try finish(s.id, .cancelled, exit: c.exitStatus, reason: reason)
         case .failed:
