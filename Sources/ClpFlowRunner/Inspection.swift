@@ -111,7 +111,7 @@ public enum RunInspection {
         let steps = try store.steps(runId: run.id)
         if let stepId, !steps.contains(where: { $0.stepId == stepId }) {
             let known = steps.map(\.stepId).joined(separator: ", ")
-            throw RunnerError.invalidPlan("no step '\(stepId)' in run \(run.id); steps are: \(known)")
+            throw RunnerError.io("no step '\(stepId)' in run \(run.id); steps are: \(known)")
         }
         var out: [MetricRecord] = []
         for s in steps where stepId == nil || s.stepId == stepId {
@@ -177,7 +177,7 @@ public enum RunInspection {
         guard let current = keys.last(where: { $0.runId == run.id }) else {
             let known = try store.steps(runId: run.id).map(\.stepId)
             let close = known.filter { $0.contains(stepId) || stepId.contains($0) }
-            throw RunnerError.invalidPlan("no step '\(stepId)' in run \(run.id)"
+            throw RunnerError.io("no step '\(stepId)' in run \(run.id)"
                 + (close.isEmpty ? "; steps are: \(known.joined(separator: ", "))" : "; did you mean \(close.joined(separator: " or "))?"))
         }
         let record = try store.steps(runId: run.id).first { $0.stepId == stepId }
