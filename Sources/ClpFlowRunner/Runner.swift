@@ -96,7 +96,7 @@ public enum Runner {
         }
         try rd.writePlan(plan)
         let store = try RunStore(url: rd.storeURL)
-        try markInterruptedRuns(store)
+        let orphanedJobs = try markInterruptedRuns(store)
         let host = currentHostName()
         let runId = try store.beginRun(workflow: plan.workflowName, host: host, pid: getpid(), argv: options.argv)
 
@@ -124,6 +124,7 @@ public enum Runner {
 
         var engine = Scheduler(plan: plan, rd: rd, store: store, runId: runId, host: host, options: options,
                                launcher: launcher, backend: backend, display: display)
+        engine.orphanedJobs = orphanedJobs
         let result = try engine.execute()
         try store.endRun(id: runId, status: result.status)
         display.finished(rows: engine.summaryRows(), status: result.status)
@@ -131,15 +132,19 @@ public enum Runner {
     }
 
     /// Runs left `running` by a runner that died (the lock is ours now) are closed as cancelled.
-    static func markInterruptedRuns(_ store: RunStore) throws {
+    /// Returns the Slurm jobs those runs had in flight, by step id (they may still be running).
+    static func markInterruptedRuns(_ store: RunStore) throws -> [String: StepRecord] {
+        var inFlight: [String: StepRecord] = [:]
         for run in try store.runs() where run.status == RunStatus.running.rawValue {
             for var s in try store.steps(runId: run.id) where !s.status.isFinal {
+                if s.status == .running, s.slurmJobId != nil { inFlight[s.stepId] = s }
                 s.status = .cancelled
                 s.reason = "the runner (pid \(run.pid) on \(run.host)) stopped abruptly"
                 try store.saveStep(s)
             }
             try store.endRun(id: run.id, status: .cancelled)
         }
+        return inFlight
     }
 
     static func currentSignal(_ flag: CancellationFlag?) -> Int32? {
@@ -187,6 +192,8 @@ struct Scheduler {
     var stopReason: String? = nil
     /// Why each step had to run (missing or unusable artifact), kept as the reason of `done` steps.
     var whyRun: [String: String] = [:]
+    /// Slurm jobs left in flight by a runner that died, by step id: adopted instead of resubmitted.
+    var orphanedJobs: [String: StepRecord] = [:]
 
     init(plan: Plan, rd: RunDirectory, store: RunStore, runId: Int64, host: String, options: RunOptions,
          launcher: StepLauncher, backend: ExecutionBackend, display: ProgressDisplay) {
@@ -246,6 +253,7 @@ struct Scheduler {
             }
         }
         display.runStarted(runId: runId, workflow: plan.workflowName, total: plan.steps.count, cached: cachedCount)
+        try adoptOrphanedJobs()
 
         var signal: Int32? = nil
         while true {
@@ -339,6 +347,31 @@ struct Scheduler {
             r.host = localHost; r.slurmJobId = jobId; r.exitStatus = nil
         }
         display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: now)
+    }
+
+    /// Tracks the still-running Slurm jobs of an interrupted run instead of submitting them again.
+    mutating func adoptOrphanedJobs() throws {
+        for s in plan.steps where state[s.id] == .pending {
+            guard let old = orphanedJobs[s.id], old.cacheKey == s.cacheKey, let jobId = old.slurmJobId,
+                  let work = try? rd.workDir(cacheKey: s.cacheKey, attempt: "\(old.runId)-\(old.attempt)"),
+                  FileManager.default.fileExists(atPath: work.path),
+                  backend.adopt(stepId: s.id, jobId: jobId) else { continue }
+            let attempt = max(1, old.attempt)
+            attempts[s.id] = attempt
+            jobIds[s.id] = jobId
+            workDirs[s.id] = work
+            tails[s.id] = EventsTail(url: work.appendingPathComponent(StepEvents.fileName))
+            let started = old.started.flatMap(Timestamp.date) ?? Date()
+            startTimes[s.id] = started
+            state[s.id] = .inFlight
+            let why = "adopted slurm job \(jobId) of run \(old.runId)"
+            whyRun[s.id] = why
+            try save(s.id) { r in
+                r.status = .running; r.attempt = attempt; r.started = old.started; r.slurmJobId = jobId; r.reason = why
+            }
+            display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: started)
+            display.note("\(s.id): \(why)")
+        }
     }
 
     func removeStaleWorkDirs(_ key: String) {

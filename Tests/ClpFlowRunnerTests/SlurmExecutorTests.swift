@@ -171,4 +171,55 @@ final class SlurmExecutorTests: XCTestCase {
         XCTAssertEqual(state, "CANCELLED")
         XCTAssertFalse(RunLock.inspect(rd.lockURL).held)
     }
+
+    func testKilledRunnerResumesByAdoptingJobsInsteadOfResubmitting() throws {
+        let dir = try makeTempDir(self, "slurm-kill")
+        var p = ScriptPlan()
+        p.add("a", "sleep 1.5; echo a > \"$CLP_FLOW_WORK_DIR/o\"")
+        p.add("b[x=1]", "sleep 0.3; { cat \"$CLP_FLOW_INPUT_0/o\"; echo b; } > \"$CLP_FLOW_WORK_DIR/o\"", inputs: ["a"])
+        p.add("c", "{ cat \"$CLP_FLOW_INPUT_0/o\"; echo c; } > \"$CLP_FLOW_WORK_DIR/o\"", inputs: ["b[x=1]"])
+        let plan = p.plan()
+        let planURL = dir.appendingPathComponent("plan.json")
+        try Data(try JSONEncoder().encode(plan)).write(to: planURL)
+        let rd = RunDirectory(dir.appendingPathComponent("run"))
+        func host() throws -> Process {
+            let proc = Process()
+            proc.executableURL = try testHost()
+            proc.arguments = ["run", "--plan", planURL.path, "--run-dir", rd.root.path, "--slurm", "--display", "plain"]
+            proc.standardError = FileHandle.nullDevice
+            try proc.run()
+            return proc
+        }
+        let first = try host()
+        // Wait until every step is submitted, then kill the runner.
+        var submitted: [String: String] = [:]
+        for _ in 0..<100 {
+            usleep(50_000)
+            if let store = try? RunStore(url: rd.storeURL, readOnly: true), let run = try? store.latestRun(),
+               let steps = try? store.steps(runId: run.id) {
+                submitted = Dictionary(uniqueKeysWithValues: steps.compactMap { r in r.slurmJobId.map { (r.stepId, $0) } })
+            }
+            if submitted.count == 3 { break }
+        }
+        XCTAssertEqual(submitted.count, 3, "all steps were submitted before the kill")
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+
+        let second = try host()
+        second.waitUntilExit()
+        XCTAssertEqual(second.terminationStatus, 0)
+        let store = try RunStore(url: rd.storeURL, readOnly: true)
+        let run = try XCTUnwrap(store.latestRun())
+        XCTAssertEqual(run.status, "done")
+        for rec in try store.steps(runId: run.id) {
+            XCTAssertTrue(rec.status == .done || rec.status == .cached, "\(rec)")
+            if rec.status == .done {
+                XCTAssertEqual(rec.slurmJobId, submitted[rec.stepId], "\(rec.stepId) was adopted, not resubmitted")
+                XCTAssertTrue(rec.reason?.contains("adopted slurm job") == true, "\(rec)")
+            }
+        }
+        XCTAssertTrue(try store.steps(runId: run.id).contains { $0.status == .done }, "some job was adopted")
+        let cKey = plan.step("c")!.cacheKey
+        XCTAssertEqual(readText(rd.artifactsURL.appendingPathComponent("\(cKey)/o")), "a\nb\nc\n")
+    }
 }
