@@ -84,4 +84,26 @@ final class InspectionTests: XCTestCase {
         XCTAssertEqual(d.map(\.old), ["2", nil, "\"micro\"", "null"])
         XCTAssertEqual(d.map(\.new), ["3", "4", "\"mini\"", nil])
     }
+
+    func testStatusShowsProgressOfRunningStepAndAbruptStop() throws {
+        let dir = try makeTempDir(self)
+        let rd = RunDirectory(dir.appendingPathComponent("run"))
+        try rd.create()
+        let store = try RunStore(url: rd.storeURL)
+        let run = try store.beginRun(workflow: "wf", host: "h", pid: 1, argv: [])
+        let key = String(repeating: "c", count: 64)
+        try store.saveStep(StepRecord(runId: run, stepId: "train", kind: "train-clp", cacheKey: key, status: .running,
+                                      attempt: 2, started: Timestamp.string(Date(timeIntervalSinceNow: -65)), slurmJobId: "42"))
+        let work = try rd.workDir(cacheKey: key, attempt: "\(run)-2")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let events = try StepEvents(workDir: work)
+        events.progress(step: 10, total: 100)
+        events.progress(step: 25, total: 100, metrics: ["reward/a": 1])
+        let status = try RunInspection.status(runDir: rd.root)
+        XCTAssertEqual(status.steps.first?.progress?.step, 25)
+        let text = RunInspection.renderStatus(status, now: Date())
+        XCTAssertTrue(text.contains("warning: the run is recorded as running but no runner holds the directory"), text)
+        XCTAssertTrue(text.contains("train  running  2        1m05s  job 42  25/100"), text)
+        XCTAssertEqual(RunInspection.statusJSON(status)["steps"]?.arrayValue?.first?["progress"]?["step"], 25)
+    }
 }
