@@ -161,4 +161,27 @@ final class KillResumeTests: XCTestCase {
         let log = readText(rd.logURL(stepId: "long")) ?? ""
         XCTAssertTrue(log.contains("attempt 1 of long"), log)
     }
+
+    func testSecondRunnerProcessIsRefusedNamingTheHolder() throws {
+        let dir = try makeTempDir(self, "lock")
+        let planURL = dir.appendingPathComponent("plan.json")
+        let started = dir.appendingPathComponent("started")
+        var p = ScriptPlan()
+        p.add("long", "touch \(shellQuote(started.path)); sleep 30")
+        try writePlan(p.plan(), to: planURL)
+        let rd = RunDirectory(dir.appendingPathComponent("run"))
+        let first = try startHost(plan: planURL, runDir: rd.root, log: dir.appendingPathComponent("first.log"))
+        for _ in 0..<400 where !FileManager.default.fileExists(atPath: started.path) { usleep(10_000) }
+        let secondLog = dir.appendingPathComponent("second.log")
+        let second = try startHost(plan: planURL, runDir: rd.root, log: secondLog)
+        second.waitUntilExit()
+        XCTAssertEqual(second.terminationStatus, 1)
+        let text = readText(secondLog) ?? ""
+        XCTAssertTrue(text.contains("run directory is in use"), text)
+        XCTAssertTrue(text.contains("held by pid \(first.processIdentifier)"), text)
+        kill(first.processIdentifier, SIGINT)
+        first.waitUntilExit()
+        XCTAssertEqual(first.terminationStatus, 128 + SIGINT)
+        XCTAssertEqual(try RunStore(url: rd.storeURL, readOnly: true).runs().count, 1, "the refused runner recorded nothing")
+    }
 }

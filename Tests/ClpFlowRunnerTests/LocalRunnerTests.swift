@@ -221,4 +221,14 @@ final class LocalRunnerTests: XCTestCase {
         h.write(Data((#"ric","name":"b","value":2,"step":4}"# + "\nnot json\n").utf8)); try h.close()
         XCTAssertEqual(t.read(), [.metric(name: "b", value: 2, step: 4)])
     }
+
+    func testPlanJsonRoundTripsLargeSeeds() throws {
+        let dir = try makeTempDir(self)
+        let rd = RunDirectory(dir)
+        var p = ScriptPlan()
+        p.add("a[x=1]/b", "true")
+        let plan = Plan(workflowName: "w", seed: UInt64.max - 6, steps: p.steps)
+        try rd.writePlan(plan)
+        XCTAssertEqual(try rd.readPlan(), plan)
+    }
 }
