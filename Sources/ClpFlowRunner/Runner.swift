@@ -125,7 +125,11 @@ public enum Runner {
         var engine = Scheduler(plan: plan, rd: rd, store: store, runId: runId, host: host, options: options,
                                launcher: launcher, backend: backend, display: display)
         engine.orphanedJobs = orphanedJobs
-        let result = try engine.execute()
+        let result: RunResult
+        do { result = try engine.execute() } catch {
+            try? store.endRun(id: runId, status: .failed)
+            throw error
+        }
         try store.endRun(id: runId, status: result.status)
         display.finished(rows: engine.summaryRows(), status: result.status)
         return result
@@ -256,6 +260,20 @@ struct Scheduler {
         try adoptOrphanedJobs()
 
         var signal: Int32? = nil
+        do { signal = try loop() } catch {
+            // Never leave step processes or jobs behind when the runner itself fails.
+            _ = backend.cancelAll()
+            throw error
+        }
+        let statuses = plan.steps.map { records[$0.id]!.status }
+        let status: RunStatus = signal != nil ? .cancelled
+            : statuses.allSatisfy(\.isSuccess) ? .done : .failed
+        return RunResult(runId: runId, status: status, steps: outcomes, signal: signal)
+    }
+
+    /// Polls, completes and launches until every step is final; returns the signal that stopped it.
+    mutating func loop() throws -> Int32? {
+        var signal: Int32? = nil
         while true {
             if let sig = Runner.currentSignal(options.cancellation) {
                 signal = sig
@@ -275,10 +293,7 @@ struct Scheduler {
             display.tick(now: Date())
             usleep(useconds_t(options.pollInterval * 1_000_000))
         }
-        let statuses = plan.steps.map { records[$0.id]!.status }
-        let status: RunStatus = signal != nil ? .cancelled
-            : statuses.allSatisfy(\.isSuccess) ? .done : .failed
-        return RunResult(runId: runId, status: status, steps: outcomes, signal: signal)
+        return signal
     }
 
     /// Upstream failure that prevents a step from ever running, if any.
