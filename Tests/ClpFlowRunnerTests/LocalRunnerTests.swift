@@ -231,4 +231,22 @@ final class LocalRunnerTests: XCTestCase {
         try rd.writePlan(plan)
         XCTAssertEqual(try rd.readPlan(), plan)
     }
+
+    struct MissingBinaryLauncher: StepLauncher {
+        func command(for step: PlannedStep, runDir: RunDirectory) throws -> [String] { ["/nonexistent/clp-flow", "step"] }
+        func publishCommand(for step: PlannedStep, runDir: RunDirectory, workDir: URL) throws -> [String] { [] }
+    }
+
+    func testStepThatCannotStartFailsWithReason() throws {
+        let dir = try makeTempDir(self)
+        var p = ScriptPlan()
+        p.add("a", "true")
+        p.add("b", "true", inputs: ["a"])
+        let r = try Runner.run(plan: p.plan(), runDir: dir.appendingPathComponent("run"), options: quietOptions(),
+                               launcher: MissingBinaryLauncher())
+        XCTAssertEqual(r.status, .failed)
+        XCTAssertEqual(r.steps["a"]?.status, .failed)
+        XCTAssertTrue(r.steps["a"]?.reason?.contains("/nonexistent/clp-flow") == true, "\(r.steps["a"]!)")
+        XCTAssertEqual(r.steps["b"]?.status, .skipped)
+    }
 }

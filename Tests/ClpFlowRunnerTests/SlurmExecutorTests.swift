@@ -222,4 +222,28 @@ final class SlurmExecutorTests: XCTestCase {
         let cKey = plan.step("c")!.cacheKey
         XCTAssertEqual(readText(rd.artifactsURL.appendingPathComponent("\(cKey)/o")), "a\nb\nc\n")
     }
+
+    func testRetriedStepHoldsBackDependentsAndBadPartitionFailsClearly() throws {
+        let dir = try makeTempDir(self, "slurm-retry")
+        let counter = shellQuote(dir.appendingPathComponent("count").path)
+        var p = ScriptPlan()
+        p.add("flaky", "n=$(cat \(counter) 2>/dev/null || echo 0); n=$((n+1)); echo $n > \(counter); [ $n -ge 2 ] || exit 5; echo f > \"$CLP_FLOW_WORK_DIR/o\"",
+              retries: 1)
+        p.add("after", "cat \"$CLP_FLOW_INPUT_0/o\" > \"$CLP_FLOW_WORK_DIR/o\"", inputs: ["flaky"])
+        var plan = p.plan()
+        var bad = plan.steps[0]
+        bad.id = "bad-partition"
+        bad.cacheKey = String(repeating: "d", count: 64)
+        bad.resources = StepResources(cpus: 1, partition: "no-such-partition")
+        plan.steps.append(bad)
+        let rd = RunDirectory(dir.appendingPathComponent("run"))
+        let r = try Runner.run(plan: plan, runDir: rd.root, options: slurmOptions(keepGoing: true),
+                               launcher: ShellScriptLauncher(publisher: try testHost()))
+        XCTAssertEqual(r.steps["flaky"]?.status, .done)
+        XCTAssertEqual(r.steps["flaky"]?.attempts, 2)
+        XCTAssertEqual(r.steps["after"]?.status, .done)
+        XCTAssertEqual(r.steps["bad-partition"]?.status, .failed)
+        XCTAssertTrue(r.steps["bad-partition"]?.reason?.contains("sbatch failed") == true, "\(r.steps["bad-partition"]!)")
+        XCTAssertTrue(r.steps["bad-partition"]?.reason?.lowercased().contains("partition") == true, "\(r.steps["bad-partition"]!)")
+    }
 }
