@@ -1,3 +1,4 @@
 import ClpFlowCLI
 
-await ClpFlowCommand.main()
+func entry() async { await ClpFlowCommand.main() }
+await entry()
