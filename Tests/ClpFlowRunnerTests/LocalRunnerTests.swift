@@ -248,5 +248,7 @@ final class LocalRunnerTests: XCTestCase {
         XCTAssertEqual(r.steps["a"]?.status, .failed)
         XCTAssertTrue(r.steps["a"]?.reason?.contains("/nonexistent/clp-flow") == true, "\(r.steps["a"]!)")
         XCTAssertEqual(r.steps["b"]?.status, .skipped)
+        let store = try RunStore(url: RunDirectory(dir.appendingPathComponent("run")).storeURL, readOnly: true)
+        XCTAssertEqual(try store.steps(runId: r.runId).map(\.stepId), ["a", "b"], "plan order survives updates")
     }
 }
