@@ -23,7 +23,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
 
         // Shared foundations: JSON values, canonical JSON, SHA-256, seeded random numbers.
-        .target(name: "ClpFlowCore"),
+        .target(name: "ClpFlowCore", swiftSettings: optimized),
         // Numeric kernels (elementwise ops, softmax, layer norm, GELU, Adam) and BLAS wrappers.
         .target(name: "ClpFlowKernels", dependencies: ["COpenBLAS"], swiftSettings: optimized),
         // The workflow language: YAML document tree, typed model, validation, templates, schema.

@@ -10,5 +10,9 @@ extension ClpFlowCommand {
         StepCommand.self,
         GenerateCommand.self,
         SchemaCommand.self,
+        StatusCommand.self,
+        MetricsCommand.self,
+        ExplainCommand.self,
+        PublishArtifactCommand.self,
     ]
 }

@@ -67,7 +67,7 @@ public struct ArtifactStore: Sendable {
                 throw RunnerError.artifact("cannot read \(url.path): \(String(cString: strerror(errno)))")
             }
             if n == 0 { break }
-            hasher.update(buffer[0..<n])
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             total += Int64(n)
         }
         return (hasher.finalize().map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(), total)

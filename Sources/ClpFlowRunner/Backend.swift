@@ -40,11 +40,14 @@ protocol ExecutionBackend: AnyObject {
     var inFlight: Int { get }
     /// Stops everything in flight; returns the step ids that were stopped.
     func cancelAll() -> [String]
+    /// Takes over a job submitted by an earlier runner if it is still queued or running.
+    func adopt(stepId: String, jobId: String) -> Bool
 }
 
 /// Runs each attempt as a child process with stdout and stderr appended to the step log.
 final class LocalBackend: ExecutionBackend {
     var submitsAhead: Bool { false }
+    func adopt(stepId: String, jobId: String) -> Bool { false }
     var publishesInJob: Bool { false }
     private var running: [String: (process: Process, log: FileHandle)] = [:]
     var inFlight: Int { running.count }

@@ -235,7 +235,8 @@ public final class ProgressDisplay {
             if !logTail.isEmpty { text += "\n  last lines of its log:\n" + logTail.map { "  | " + $0 }.joined(separator: "\n") }
             permanent(text, now: now, isError: true)
         } else if mode != .quiet {
-            permanent("\(status.rawValue) \(id)\(took)" + (reason.map { " (\($0))" } ?? ""), now: now)
+            let note = status == .done ? "" : (reason.map { " (\($0))" } ?? "")
+            permanent("\(status.rawValue) \(id)\(took)" + note, now: now)
         }
     }
 

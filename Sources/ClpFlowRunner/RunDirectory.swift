@@ -60,7 +60,7 @@ public enum SafeName {
 
 /// The layout of a run directory (see docs/runner.md):
 ///
-///     plan.json             the plan being executed (pretty canonical JSON)
+///     plan.json             the plan being executed (pretty JSON, sorted keys)
 ///     runs.sqlite           run store (runs, steps, metrics, step_keys)
 ///     lock                  pid, host and start time of the runner holding the directory
 ///     artifacts/<key>/      a completed step's outputs + MANIFEST.json
@@ -103,11 +103,13 @@ public struct RunDirectory: Sendable, Hashable {
         }
     }
 
-    /// Writes plan.json atomically.
+    /// Writes plan.json atomically (sorted keys; encoded directly so 64-bit seeds stay exact).
     public func writePlan(_ plan: Plan) throws {
-        let data = try JSONEncoder().encode(plan)
-        let value = try JSONValue.parse(data: data)
-        try Data(value.prettyCanonical.utf8).write(to: planURL, options: .atomic)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        do { try (encoder.encode(plan) + Data("\n".utf8)).write(to: planURL, options: .atomic) } catch {
+            throw RunnerError.io("cannot write \(planURL.path): \(error.localizedDescription)")
+        }
     }
 
     public func readPlan() throws -> Plan {

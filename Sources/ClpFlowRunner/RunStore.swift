@@ -217,8 +217,12 @@ public final class RunStore {
         try wrap("cannot record step \(r.stepId)") {
             try dbQueue.write { db in
                 try db.execute(sql: """
-                    INSERT OR REPLACE INTO steps (run_id, step_id, kind, cache_key, status, attempt, started, ended,
+                    INSERT INTO steps (run_id, step_id, kind, cache_key, status, attempt, started, ended,
                         exit_status, host, slurm_job_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (run_id, step_id) DO UPDATE SET kind = excluded.kind, cache_key = excluded.cache_key,
+                        status = excluded.status, attempt = excluded.attempt, started = excluded.started,
+                        ended = excluded.ended, exit_status = excluded.exit_status, host = excluded.host,
+                        slurm_job_id = excluded.slurm_job_id, reason = excluded.reason
                     """, arguments: [r.runId, r.stepId, r.kind, r.cacheKey, r.status.rawValue, r.attempt, r.started,
                                      r.ended, r.exitStatus, r.host, r.slurmJobId, r.reason])
             }
@@ -232,7 +236,7 @@ public final class RunStore {
                    slurmJobId: row["slurm_job_id"], reason: row["reason"])
     }
 
-    /// Steps of a run, in insertion (plan) order.
+    /// Steps of a run, in plan order (the order they were first recorded; updates keep it).
     public func steps(runId: Int64) throws -> [StepRecord] {
         try wrap("cannot read steps") {
             try dbQueue.read { db in

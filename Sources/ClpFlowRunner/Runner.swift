@@ -96,7 +96,7 @@ public enum Runner {
         }
         try rd.writePlan(plan)
         let store = try RunStore(url: rd.storeURL)
-        try markInterruptedRuns(store)
+        let orphanedJobs = try markInterruptedRuns(store)
         let host = currentHostName()
         let runId = try store.beginRun(workflow: plan.workflowName, host: host, pid: getpid(), argv: options.argv)
 
@@ -124,22 +124,31 @@ public enum Runner {
 
         var engine = Scheduler(plan: plan, rd: rd, store: store, runId: runId, host: host, options: options,
                                launcher: launcher, backend: backend, display: display)
-        let result = try engine.execute()
+        engine.orphanedJobs = orphanedJobs
+        let result: RunResult
+        do { result = try engine.execute() } catch {
+            try? store.endRun(id: runId, status: .failed)
+            throw error
+        }
         try store.endRun(id: runId, status: result.status)
         display.finished(rows: engine.summaryRows(), status: result.status)
         return result
     }
 
     /// Runs left `running` by a runner that died (the lock is ours now) are closed as cancelled.
-    static func markInterruptedRuns(_ store: RunStore) throws {
+    /// Returns the Slurm jobs those runs had in flight, by step id (they may still be running).
+    static func markInterruptedRuns(_ store: RunStore) throws -> [String: StepRecord] {
+        var inFlight: [String: StepRecord] = [:]
         for run in try store.runs() where run.status == RunStatus.running.rawValue {
             for var s in try store.steps(runId: run.id) where !s.status.isFinal {
+                if s.status == .running, s.slurmJobId != nil { inFlight[s.stepId] = s }
                 s.status = .cancelled
                 s.reason = "the runner (pid \(run.pid) on \(run.host)) stopped abruptly"
                 try store.saveStep(s)
             }
             try store.endRun(id: run.id, status: .cancelled)
         }
+        return inFlight
     }
 
     static func currentSignal(_ flag: CancellationFlag?) -> Int32? {
@@ -185,6 +194,10 @@ struct Scheduler {
     var startTimes: [String: Date] = [:]
     var endTimes: [String: Date] = [:]
     var stopReason: String? = nil
+    /// Why each step had to run (missing or unusable artifact), kept as the reason of `done` steps.
+    var whyRun: [String: String] = [:]
+    /// Slurm jobs left in flight by a runner that died, by step id: adopted instead of resubmitted.
+    var orphanedJobs: [String: StepRecord] = [:]
 
     init(plan: Plan, rd: RunDirectory, store: RunStore, runId: Int64, host: String, options: RunOptions,
          launcher: StepLauncher, backend: ExecutionBackend, display: ProgressDisplay) {
@@ -232,15 +245,34 @@ struct Scheduler {
                 outcomes[s.id] = StepOutcome(status: .cached, attempts: 0, exitStatus: nil, reason: nil, slurmJobId: nil, logTail: [])
                 cachedCount += 1
             case .missing:
-                try save(s.id) { $0.reason = "no artifact for cache key \(s.cacheKey.prefix(12))" }
+                let why = "no artifact for cache key \(s.cacheKey.prefix(12))"
+                whyRun[s.id] = why
+                try save(s.id) { $0.reason = why }
             case .corrupt(let why):
                 try rd.artifacts.remove(cacheKey: s.cacheKey)
-                try save(s.id) { $0.reason = "artifact was unusable (\(why)); removed" }
+                let reason = "artifact was unusable (\(why)); removed"
+                whyRun[s.id] = reason
+                try save(s.id) { $0.reason = reason }
                 display.note("\(s.id): artifact unusable (\(why)); the step will rerun")
             }
         }
         display.runStarted(runId: runId, workflow: plan.workflowName, total: plan.steps.count, cached: cachedCount)
+        try adoptOrphanedJobs()
 
+        var signal: Int32? = nil
+        do { signal = try loop() } catch {
+            // Never leave step processes or jobs behind when the runner itself fails.
+            _ = backend.cancelAll()
+            throw error
+        }
+        let statuses = plan.steps.map { records[$0.id]!.status }
+        let status: RunStatus = signal != nil ? .cancelled
+            : statuses.allSatisfy(\.isSuccess) ? .done : .failed
+        return RunResult(runId: runId, status: status, steps: outcomes, signal: signal)
+    }
+
+    /// Polls, completes and launches until every step is final; returns the signal that stopped it.
+    mutating func loop() throws -> Int32? {
         var signal: Int32? = nil
         while true {
             if let sig = Runner.currentSignal(options.cancellation) {
@@ -261,10 +293,7 @@ struct Scheduler {
             display.tick(now: Date())
             usleep(useconds_t(options.pollInterval * 1_000_000))
         }
-        let statuses = plan.steps.map { records[$0.id]!.status }
-        let status: RunStatus = signal != nil ? .cancelled
-            : statuses.allSatisfy(\.isSuccess) ? .done : .failed
-        return RunResult(runId: runId, status: status, steps: outcomes, signal: signal)
+        return signal
     }
 
     /// Upstream failure that prevents a step from ever running, if any.
@@ -330,9 +359,34 @@ struct Scheduler {
         let localHost: String? = jobId == nil ? host : nil
         try save(s.id) { r in
             r.status = .running; r.attempt = attempt; r.started = Timestamp.string(now); r.ended = nil
-            r.host = localHost; r.slurmJobId = jobId; r.exitStatus = nil; r.reason = nil
+            r.host = localHost; r.slurmJobId = jobId; r.exitStatus = nil
         }
         display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: now)
+    }
+
+    /// Tracks the still-running Slurm jobs of an interrupted run instead of submitting them again.
+    mutating func adoptOrphanedJobs() throws {
+        for s in plan.steps where state[s.id] == .pending {
+            guard let old = orphanedJobs[s.id], old.cacheKey == s.cacheKey, let jobId = old.slurmJobId,
+                  let work = try? rd.workDir(cacheKey: s.cacheKey, attempt: "\(old.runId)-\(old.attempt)"),
+                  FileManager.default.fileExists(atPath: work.path),
+                  backend.adopt(stepId: s.id, jobId: jobId) else { continue }
+            let attempt = max(1, old.attempt)
+            attempts[s.id] = attempt
+            jobIds[s.id] = jobId
+            workDirs[s.id] = work
+            tails[s.id] = EventsTail(url: work.appendingPathComponent(StepEvents.fileName))
+            let started = old.started.flatMap(Timestamp.date) ?? Date()
+            startTimes[s.id] = started
+            state[s.id] = .inFlight
+            let why = "adopted slurm job \(jobId) of run \(old.runId)"
+            whyRun[s.id] = why
+            try save(s.id) { r in
+                r.status = .running; r.attempt = attempt; r.started = old.started; r.slurmJobId = jobId; r.reason = why
+            }
+            display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: started)
+            display.note("\(s.id): \(why)")
+        }
     }
 
     func removeStaleWorkDirs(_ key: String) {
@@ -397,7 +451,7 @@ struct Scheduler {
         }
         switch outcome {
         case .succeeded:
-            try finish(s.id, .done, exit: c.exitStatus)
+            try finish(s.id, .done, exit: c.exitStatus, reason: whyRun[s.id])
         case .cancelled:
             try finish(s.id, .cancelled, exit: c.exitStatus, reason: reason)
         case .failed:

@@ -208,6 +208,12 @@ final class SlurmBackend: ExecutionBackend {
         return out
     }
 
+    func adopt(stepId: String, jobId: String) -> Bool {
+        guard let info = info(jobId: jobId), !info.isTerminal else { return false }
+        jobs[stepId] = jobId
+        return true
+    }
+
     func cancelAll() -> [String] {
         let ids = jobs.values.sorted()
         if !ids.isEmpty { _ = try? runTool([scancel] + ids) }

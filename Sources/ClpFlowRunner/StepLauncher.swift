@@ -19,9 +19,14 @@ public struct ClpFlowStepLauncher: StepLauncher {
 
     public init(executable: URL) { self.executable = executable }
 
-    /// The running `clp-flow` binary.
+    /// The running `clp-flow` binary (resolved through /proc/self/exe, so a PATH lookup or a
+    /// relative argv[0] still gives an absolute path).
     public static func current() -> ClpFlowStepLauncher {
-        ClpFlowStepLauncher(executable: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL)
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return ClpFlowStepLauncher(executable: URL(fileURLWithPath: path))
+        }
+        if let url = Bundle.main.executableURL { return ClpFlowStepLauncher(executable: url.standardizedFileURL) }
+        return ClpFlowStepLauncher(executable: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL)
     }
 
     public func command(for step: PlannedStep, runDir: RunDirectory) throws -> [String] {

@@ -3,6 +3,7 @@
 //   clp-flow-runner-testhost run --plan PLAN.json --run-dir DIR [--parallel N] [--keep-going]
 //                                [--slurm] [--display auto|live|plain|quiet]
 //   clp-flow-runner-testhost publish --run-dir DIR --step ID --work-dir W
+//   clp-flow-runner-testhost digest --file F     (prints SHA-256, size and throughput)
 import ClpFlowPlanner
 import ClpFlowRunner
 import Foundation
@@ -45,6 +46,12 @@ do {
             fail("publish needs --run-dir, --step and --work-dir")
         }
         try ArtifactPublisher.publish(runDir: URL(fileURLWithPath: runDir), stepId: step, workDir: URL(fileURLWithPath: work))
+    case "digest":
+        guard let file = values["--file"] else { fail("digest needs --file") }
+        let start = Date()
+        let d = try ArtifactStore.digest(of: URL(fileURLWithPath: file))
+        let seconds = Date().timeIntervalSince(start)
+        print("\(d.sha256)  \(d.size) bytes  \(String(format: "%.2f", seconds)) s  \(String(format: "%.1f", Double(d.size) / 1e6 / seconds)) MB/s")
     default:
         fail("unknown mode '\(mode)'")
     }

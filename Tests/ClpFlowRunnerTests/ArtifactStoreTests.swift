@@ -140,3 +140,29 @@ final class SafeNameTests: XCTestCase {
         XCTAssertThrowsError(try plan([PlannedStepSpec(id: "b", key: "bb", inputs: ["a"]), ok]).validateForExecution())
     }
 }
+
+final class DigestFastPathTests: XCTestCase {
+    /// The raw-buffer update used for files gives the same digest as the byte-sequence update,
+    /// whatever the chunk boundaries.
+    func testRawBufferUpdateMatchesSequenceUpdate() {
+        var rng = SeededRandom(seed: 3)
+        let bytes = (0..<1000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        for n in [0, 1, 55, 56, 63, 64, 65, 127, 128, 1000] {
+            let data = Array(bytes.prefix(n))
+            for chunk in [1, 7, 64, 100, 1000] {
+                var h = SHA256()
+                var i = 0
+                while i < data.count {
+                    let j = min(data.count, i + chunk)
+                    data.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[i..<j])) }
+                    i = j
+                }
+                XCTAssertEqual(h.finalize(), { var g = SHA256(); g.update(data); return g.finalize() }(), "n=\(n) chunk=\(chunk)")
+            }
+        }
+        var h = SHA256()
+        Array("abc".utf8).withUnsafeBytes { h.update($0) }
+        XCTAssertEqual(h.finalize().map { String(format: "%02x", $0) }.joined(),
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}

@@ -67,6 +67,7 @@ final class KillResumeTests: XCTestCase {
         let dir = try makeTempDir(self, "kill")
         let planURL = dir.appendingPathComponent("plan.json")
         let plan = workload(trace: dir.appendingPathComponent("trace-ref.txt")).plan()
+        // The reference run writes to the same trace; kill points count new lines only.
         try writePlan(plan, to: planURL)
 
         // Reference: uninterrupted.
@@ -80,16 +81,27 @@ final class KillResumeTests: XCTestCase {
         let rd = RunDirectory(dir.appendingPathComponent("run"))
         let log = dir.appendingPathComponent("run.log")
         var completedBefore: [Int64: Set<String>] = [:]   // runner pid -> artifacts complete at its start
-        for delay in [0.05, 0.45, 0.9, 1.3] {
+        let trace = dir.appendingPathComponent("trace-ref.txt")
+        func starts(_ id: String) -> Int {
+            (readText(trace) ?? "").split(separator: "\n").filter { $0 == "start \(id)" }.count
+        }
+        // Kill the runner while each of these steps is running (at its start, partial outputs).
+        for victim in ["data", "a1[x=1]", "b2", "join"] {
             let before = Set(snapshot(rd).keys)
+            let seen = starts(victim)
             let host = try startHost(plan: planURL, runDir: rd.root, log: log)
             completedBefore[Int64(host.processIdentifier)] = before
-            usleep(useconds_t(delay * 1_000_000))
+            var reached = false
+            for _ in 0..<1000 where host.isRunning {
+                if starts(victim) > seen { reached = true; break }
+                usleep(5_000)
+            }
+            XCTAssertTrue(reached, "the runner reached step \(victim)")
             kill(host.processIdentifier, SIGKILL)
             host.waitUntilExit()
             XCTAssertEqual(host.terminationReason, .uncaughtSignal)
             _ = snapshot(rd) // every published artifact still verifies
-            usleep(300_000) // let orphaned step processes of the killed runner finish
+            usleep(400_000) // let orphaned step processes of the killed runner finish
         }
         let beforeFinal = Set(snapshot(rd).keys)
         let final = try startHost(plan: planURL, runDir: rd.root, log: log)
@@ -148,5 +160,28 @@ final class KillResumeTests: XCTestCase {
         XCTAssertEqual(try store.steps(runId: run.id).map(\.status), [.done, .cancelled])
         let log = readText(rd.logURL(stepId: "long")) ?? ""
         XCTAssertTrue(log.contains("attempt 1 of long"), log)
+    }
+
+    func testSecondRunnerProcessIsRefusedNamingTheHolder() throws {
+        let dir = try makeTempDir(self, "lock")
+        let planURL = dir.appendingPathComponent("plan.json")
+        let started = dir.appendingPathComponent("started")
+        var p = ScriptPlan()
+        p.add("long", "touch \(shellQuote(started.path)); sleep 30")
+        try writePlan(p.plan(), to: planURL)
+        let rd = RunDirectory(dir.appendingPathComponent("run"))
+        let first = try startHost(plan: planURL, runDir: rd.root, log: dir.appendingPathComponent("first.log"))
+        for _ in 0..<400 where !FileManager.default.fileExists(atPath: started.path) { usleep(10_000) }
+        let secondLog = dir.appendingPathComponent("second.log")
+        let second = try startHost(plan: planURL, runDir: rd.root, log: secondLog)
+        second.waitUntilExit()
+        XCTAssertEqual(second.terminationStatus, 1)
+        let text = readText(secondLog) ?? ""
+        XCTAssertTrue(text.contains("run directory is in use"), text)
+        XCTAssertTrue(text.contains("held by pid \(first.processIdentifier)"), text)
+        kill(first.processIdentifier, SIGINT)
+        first.waitUntilExit()
+        XCTAssertEqual(first.terminationStatus, 128 + SIGINT)
+        XCTAssertEqual(try RunStore(url: rd.storeURL, readOnly: true).runs().count, 1, "the refused runner recorded nothing")
     }
 }

@@ -221,4 +221,34 @@ final class LocalRunnerTests: XCTestCase {
         h.write(Data((#"ric","name":"b","value":2,"step":4}"# + "\nnot json\n").utf8)); try h.close()
         XCTAssertEqual(t.read(), [.metric(name: "b", value: 2, step: 4)])
     }
+
+    func testPlanJsonRoundTripsLargeSeeds() throws {
+        let dir = try makeTempDir(self)
+        let rd = RunDirectory(dir)
+        var p = ScriptPlan()
+        p.add("a[x=1]/b", "true")
+        let plan = Plan(workflowName: "w", seed: UInt64.max - 6, steps: p.steps)
+        try rd.writePlan(plan)
+        XCTAssertEqual(try rd.readPlan(), plan)
+    }
+
+    struct MissingBinaryLauncher: StepLauncher {
+        func command(for step: PlannedStep, runDir: RunDirectory) throws -> [String] { ["/nonexistent/clp-flow", "step"] }
+        func publishCommand(for step: PlannedStep, runDir: RunDirectory, workDir: URL) throws -> [String] { [] }
+    }
+
+    func testStepThatCannotStartFailsWithReason() throws {
+        let dir = try makeTempDir(self)
+        var p = ScriptPlan()
+        p.add("a", "true")
+        p.add("b", "true", inputs: ["a"])
+        let r = try Runner.run(plan: p.plan(), runDir: dir.appendingPathComponent("run"), options: quietOptions(),
+                               launcher: MissingBinaryLauncher())
+        XCTAssertEqual(r.status, .failed)
+        XCTAssertEqual(r.steps["a"]?.status, .failed)
+        XCTAssertTrue(r.steps["a"]?.reason?.contains("/nonexistent/clp-flow") == true, "\(r.steps["a"]!)")
+        XCTAssertEqual(r.steps["b"]?.status, .skipped)
+        let store = try RunStore(url: RunDirectory(dir.appendingPathComponent("run")).storeURL, readOnly: true)
+        XCTAssertEqual(try store.steps(runId: r.runId).map(\.stepId), ["a", "b"], "plan order survives updates")
+    }
 }

@@ -36,6 +36,19 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(keys.first?.configJSON, #"{"lr":0.001,"n":3}"#)
     }
 
+    func testUpdatesKeepPlanOrder() throws {
+        let dir = try makeTempDir(self)
+        let store = try RunStore(url: dir.appendingPathComponent("runs.sqlite"))
+        let run = try store.beginRun(workflow: "wf", host: "h", pid: 1, argv: [])
+        var a = StepRecord(runId: run, stepId: "a", kind: "evaluate", cacheKey: "aa", status: .pending)
+        try store.saveStep(a)
+        try store.saveStep(StepRecord(runId: run, stepId: "b", kind: "evaluate", cacheKey: "bb", status: .pending))
+        a.status = .done
+        try store.saveStep(a)
+        XCTAssertEqual(try store.steps(runId: run).map(\.stepId), ["a", "b"])
+        XCTAssertEqual(try store.steps(runId: run).first?.status, .done)
+    }
+
     func testStatusValuesAreCheckedBySchema() throws {
         let dir = try makeTempDir(self)
         let store = try RunStore(url: dir.appendingPathComponent("runs.sqlite"))

@@ -1,0 +1,232 @@
+import ClpFlowCore
+import ClpFlowPlanner
+import Foundation
+
+/// Read-only views of a run directory for `status`, `metrics` and `explain`.
+public enum RunInspection {
+    public struct StepStatusLine: Sendable, Equatable {
+        public var record: StepRecord
+        /// Latest progress of a running step, from its events file.
+        public var progress: (step: Int, total: Int)?
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.record == b.record && a.progress?.step == b.progress?.step && a.progress?.total == b.progress?.total
+        }
+    }
+
+    public struct Status: Sendable, Equatable {
+        public var run: RunRecord
+        public var steps: [StepStatusLine]
+        public var lockHolder: LockHolder?
+        public var lockHeld: Bool
+    }
+
+    static func openStore(_ rd: RunDirectory) throws -> RunStore { try RunStore(url: rd.storeURL, readOnly: true) }
+
+    /// The latest run of a directory with its steps.
+    public static func status(runDir: URL) throws -> Status {
+        let rd = RunDirectory(runDir)
+        let store = try openStore(rd)
+        guard let run = try store.latestRun() else { throw RunnerError.store("no run recorded in \(rd.storeURL.path)") }
+        var lines: [StepStatusLine] = []
+        for r in try store.steps(runId: run.id) {
+            var progress: (Int, Int)? = nil
+            if r.status == .running, r.attempt > 0,
+               let work = try? rd.workDir(cacheKey: r.cacheKey, attempt: "\(run.id)-\(r.attempt)") {
+                var tail = EventsTail(url: work.appendingPathComponent(StepEvents.fileName))
+                for e in tail.read() { if case .progress(let s, let t, _) = e { progress = (s, t) } }
+            }
+            lines.append(StepStatusLine(record: r, progress: progress))
+        }
+        let lock = RunLock.inspect(rd.lockURL)
+        return Status(run: run, steps: lines, lockHolder: lock.holder, lockHeld: lock.held)
+    }
+
+    public static func renderStatus(_ s: Status, now: Date = Date()) -> String {
+        var out = "run \(s.run.id) of \(s.run.workflow): \(s.run.status)"
+        out += " (started \(s.run.started)" + (s.run.ended.map { ", ended \($0)" } ?? "") + ", host \(s.run.host), pid \(s.run.pid))\n"
+        if s.run.status == RunStatus.running.rawValue && !s.lockHeld {
+            out += "warning: the run is recorded as running but no runner holds the directory (it stopped abruptly)\n"
+        }
+        let header = ["STEP", "STATUS", "ATTEMPT", "TIME", "NOTE"]
+        var rows: [[String]] = []
+        for l in s.steps {
+            let r = l.record
+            var time = "-"
+            if let a = r.started.flatMap(Timestamp.date) {
+                let b = r.ended.flatMap(Timestamp.date) ?? now
+                time = ProgressRendering.duration(b.timeIntervalSince(a))
+            }
+            var note = r.reason ?? ""
+            if let p = l.progress { note = "\(p.step)/\(p.total)" + (note.isEmpty ? "" : "  " + note) }
+            if let j = r.slurmJobId { note = "job \(j)" + (note.isEmpty ? "" : "  " + note) }
+            rows.append([r.stepId, r.status.rawValue, r.attempt == 0 ? "-" : String(r.attempt), time, note])
+        }
+        var widths = header.map(\.count)
+        for row in rows { for i in 0..<4 { widths[i] = max(widths[i], row[i].count) } }
+        func line(_ c: [String]) -> String {
+            var x = ""
+            for i in 0..<4 { x += c[i] + String(repeating: " ", count: widths[i] - c[i].count + 2) }
+            x += c[4]
+            while x.hasSuffix(" ") { x.removeLast() }
+            return x + "\n"
+        }
+        out += line(header)
+        for row in rows { out += line(row) }
+        return out
+    }
+
+    public static func statusJSON(_ s: Status) -> JSONValue {
+        func opt(_ v: String?) -> JSONValue { v.map { .string($0) } ?? .null }
+        func optInt(_ v: Int?) -> JSONValue { v.map { .number(Double($0)) } ?? .null }
+        let steps: [JSONValue] = s.steps.map { l in
+            let r = l.record
+            var o: [String: JSONValue] = [
+                "id": .string(r.stepId), "kind": .string(r.kind), "cacheKey": .string(r.cacheKey),
+                "status": .string(r.status.rawValue), "attempt": .number(Double(r.attempt)),
+                "started": opt(r.started), "ended": opt(r.ended), "exitStatus": optInt(r.exitStatus),
+                "host": opt(r.host), "slurmJobId": opt(r.slurmJobId), "reason": opt(r.reason),
+            ]
+            if let p = l.progress { o["progress"] = ["step": .number(Double(p.step)), "total": .number(Double(p.total))] }
+            return .object(o)
+        }
+        let run: JSONValue = [
+            "id": .number(Double(s.run.id)), "workflow": .string(s.run.workflow), "status": .string(s.run.status),
+            "started": .string(s.run.started), "ended": opt(s.run.ended), "host": .string(s.run.host),
+            "pid": .number(Double(s.run.pid)), "argv": .array(s.run.argv.map { .string($0) }),
+        ]
+        var lock: [String: JSONValue] = ["held": .bool(s.lockHeld)]
+        if let h = s.lockHolder { lock["pid"] = .number(Double(h.pid)); lock["host"] = .string(h.host); lock["started"] = .string(h.started) }
+        return ["run": run, "steps": .array(steps), "lock": .object(lock)]
+    }
+
+    // MARK: metrics
+
+    /// Metrics of the latest run; a cached step contributes the metrics of the run that produced
+    /// its artifact.
+    public static func metrics(runDir: URL, stepId: String? = nil) throws -> [MetricRecord] {
+        let rd = RunDirectory(runDir)
+        let store = try openStore(rd)
+        guard let run = try store.latestRun() else { throw RunnerError.store("no run recorded in \(rd.storeURL.path)") }
+        let steps = try store.steps(runId: run.id)
+        if let stepId, !steps.contains(where: { $0.stepId == stepId }) {
+            let known = steps.map(\.stepId).joined(separator: ", ")
+            throw RunnerError.io("no step '\(stepId)' in run \(run.id); steps are: \(known)")
+        }
+        var out: [MetricRecord] = []
+        for s in steps where stepId == nil || s.stepId == stepId {
+            if s.status == .cached {
+                out += try store.metricsOfArtifact(stepId: s.stepId, cacheKey: s.cacheKey)
+            } else {
+                out += try store.metrics(runId: run.id, stepId: s.stepId)
+            }
+        }
+        return out
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    public static func metricsCSV(_ rows: [MetricRecord]) -> String {
+        var out = "run,step,name,training_step,value\n"
+        for r in rows {
+            out += [String(r.runId), csvField(r.stepId), csvField(r.name), r.trainingStep.map(String.init) ?? "",
+                    JSONValue.formatNumber(r.value)].joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    public static func metricsJSON(_ rows: [MetricRecord]) -> JSONValue {
+        .array(rows.map { r in
+            ["run": .number(Double(r.runId)), "step": .string(r.stepId), "name": .string(r.name),
+             "trainingStep": r.trainingStep.map { .number(Double($0)) } ?? .null, "value": .number(r.value)]
+        })
+    }
+
+    // MARK: explain
+
+    /// Flattens a JSON value into dotted paths (`a.b`, `list[2]`) → canonical leaf values.
+    public static func flatten(_ v: JSONValue, prefix: String = "") -> [String: String] {
+        var out: [String: String] = [:]
+        switch v {
+        case .object(let o) where !o.isEmpty:
+            for (k, x) in o { out.merge(flatten(x, prefix: prefix.isEmpty ? k : prefix + "." + k)) { a, _ in a } }
+        case .array(let a) where !a.isEmpty:
+            for (i, x) in a.enumerated() { out.merge(flatten(x, prefix: prefix + "[\(i)]")) { a, _ in a } }
+        default:
+            out[prefix.isEmpty ? "(config)" : prefix] = v.canonical
+        }
+        return out
+    }
+
+    /// Differences between two configurations: (path, old, new); nil marks an absent side.
+    public static func configDiff(old: JSONValue, new: JSONValue) -> [(path: String, old: String?, new: String?)] {
+        let a = flatten(old), b = flatten(new)
+        return Set(a.keys).union(b.keys).sorted().compactMap { k in a[k] == b[k] ? nil : (k, a[k], b[k]) }
+    }
+
+    /// Why `stepId` ran or was reused in the latest run, compared with the previous run that
+    /// recorded the same step id.
+    public static func explain(runDir: URL, stepId: String) throws -> String {
+        let rd = RunDirectory(runDir)
+        let store = try openStore(rd)
+        guard let run = try store.latestRun() else { throw RunnerError.store("no run recorded in \(rd.storeURL.path)") }
+        let keys = try store.stepKeys(stepId: stepId)
+        guard let current = keys.last(where: { $0.runId == run.id }) else {
+            let known = try store.steps(runId: run.id).map(\.stepId)
+            let close = known.filter { $0.contains(stepId) || stepId.contains($0) }
+            throw RunnerError.io("no step '\(stepId)' in run \(run.id)"
+                + (close.isEmpty ? "; steps are: \(known.joined(separator: ", "))" : "; did you mean \(close.joined(separator: " or "))?"))
+        }
+        let record = try store.steps(runId: run.id).first { $0.stepId == stepId }
+        var out = "step \(stepId)\n  run \(run.id): \(record?.status.rawValue ?? "unknown")"
+        if let reason = record?.reason { out += " (\(reason))" }
+        out += "\n  cache key: \(current.cacheKey)\n"
+        guard let previous = keys.last(where: { $0.runId < run.id }) else {
+            out += "  no earlier run recorded this step: it is new in run \(run.id)"
+            out += record?.status == .cached ? ", but its artifact already existed (same cache key).\n" : ".\n"
+            return out
+        }
+        let prevRecord = try store.steps(runId: previous.runId).first { $0.stepId == stepId }
+        out += "  previous record: run \(previous.runId), cache key \(previous.cacheKey)"
+        if let p = prevRecord { out += ", \(p.status.rawValue)" }
+        out += "\n"
+        if previous.cacheKey == current.cacheKey {
+            switch record?.status {
+            case .cached?: out += "  reused: the cache key is unchanged and the artifact verified.\n"
+            case .done?, .failed?, .running?, .cancelled?:
+                out += "  the cache key is unchanged; it ran because its artifact was not usable"
+                out += record?.reason.map { ": \($0)" } ?? ""
+                out += ".\n"
+            default: out += "  the cache key is unchanged.\n"
+            }
+            return out
+        }
+        out += "  the cache key changed, so the step could not reuse the earlier artifact:\n"
+        let oldConfig = (try? JSONValue.parse(previous.configJSON)) ?? .null
+        let newConfig = (try? JSONValue.parse(current.configJSON)) ?? .null
+        let diff = configDiff(old: oldConfig, new: newConfig)
+        if !diff.isEmpty {
+            out += "  config:\n"
+            for d in diff { out += "    \(d.path): \(d.old ?? "(absent)") → \(d.new ?? "(absent)")\n" }
+        }
+        var inputLines: [String] = []
+        let oldInputs = Dictionary(zip(previous.inputs, previous.inputKeys), uniquingKeysWith: { a, _ in a })
+        let newInputs = Dictionary(zip(current.inputs, current.inputKeys), uniquingKeysWith: { a, _ in a })
+        for id in current.inputs {
+            if let o = oldInputs[id] {
+                if o != newInputs[id] { inputLines.append("    \(id): \(o.prefix(12)) → \(newInputs[id]!.prefix(12)) (upstream changed; run explain on it)") }
+            } else { inputLines.append("    \(id): (absent) → \(newInputs[id]!.prefix(12)) (new input)") }
+        }
+        for id in previous.inputs where newInputs[id] == nil {
+            inputLines.append("    \(id): \(oldInputs[id]!.prefix(12)) → (absent) (input removed)")
+        }
+        if !inputLines.isEmpty { out += "  upstream keys:\n" + inputLines.joined(separator: "\n") + "\n" }
+        if diff.isEmpty && inputLines.isEmpty {
+            out += "  config and upstream keys are identical: the engine format version (part of every key) changed.\n"
+        }
+        return out
+    }
+}
