@@ -3,16 +3,20 @@ import ArgumentParser
 extension ClpFlowCommand {
     /// Every subcommand, in the order `--help` lists them.
     static let allSubcommands: [ParsableCommand.Type] = [
-        DebugLogitsCommand.self,
-        DebugInitModelCommand.self,
-        DebugTokenizeCommand.self,
+        RunCommand.self,
         ValidateCommand.self,
-        StepCommand.self,
-        GenerateCommand.self,
-        SchemaCommand.self,
+        PlanCommand.self,
+        GraphCommand.self,
         StatusCommand.self,
         MetricsCommand.self,
         ExplainCommand.self,
+        ReportCommand.self,
+        GenerateCommand.self,
+        SchemaCommand.self,
+        StepCommand.self,
         PublishArtifactCommand.self,
+        DebugLogitsCommand.self,
+        DebugInitModelCommand.self,
+        DebugTokenizeCommand.self,
     ]
 }

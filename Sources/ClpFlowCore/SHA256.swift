@@ -60,22 +60,9 @@ public struct SHA256: Sendable {
         if remaining > 0 { buffer.append(contentsOf: UnsafeBufferPointer(start: p, count: remaining)) }
     }
 
-    /// Fast path for large inputs (e.g. files read in chunks): whole 64-byte blocks are copied
-    /// and compressed without going through the per-byte generic path.
+    /// Fast path for large inputs (e.g. files read in chunks).
     public mutating func update(_ raw: UnsafeRawBufferPointer) {
-        let n = raw.count
-        var i = 0
-        length &+= UInt64(n)
-        while i < n && !buffer.isEmpty {
-            buffer.append(raw[i]); i += 1
-            if buffer.count == 64 { compress(); buffer.removeAll(keepingCapacity: true) }
-        }
-        while n - i >= 64 {
-            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i..<(i + 64)]))
-            compress(); buffer.removeAll(keepingCapacity: true)
-            i += 64
-        }
-        if i < n { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i..<n])) }
+        update(raw: raw.bindMemory(to: UInt8.self))
     }
 
     public mutating func finalize() -> [UInt8] {

@@ -1,0 +1,76 @@
+import ArgumentParser
+import ClpFlowCore
+import ClpFlowPlanner
+import ClpFlowReport
+import ClpFlowRunner
+import ClpFlowSteps
+import ClpFlowWorkflow
+import Foundation
+
+enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable { case local, slurm }
+
+/// `clp-flow run FILE`: plan the workflow and execute every step that is not done.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a workflow: plan it, execute unfinished steps (locally or on Slurm), write the report.",
+        discussion: """
+            Each step runs as its own `clp-flow step` process. Steps whose outputs exist and verify are \
+            reused; running the same command again after an interruption finishes the run. The report \
+            is written to RUN_DIR/report.html. Exit status: 0 done, 1 a step failed, 2 invalid input, \
+            128+signal when interrupted.
+            """
+    )
+
+    @Argument(help: "The workflow file.")
+    var file: String
+
+    @Option(name: .customLong("run-dir"), help: "Run directory (default: runs/<workflow name>).")
+    var runDir: String?
+
+    @Option(name: .customLong("max-parallel"), help: "Steps running at once (default: executor.max_parallel of the workflow).")
+    var maxParallel: Int?
+
+    @Option(help: "Executor: local or slurm (default: executor.kind of the workflow).")
+    var executor: ExecutorChoice?
+
+    @Flag(name: .customLong("keep-going"), help: "After a failure, keep running steps that do not depend on it.")
+    var keepGoing = false
+
+    @Flag(help: "Print only errors and the final summary.")
+    var quiet = false
+
+    func run() throws {
+        let (loaded, plan) = try planWorkflow(file: file)
+        guard maxParallel.map({ $0 >= 1 }) ?? true else {
+            FileHandle.standardError.write(Data("error: --max-parallel must be at least 1\n".utf8))
+            throw ExitCode(ClpFlowExit.invalidInput)
+        }
+        let dir = URL(fileURLWithPath: runDir ?? defaultRunDir(for: loaded))
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try RunSource(workflowFile: URL(fileURLWithPath: file).standardizedFileURL.path).write(runDir: dir)
+        let kind = executor ?? (loaded.workflow.executor.kind == .slurm ? .slurm : .local)
+        let options = RunOptions(maxParallel: maxParallel ?? loaded.workflow.executor.maxParallel, keepGoing: keepGoing,
+                                 executor: kind == .slurm ? .slurm(SlurmOptions()) : .local,
+                                 display: quiet ? .quiet : .auto)
+        let result: RunResult
+        do {
+            result = try Runner.run(plan: plan, runDir: dir, options: options, launcher: ClpFlowStepLauncher.current())
+        } catch let e as RunnerError {
+            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+            throw ExitCode(ClpFlowExit.invalidInput)
+        }
+        if let report = plan.steps.last(where: { $0.kind == .report }),
+           RunDirectory(dir).artifacts.verify(cacheKey: report.cacheKey).isValid {
+            let art = try RunDirectory(dir).artifacts.url(for: report.cacheKey)
+            let html = dir.appendingPathComponent("report.html")
+            try? FileManager.default.removeItem(at: html)
+            try FileManager.default.copyItem(at: art.appendingPathComponent(ArtifactFiles.report), to: html)
+            if let data = try? JSONDecoder().decode(ReportData.self, from: Data(contentsOf: art.appendingPathComponent(ArtifactFiles.reportData))) {
+                FileHandle.standardError.write(Data(ReportRenderer.terminalSummary(data).utf8))
+            }
+            FileHandle.standardError.write(Data("report: \(html.path)\n".utf8))
+        }
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
