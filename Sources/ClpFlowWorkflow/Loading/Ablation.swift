@@ -183,6 +183,15 @@ struct AblationExpander {
                 node = YAMLNode(.mapping([]), at: node.position)
             }
         }
+        // A missing list is created with as many (empty) items as its default has.
+        func empty(for t: SchemaType, key: String) -> YAMLNode {
+            if case .array = t {
+                var count = 0
+                if case .object(let n) = type, case .array(let d)? = SchemaRegistry.object(n).field(key)?.defaultValue { count = d.count }
+                return YAMLNode(.sequence(Array(repeating: YAMLNode(.mapping([]), at: value.position), count: count)), at: value.position)
+            }
+            return YAMLNode(.mapping([]), at: value.position)
+        }
         let childType = SchemaRegistry.type(after: type, segment: seg) ?? .any
         switch node.kind {
         case .sequence(var items):
@@ -198,8 +207,8 @@ struct AblationExpander {
             if let i = pairs.firstIndex(where: { $0.key == seg }) {
                 pairs[i].value = set(pairs[i].value, segs.dropFirst(), value, type: childType)
             } else {
-                let empty = YAMLNode(.mapping([]), at: value.position)
-                pairs.append(YAMLPair(keyNode: .scalar(seg, at: value.position), value: set(empty, segs.dropFirst(), value, type: childType)))
+                pairs.append(YAMLPair(keyNode: .scalar(seg, at: value.position),
+                                      value: set(empty(for: childType, key: seg), segs.dropFirst(), value, type: childType)))
             }
             return YAMLNode(.mapping(pairs), at: node.position)
         case .scalar:

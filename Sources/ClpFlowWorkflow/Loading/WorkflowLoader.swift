@@ -49,6 +49,14 @@ public enum WorkflowLoader {
         return try finish(root: root, file: file, sink: sink, resolver: resolver, checkFiles: checkFiles)
     }
 
+    /// Loads a workflow from raw bytes as if they were the file `file` (for fuzzing and stdin).
+    public static func load(bytes: [UInt8], file: String, checkFiles: Bool = true) throws(ValidationFailure) -> LoadedWorkflow {
+        let sink = DiagnosticSink()
+        let resolver = TemplateResolver(sink: sink)
+        guard let root = resolver.parseText(bytes, file: file) else { throw ValidationFailure(diagnostics: sink.sorted) }
+        return try finish(root: root, file: file, sink: sink, resolver: resolver, checkFiles: checkFiles)
+    }
+
     /// Parses bytes only (no decoding); for tests and tools.
     public static func parseTree(bytes: [UInt8], file: String) throws(ValidationFailure) -> YAMLNode {
         let sink = DiagnosticSink()
@@ -136,7 +144,7 @@ extension WorkflowLoader {
         let includer = ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(".template-check")
         guard let body = resolver.instantiateForCheck(ref, from: includer) else { throw ValidationFailure(diagnostics: sink.sorted) }
         let keys = Workflow.schemaObject.fields.map(\.key)
-        for p in body.pairs ?? [] where !keys.contains(p.key) {
+        for p in body.pairs ?? [] where !keys.contains(p.key) && !p.key.hasPrefix("x-") {
             sink.error("unknown key '\(p.key)' in a template\(didYouMean(p.key, keys + ["parameters", "extends", "uses"]))", at: p.keyNode.position)
         }
         if sink.hasErrors { throw ValidationFailure(diagnostics: sink.sorted) }

@@ -24,6 +24,7 @@ public enum WorkflowSchema {
             "description": "A workflow file: the workflow keys plus `extends` / `uses`. `name` is required unless it comes from a template.",
             "type": "object",
             "properties": .object(props),
+            "patternProperties": ["^x-": ["description": "Ignored: a place to define YAML anchors."]],
             "additionalProperties": false,
             "anyOf": [["required": ["name"]], ["required": ["extends"]], ["required": ["uses"]]],
         ])
@@ -41,6 +42,7 @@ public enum WorkflowSchema {
             "type": "object",
             "properties": .object(tprops),
             "required": ["parameters"],
+            "patternProperties": ["^x-": ["description": "Ignored: a place to define YAML anchors."]],
             "additionalProperties": false,
         ])
         return .object([

@@ -122,7 +122,23 @@ func suggestion(for word: String, among candidates: [String]) -> String? {
     return best?.0
 }
 
+/// Prefix matches count too (`attention` → `attn` is not close in edit distance).
+func closest(_ word: String, _ candidates: [String]) -> String? {
+    if let s = suggestion(for: word, among: candidates) { return s }
+    let w = word.lowercased()
+    guard w.count >= 3 else { return nil }
+    return candidates.first { c in
+        let c = c.lowercased()
+        guard c.count >= 3, w.first == c.first else { return false }
+        if w.hasPrefix(c) || c.hasPrefix(w) { return true }
+        // The shorter word is a subsequence of the longer one (`attn` in `attention`).
+        let (short, long) = c.count < w.count ? (c, w) : (w, c)
+        var it = long.makeIterator()
+        return short.allSatisfy { ch in while let x = it.next() { if x == ch { return true } }; return false }
+    }
+}
+
 func didYouMean(_ word: String, _ candidates: [String]) -> String {
-    if let s = suggestion(for: word, among: candidates) { return "; did you mean '\(s)'?" }
+    if let s = closest(word, candidates) { return "; did you mean '\(s)'?" }
     return ""
 }
