@@ -144,6 +144,8 @@ final class TemplateResolver {
     }
 
     private var checking = false
+    /// Whether a required parameter got a marker value during the last check.
+    private(set) var usedMarkers = false
 
     /// Loads a template, binds its parameters, substitutes them and resolves its own templates.
     private func instantiate(_ ref: Reference, from file: String, chain: [String]) -> YAMLNode? {

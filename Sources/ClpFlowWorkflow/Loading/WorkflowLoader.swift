@@ -144,8 +144,17 @@ extension WorkflowLoader {
         let includer = ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(".template-check")
         guard let body = resolver.instantiateForCheck(ref, from: includer) else { throw ValidationFailure(diagnostics: sink.sorted) }
         let keys = Workflow.schemaObject.fields.map(\.key)
-        for p in body.pairs ?? [] where !keys.contains(p.key) && !p.key.hasPrefix("x-") {
+        for p in body.pairs ?? [] where resolver.usedMarkers && !keys.contains(p.key) && !p.key.hasPrefix("x-") {
             sink.error("unknown key '\(p.key)' in a template\(didYouMean(p.key, keys + ["parameters", "extends", "uses"]))", at: p.keyNode.position)
+        }
+        // With every parameter defaulted, the fragment's values are checked like a workflow's
+        // (types, ranges, unknown keys), without requiring the keys a workflow must have.
+        if !sink.hasErrors, !resolver.usedMarkers, var pairs = body.pairs {
+            pairs.removeAll { $0.key.hasPrefix("x-") }
+            if !pairs.contains(where: { $0.key == "name" }) {
+                pairs.insert(YAMLPair(keyNode: .scalar("name", at: anchor), value: .scalar("template", style: .doubleQuoted, at: anchor)), at: 0)
+            }
+            _ = SchemaWalker(sink: sink).walkWorkflow(YAMLNode(.mapping(pairs), at: body.position))
         }
         if sink.hasErrors { throw ValidationFailure(diagnostics: sink.sorted) }
         return sink.sorted

@@ -8,6 +8,7 @@ public enum WorkflowSchema {
         var defs: [String: JSONValue] = [:]
         for o in SchemaRegistry.objects { defs[o.name] = objectSchema(o) }
         for u in SchemaRegistry.unions { defs[u.name] = unionSchema(u) }
+        defs["WeightDistributionComponent"] = componentSchema(SchemaRegistry.weightDistribution)
         let workflow = SchemaRegistry.object("Workflow")
         var props: [String: JSONValue] = [:]
         for f in workflow.fields { props[f.key] = fieldSchema(f) }
@@ -129,14 +130,7 @@ public enum WorkflowSchema {
             if minItems > 0 { o["minItems"] = .number(Double(minItems)) }
             return .object(o)
         case .object(let n), .union(let n): return ["$ref": .string("#/$defs/\(n)")]
-        case .mixtureComponent(let n):
-            let u = SchemaRegistry.union(n)
-            var props: [String: JSONValue] = ["probability": ["type": "number", "minimum": 0, "maximum": 1]]
-            for v in u.variants { props[v.tag] = variantBody(v) }
-            return .object([
-                "type": "object", "properties": .object(props), "required": ["probability"],
-                "minProperties": 2, "maxProperties": 2, "additionalProperties": false,
-            ])
+        case .mixtureComponent(let n): return ["$ref": .string("#/$defs/\(n)Component")]
         case .scalar: return scalar
         case .matrix: return ["type": "object", "minProperties": 1, "additionalProperties": ["type": "array", "items": scalar, "minItems": 1]]
         case .assignment: return ["type": "object", "additionalProperties": scalar]
@@ -144,6 +138,17 @@ public enum WorkflowSchema {
         case .anyOf(let ts): return ["anyOf": .array(ts.map(typeSchema))]
         case .any: return [:]
         }
+    }
+
+    /// A mixture component: `probability` and exactly one key of the union.
+    static func componentSchema(_ u: UnionSchema) -> JSONValue {
+        var props: [String: JSONValue] = ["probability": ["type": "number", "minimum": 0, "maximum": 1]]
+            for v in u.variants { props[v.tag] = variantBody(v) }
+            return .object([
+                "description": .string("A component of a mixture: `probability` and one \(u.name) key."),
+                "type": "object", "properties": .object(props), "required": ["probability"],
+                "minProperties": 2, "maxProperties": 2, "additionalProperties": false,
+            ])
     }
 
     /// The schema file's text (pretty canonical JSON).
