@@ -188,23 +188,40 @@ public enum WorkflowSchema {
 
     /// The generated reference section of docs/workflow-language.md.
     public static var markdownReference: String {
-        var out = ""
+        var out = """
+            ### Files
+
+            A workflow file holds the keys of [`Workflow`](#workflow) plus:
+
+            | Key | Type | Description |
+            |---|---|---|
+            | `extends` | path or [`TemplateReference`](#templatereference) | Template the file is deep-merged onto. |
+            | `uses` | list of paths or [`TemplateReference`](#templatereference) | Fragments deep-merged in order before the file's own keys. |
+            | `x-…` | any | Ignored (a place to define YAML anchors). |
+
+            A template file holds `parameters` (mapping: name → [`TemplateParameter`](#templateparameter);
+            required for `clp-flow validate` to recognise the file as a template), optionally `extends` /
+            `uses`, and any workflow keys, whose scalars may contain `${name}`.
+
+
+            """
         for o in SchemaRegistry.objects {
             out += "### \(o.name)\n\n\(o.doc)"
             if let s = o.shorthand { out += " A bare value is short for `{\(s): value}`." }
             out += "\n\n| Key | Type | Default | Description |\n|---|---|---|---|\n"
             for f in o.fields {
-                let def = f.required ? "required" : (f.defaultValue.map { "`\($0.canonical)`" } ?? "—")
+                var def = f.required ? "required" : (f.defaultValue.map { "`\($0.canonical)`" } ?? "—")
+                if case .object(let n) = f.type, !f.required, f.defaultValue != nil { def = "see [`\(n)`](#\(n.lowercased()))" }
                 out += "| `\(f.key)` | \(cell(typeText(f.type))) | \(cell(def)) | \(cell(f.doc)) |\n"
             }
             out += "\n"
         }
         for u in SchemaRegistry.unions {
             out += "### \(u.name)\n\n\(u.doc) Written as a bare word (where allowed) or a mapping with exactly one key.\n\n"
-            out += "| Form | Parameters | Description |\n|---|---|---|\n"
+            out += "| Key | Written | Parameters | Description |\n|---|---|---|---|\n"
             for v in u.variants {
                 let form = v.body == nil ? "`\(v.tag)` or `\(v.tag): {}`" : (v.bare ? "`\(v.tag)` or `\(v.tag): …`" : "`\(v.tag): …`")
-                out += "| \(form) | \(v.body.map { cell(typeText($0)) } ?? "—") | \(cell(v.doc)) |\n"
+                out += "| `\(v.tag)` | \(form) | \(v.body.map { cell(typeText($0)) } ?? "—") | \(cell(v.doc)) |\n"
             }
             out += "\n"
         }
