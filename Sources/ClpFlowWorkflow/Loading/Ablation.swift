@@ -46,7 +46,14 @@ struct AblationExpander {
             return nil
         }
         guard SchemaRegistry.acceptsScalar(t) else {
-            sink.error("ablation key path '\(path)' is a mapping or a list; ablate a key below it (e.g. '\(SchemaRegistry.scalarPaths().first { $0.hasPrefix(path + ".") } ?? path)')", at: node.position)
+            var example = SchemaRegistry.scalarPaths().first { $0.hasPrefix(path + ".") }
+            if case .array(let e, _) = t {
+                if case .object(let n) = e, let f = SchemaRegistry.object(n).fields.first(where: { SchemaRegistry.acceptsScalar($0.type) }) {
+                    example = "\(path).0.\(f.key)"
+                } else { example = "\(path).0" }
+            }
+            let hint = example.map { " (e.g. '\($0)')" } ?? ""
+            sink.error("ablation key path '\(path)' is a mapping or a list; ablate a scalar below it\(hint)", at: node.position)
             return nil
         }
         return segs
@@ -125,6 +132,7 @@ struct AblationExpander {
             cellSink.sources = sink.sources
             let decoded = decode(tree, cellSink)
             let positions = Set(combo.map(\.node.position))
+            if cellSink.internalFailure { sink.internalFailure = true }
             for d in cellSink.diagnostics {
                 if d.severity == .warning && !positions.contains(d.position) { continue }
                 var moved = d

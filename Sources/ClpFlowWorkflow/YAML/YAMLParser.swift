@@ -18,11 +18,6 @@ public enum YAMLParser {
         }
         let text = String(decoding: bytes, as: UTF8.self)
         sink.addSource(file: file, text: text)
-        if let (line, column) = tabIndentation(text) {
-            sink.error("tab character used for indentation; indent with spaces",
-                       at: SourcePosition(file: file, line: line, column: column))
-            return nil
-        }
         var builder = TreeBuilder(file: file, sink: sink)
         return bytes.withUnsafeBufferPointer { buf -> YAMLNode? in
             var parser = yaml_parser_t()
@@ -37,6 +32,12 @@ public enum YAMLParser {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else {
                     let mark = parser.problem_mark
+                    // libyaml's message for a tab in indentation is obscure: name the tab instead.
+                    if let (line, column) = tabIndentation(text), line <= Int(mark.line) + 1 {
+                        sink.error("tab character used for indentation; indent with spaces",
+                                   at: SourcePosition(file: file, line: line, column: column))
+                        return nil
+                    }
                     var msg = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
                     if let ctx = parser.context.map({ String(cString: $0) }) {
                         msg += " (\(ctx) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
