@@ -118,3 +118,17 @@ import Testing
     #expect(l.workflow.evaluate.seeds == 3)
     #expect(l.files.count == 6)
 }
+
+/// The complete workflows shown in docs/workflow-language.md (YAML blocks starting with `name:`)
+/// are valid.
+@Test func workflowsInTheLanguageDocumentAreValid() throws {
+    let doc = try String(contentsOfFile: Paths.repoRoot + "/docs/workflow-language.md", encoding: .utf8)
+    let blocks = doc.components(separatedBy: "```yaml\n").dropFirst().compactMap { $0.components(separatedBy: "```").first }
+    let complete = blocks.filter { $0.hasPrefix("name:") }
+    #expect(complete.count >= 3)
+    for (i, block) in complete.enumerated() {
+        do { _ = try WorkflowLoader.load(text: block, file: Paths.repoRoot + "/docs/example-\(i).yaml") } catch {
+            Issue.record("docs/workflow-language.md example \(i + 1) is invalid:\n\(error.rendered)")
+        }
+    }
+}
