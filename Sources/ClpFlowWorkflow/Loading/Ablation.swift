@@ -1,3 +1,4 @@
+import ClpFlowCore
 import Foundation
 
 /// One cell of an ablation matrix: the workflow with some key paths set to given values.
@@ -29,6 +30,8 @@ extension YAMLScalarValue {
 /// Expands `ablate` into cells. Key paths are applied to the document tree, then each cell is
 /// decoded and validated like a workflow of its own.
 struct AblationExpander {
+    /// Largest number of cells a matrix may expand to.
+    static let maxCells = 4096
     let sink: DiagnosticSink
     let decode: (YAMLNode, DiagnosticSink) -> Workflow?
 
@@ -95,6 +98,11 @@ struct AblationExpander {
         }
         guard ok else { return nil }
 
+        let product = axes.reduce(1.0) { $0 * Double(max(1, $1.values.count)) }
+        if product > Double(AblationExpander.maxCells) {
+            sink.error("the ablation matrix has \(JSONValue.formatNumber(product)) cells; at most \(AblationExpander.maxCells) are supported", at: matrixNode.position)
+            return nil
+        }
         // Cartesian product, first axis slowest.
         var combos: [[Assignment]] = [[]]
         for a in axes {

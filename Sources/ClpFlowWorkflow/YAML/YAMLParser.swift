@@ -7,6 +7,8 @@ import Foundation
 public enum YAMLParser {
     /// Aliases may expand to at most this many nodes in total (guards against alias bombs).
     static let maxExpandedNodes = 200_000
+    /// Deepest nesting of sequences and mappings accepted (workflows need fewer than ten levels).
+    static let maxDepth = 100
 
     /// Parses one document. Returns nil (with diagnostics in `sink`) when the text is not valid.
     static func parse(bytes: [UInt8], file: String, sink: DiagnosticSink) -> YAMLNode? {
@@ -202,6 +204,10 @@ private struct TreeBuilder {
                 fail("unsupported YAML tag '\(t)' on a sequence", at: start)
                 return false
             }
+            if stack.count >= YAMLParser.maxDepth {
+                fail("sequences and mappings are nested deeper than \(YAMLParser.maxDepth) levels", at: start)
+                return false
+            }
             stack.append(.sequence(items: [], start: start, anchor: TreeBuilder.string(event.data.sequence_start.anchor)))
         case YAML_SEQUENCE_END_EVENT:
             guard case .sequence(let items, let s, let anchor) = stack.popLast() else { return false }
@@ -211,6 +217,10 @@ private struct TreeBuilder {
         case YAML_MAPPING_START_EVENT:
             if let t = TreeBuilder.string(event.data.mapping_start.tag), t != "tag:yaml.org,2002:map" {
                 fail("unsupported YAML tag '\(t)' on a mapping (sets, ordered maps and custom tags are not part of the language)", at: start)
+                return false
+            }
+            if stack.count >= YAMLParser.maxDepth {
+                fail("sequences and mappings are nested deeper than \(YAMLParser.maxDepth) levels", at: start)
                 return false
             }
             stack.append(.mapping(pairs: [], pendingKey: nil, merges: [], start: start,
