@@ -127,6 +127,14 @@ struct AblationExpander {
         if case .mapping(let pairs) = root.kind { base = YAMLNode(.mapping(pairs.filter { $0.key != "ablate" }), at: root.position) }
         var cells: [AblationCell] = []
         var names: [String: Int] = [:]
+        // The same problem in several cells (one bad matrix value) is reported once.
+        var cellProblems: [(key: String, severity: Diagnostic.Severity, message: String, at: SourcePosition, cells: [String])] = []
+        defer {
+            for p in cellProblems {
+                let others = p.cells.count > 1 ? " (and \(p.cells.count - 1) other cell\(p.cells.count == 2 ? "" : "s"))" : ""
+                sink.add(Diagnostic(p.severity, "ablation cell '\(p.cells[0])'\(others): \(p.message)", at: p.at))
+            }
+        }
         for combo in combos {
             let name = cellName(combo, template: nameTemplate)
             if let other = names[name] {
@@ -143,13 +151,14 @@ struct AblationExpander {
             if cellSink.internalFailure { sink.internalFailure = true }
             for d in cellSink.diagnostics {
                 if d.severity == .warning && !positions.contains(d.position) { continue }
-                var moved = d
-                if !positions.contains(d.position), let last = combo.last {
-                    moved = Diagnostic(d.severity, "ablation cell '\(name)': \(d.message) (at \(d.file):\(d.line):\(d.column))", at: last.node.position)
+                let at = positions.contains(d.position) ? d.position : (combo.last?.node.position ?? d.position)
+                let where_ = positions.contains(d.position) ? "" : " (at \(d.file):\(d.line):\(d.column))"
+                let key = "\(at)|\(d.severity)|\(d.message)"
+                if let i = cellProblems.firstIndex(where: { $0.key == key }) {
+                    cellProblems[i].cells.append(name)
                 } else {
-                    moved.message = "ablation cell '\(name)': \(d.message)"
+                    cellProblems.append((key, d.severity, d.message + where_, at, [name]))
                 }
-                sink.add(moved)
             }
             guard var w = decoded else { ok = false; continue }
             w.ablate = nil
