@@ -23,6 +23,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         var anyInvalid = false
+        var anyInternal = false
         var reports: [JSONValue] = []
         for file in files {
             var diagnostics: [Diagnostic] = []
@@ -39,6 +40,7 @@ struct ValidateCommand: ParsableCommand {
                 }
             } catch {
                 valid = false
+                anyInternal = anyInternal || error.isInternal
                 diagnostics = error.errors + error.warnings
             }
             anyInvalid = anyInvalid || !valid
@@ -60,6 +62,7 @@ struct ValidateCommand: ParsableCommand {
             }
         }
         if json { print(JSONValue.object(["files": .array(reports)]).prettyCanonical, terminator: "") }
+        if anyInternal { throw ExitCode(ClpFlowExit.internalError) }
         if anyInvalid { throw ExitCode(ClpFlowExit.invalidInput) }
     }
 }

@@ -197,6 +197,8 @@ final class SchemaWalker {
         var ok = true
         let keys = schema.fields.map(\.key)
         for p in pairs {
+            // Top-level keys starting with `x-` are ignored: a place to define anchors.
+            if path.isEmpty && p.key.hasPrefix("x-") { continue }
             guard let field = schema.field(p.key) else {
                 err("unknown key '\(p.key)' in \(name(path))\(didYouMean(p.key, keys))", p.keyNode)
                 continue

@@ -1,3 +1,4 @@
+import ClpFlowCore
 import Foundation
 
 /// One cell of an ablation matrix: the workflow with some key paths set to given values.
@@ -29,6 +30,8 @@ extension YAMLScalarValue {
 /// Expands `ablate` into cells. Key paths are applied to the document tree, then each cell is
 /// decoded and validated like a workflow of its own.
 struct AblationExpander {
+    /// Largest number of cells a matrix may expand to.
+    static let maxCells = 4096
     let sink: DiagnosticSink
     let decode: (YAMLNode, DiagnosticSink) -> Workflow?
 
@@ -46,7 +49,14 @@ struct AblationExpander {
             return nil
         }
         guard SchemaRegistry.acceptsScalar(t) else {
-            sink.error("ablation key path '\(path)' is a mapping or a list; ablate a key below it (e.g. '\(SchemaRegistry.scalarPaths().first { $0.hasPrefix(path + ".") } ?? path)')", at: node.position)
+            var example = SchemaRegistry.scalarPaths().first { $0.hasPrefix(path + ".") }
+            if case .array(let e, _) = t {
+                if case .object(let n) = e, let f = SchemaRegistry.object(n).fields.first(where: { SchemaRegistry.acceptsScalar($0.type) }) {
+                    example = "\(path).0.\(f.key)"
+                } else { example = "\(path).0" }
+            }
+            let hint = example.map { " (e.g. '\($0)')" } ?? ""
+            sink.error("ablation key path '\(path)' is a mapping or a list; ablate a scalar below it\(hint)", at: node.position)
             return nil
         }
         return segs
@@ -88,6 +98,11 @@ struct AblationExpander {
         }
         guard ok else { return nil }
 
+        let product = axes.reduce(1.0) { $0 * Double(max(1, $1.values.count)) }
+        if product > Double(AblationExpander.maxCells) {
+            sink.error("the ablation matrix has \(JSONValue.formatNumber(product)) cells; at most \(AblationExpander.maxCells) are supported", at: matrixNode.position)
+            return nil
+        }
         // Cartesian product, first axis slowest.
         var combos: [[Assignment]] = [[]]
         for a in axes {
@@ -112,6 +127,14 @@ struct AblationExpander {
         if case .mapping(let pairs) = root.kind { base = YAMLNode(.mapping(pairs.filter { $0.key != "ablate" }), at: root.position) }
         var cells: [AblationCell] = []
         var names: [String: Int] = [:]
+        // The same problem in several cells (one bad matrix value) is reported once.
+        var cellProblems: [(key: String, severity: Diagnostic.Severity, message: String, at: SourcePosition, cells: [String])] = []
+        defer {
+            for p in cellProblems {
+                let others = p.cells.count > 1 ? " (and \(p.cells.count - 1) other cell\(p.cells.count == 2 ? "" : "s"))" : ""
+                sink.add(Diagnostic(p.severity, "ablation cell '\(p.cells[0])'\(others): \(p.message)", at: p.at))
+            }
+        }
         for combo in combos {
             let name = cellName(combo, template: nameTemplate)
             if let other = names[name] {
@@ -125,15 +148,17 @@ struct AblationExpander {
             cellSink.sources = sink.sources
             let decoded = decode(tree, cellSink)
             let positions = Set(combo.map(\.node.position))
+            if cellSink.internalFailure { sink.internalFailure = true }
             for d in cellSink.diagnostics {
                 if d.severity == .warning && !positions.contains(d.position) { continue }
-                var moved = d
-                if !positions.contains(d.position), let last = combo.last {
-                    moved = Diagnostic(d.severity, "ablation cell '\(name)': \(d.message) (at \(d.file):\(d.line):\(d.column))", at: last.node.position)
+                let at = positions.contains(d.position) ? d.position : (combo.last?.node.position ?? d.position)
+                let where_ = positions.contains(d.position) ? "" : " (at \(d.file):\(d.line):\(d.column))"
+                let key = "\(at)|\(d.severity)|\(d.message)"
+                if let i = cellProblems.firstIndex(where: { $0.key == key }) {
+                    cellProblems[i].cells.append(name)
                 } else {
-                    moved.message = "ablation cell '\(name)': \(d.message)"
+                    cellProblems.append((key, d.severity, d.message + where_, at, [name]))
                 }
-                sink.add(moved)
             }
             guard var w = decoded else { ok = false; continue }
             w.ablate = nil
@@ -183,6 +208,15 @@ struct AblationExpander {
                 node = YAMLNode(.mapping([]), at: node.position)
             }
         }
+        // A missing list is created with as many (empty) items as its default has.
+        func empty(for t: SchemaType, key: String) -> YAMLNode {
+            if case .array = t {
+                var count = 0
+                if case .object(let n) = type, case .array(let d)? = SchemaRegistry.object(n).field(key)?.defaultValue { count = d.count }
+                return YAMLNode(.sequence(Array(repeating: YAMLNode(.mapping([]), at: value.position), count: count)), at: value.position)
+            }
+            return YAMLNode(.mapping([]), at: value.position)
+        }
         let childType = SchemaRegistry.type(after: type, segment: seg) ?? .any
         switch node.kind {
         case .sequence(var items):
@@ -198,8 +232,8 @@ struct AblationExpander {
             if let i = pairs.firstIndex(where: { $0.key == seg }) {
                 pairs[i].value = set(pairs[i].value, segs.dropFirst(), value, type: childType)
             } else {
-                let empty = YAMLNode(.mapping([]), at: value.position)
-                pairs.append(YAMLPair(keyNode: .scalar(seg, at: value.position), value: set(empty, segs.dropFirst(), value, type: childType)))
+                pairs.append(YAMLPair(keyNode: .scalar(seg, at: value.position),
+                                      value: set(empty(for: childType, key: seg), segs.dropFirst(), value, type: childType)))
             }
             return YAMLNode(.mapping(pairs), at: node.position)
         case .scalar:

@@ -60,7 +60,7 @@ final class TemplateResolver {
     /// expanded (for cycle detection). Returns the merged mapping without those keys.
     func resolve(_ root: YAMLNode, file: String, chain: [String]) -> YAMLNode? {
         guard var pairs = root.pairs else {
-            sink.error("a workflow file must be a mapping of keys (name, rewards, …), found a \(root.typeName)", at: root.position)
+            sink.error("a workflow file must be a mapping of keys (name, rewards, …), found \(root.typeWithArticle)", at: root.position)
             return nil
         }
         var base: YAMLNode? = nil
@@ -103,7 +103,7 @@ final class TemplateResolver {
     private func reference(_ node: YAMLNode, what: String) -> Reference? {
         if case .string? = node.resolved { return Reference(path: node, with: [], node: node) }
         guard let pairs = node.pairs else {
-            sink.error("`\(what)` takes a template path or {template: path, with: {…}}, found a \(node.typeName)", at: node.position)
+            sink.error("`\(what)` takes a template path or {template: path, with: {…}}, found \(node.typeWithArticle)", at: node.position)
             return nil
         }
         var path: YAMLNode? = nil
@@ -113,13 +113,13 @@ final class TemplateResolver {
             switch p.key {
             case "template":
                 if case .string? = p.value.resolved { path = p.value } else {
-                    sink.error("`template` must be a path (string), found a \(p.value.typeName)", at: p.value.position)
+                    sink.error("`template` must be a path (string), found \(p.value.typeWithArticle)", at: p.value.position)
                     ok = false
                 }
             case "with":
                 if p.value.resolved == .null { continue }
                 if let w = p.value.pairs { with = w } else {
-                    sink.error("`with` must be a mapping of parameter values, found a \(p.value.typeName)", at: p.value.position)
+                    sink.error("`with` must be a mapping of parameter values, found \(p.value.typeWithArticle)", at: p.value.position)
                     ok = false
                 }
             default:
@@ -144,6 +144,8 @@ final class TemplateResolver {
     }
 
     private var checking = false
+    /// Whether a required parameter got a marker value during the last check.
+    private(set) var usedMarkers = false
 
     /// Loads a template, binds its parameters, substitutes them and resolves its own templates.
     private func instantiate(_ ref: Reference, from file: String, chain: [String]) -> YAMLNode? {
@@ -159,7 +161,7 @@ final class TemplateResolver {
         }
         guard let root = parseFile(normalized, reportAt: ref.path.position) else { return nil }
         guard var pairs = root.pairs else {
-            sink.error("a template file must be a mapping, found a \(root.typeName)", at: root.position)
+            sink.error("a template file must be a mapping, found \(root.typeWithArticle)", at: root.position)
             return nil
         }
         // Parameters.
@@ -169,7 +171,7 @@ final class TemplateResolver {
             let p = pairs.remove(at: i)
             if p.value.resolved != .null {
                 guard let params = p.value.pairs else {
-                    sink.error("`parameters` must map names to {default, description}, found a \(p.value.typeName)", at: p.value.position)
+                    sink.error("`parameters` must map names to {default, description}, found \(p.value.typeWithArticle)", at: p.value.position)
                     return nil
                 }
                 for param in params {
@@ -190,7 +192,7 @@ final class TemplateResolver {
                             }
                         }
                     } else {
-                        sink.error("parameter '\(param.key)' must be a mapping {default, description}, found a \(param.value.typeName)", at: param.value.position)
+                        sink.error("parameter '\(param.key)' must be a mapping {default, description}, found \(param.value.typeWithArticle)", at: param.value.position)
                         ok = false
                     }
                     declared.append((param.key, param.keyNode, def))
@@ -225,6 +227,7 @@ final class TemplateResolver {
         switch node.kind {
         case .scalar(let text, let style, let tag):
             guard text.contains("${") else { return node }
+            // A whole-scalar `${name}` (plain or quoted) takes the value with its type.
             if text.hasPrefix("${"), text.hasSuffix("}"), text.dropFirst(2).dropLast().allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
                 let name = String(text.dropFirst(2).dropLast())
                 guard let v = b[name] else {
@@ -252,7 +255,7 @@ final class TemplateResolver {
                     return nil
                 }
                 guard let s = v.scalarText else {
-                    sink.error("parameter '\(name)' is a \(v.typeName) and cannot be spliced into text", at: v.position)
+                    sink.error("parameter '\(name)' is \(v.typeWithArticle) and cannot be spliced into text", at: v.position)
                     return nil
                 }
                 out += s

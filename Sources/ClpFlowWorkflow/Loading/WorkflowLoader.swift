@@ -37,7 +37,7 @@ public enum WorkflowLoader {
     public static func load(path: String) throws(ValidationFailure) -> LoadedWorkflow {
         let sink = DiagnosticSink()
         let resolver = TemplateResolver(sink: sink)
-        guard let root = resolver.parseFile(path, reportAt: nil) else { throw ValidationFailure(diagnostics: sink.sorted) }
+        guard let root = resolver.parseFile(path, reportAt: nil) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         return try finish(root: root, file: path, sink: sink, resolver: resolver, checkFiles: true)
     }
 
@@ -45,14 +45,22 @@ public enum WorkflowLoader {
     public static func load(text: String, file: String, checkFiles: Bool = true) throws(ValidationFailure) -> LoadedWorkflow {
         let sink = DiagnosticSink()
         let resolver = TemplateResolver(sink: sink)
-        guard let root = resolver.parseText(Array(text.utf8), file: file) else { throw ValidationFailure(diagnostics: sink.sorted) }
+        guard let root = resolver.parseText(Array(text.utf8), file: file) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
+        return try finish(root: root, file: file, sink: sink, resolver: resolver, checkFiles: checkFiles)
+    }
+
+    /// Loads a workflow from raw bytes as if they were the file `file` (for fuzzing and stdin).
+    public static func load(bytes: [UInt8], file: String, checkFiles: Bool = true) throws(ValidationFailure) -> LoadedWorkflow {
+        let sink = DiagnosticSink()
+        let resolver = TemplateResolver(sink: sink)
+        guard let root = resolver.parseText(bytes, file: file) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         return try finish(root: root, file: file, sink: sink, resolver: resolver, checkFiles: checkFiles)
     }
 
     /// Parses bytes only (no decoding); for tests and tools.
     public static func parseTree(bytes: [UInt8], file: String) throws(ValidationFailure) -> YAMLNode {
         let sink = DiagnosticSink()
-        guard let root = YAMLParser.parse(bytes: bytes, file: file, sink: sink) else { throw ValidationFailure(diagnostics: sink.sorted) }
+        guard let root = YAMLParser.parse(bytes: bytes, file: file, sink: sink) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         return root
     }
 
@@ -60,17 +68,17 @@ public enum WorkflowLoader {
         let key = TemplateResolver.key(file)
         if root.pairs?.contains(where: { $0.key == "parameters" }) == true {
             sink.error("this is a template file (it declares `parameters`); use it from a workflow with `extends` or `uses`", at: root.position)
-            throw ValidationFailure(diagnostics: sink.sorted)
+            throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure)
         }
-        guard let merged = resolver.resolve(root, file: file, chain: [key]) else { throw ValidationFailure(diagnostics: sink.sorted) }
+        guard let merged = resolver.resolve(root, file: file, chain: [key]) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         let baseDir = (file as NSString).deletingLastPathComponent
         let decodeCell: (YAMLNode, DiagnosticSink) -> Workflow? = { tree, s in
             decode(tree, sink: s, baseDirectory: baseDir, checkFiles: checkFiles)
         }
-        guard let base = decodeCell(merged, sink), !sink.hasErrors else { throw ValidationFailure(diagnostics: sink.sorted) }
+        guard let base = decodeCell(merged, sink), !sink.hasErrors else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         let expander = AblationExpander(sink: sink, decode: decodeCell)
         guard let cells = expander.expand(root: merged, base: base), !sink.hasErrors else {
-            throw ValidationFailure(diagnostics: sink.sorted)
+            throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure)
         }
         return LoadedWorkflow(file: file, workflow: base, cells: cells,
                               warnings: sink.sorted.filter { $0.severity == .warning }, files: resolver.filesRead)
@@ -91,6 +99,7 @@ public enum WorkflowLoader {
             w = try JSONDecoder().decode(Workflow.self, from: Data(json.canonical.utf8))
         } catch {
             sink.error("internal error: the checked workflow could not be decoded (\(error)); please report this", at: tree.position)
+            sink.internalFailure = true
             return nil
         }
         let before = sink.errorCount
@@ -129,17 +138,26 @@ extension WorkflowLoader {
         let sink = DiagnosticSink()
         let resolver = TemplateResolver(sink: sink)
         let anchor = SourcePosition(file: path, line: 1, column: 1)
-        guard resolver.parseFile(path, reportAt: nil) != nil else { throw ValidationFailure(diagnostics: sink.sorted) }
+        guard resolver.parseFile(path, reportAt: nil) != nil else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         // Instantiate it the way an including file would, giving required parameters a marker value.
         let ref = YAMLNode.scalar(path.hasPrefix("/") ? path : "./" + (path as NSString).lastPathComponent, at: anchor)
         let dir = (path as NSString).deletingLastPathComponent
         let includer = ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(".template-check")
-        guard let body = resolver.instantiateForCheck(ref, from: includer) else { throw ValidationFailure(diagnostics: sink.sorted) }
+        guard let body = resolver.instantiateForCheck(ref, from: includer) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         let keys = Workflow.schemaObject.fields.map(\.key)
-        for p in body.pairs ?? [] where !keys.contains(p.key) {
+        for p in body.pairs ?? [] where resolver.usedMarkers && !keys.contains(p.key) && !p.key.hasPrefix("x-") {
             sink.error("unknown key '\(p.key)' in a template\(didYouMean(p.key, keys + ["parameters", "extends", "uses"]))", at: p.keyNode.position)
         }
-        if sink.hasErrors { throw ValidationFailure(diagnostics: sink.sorted) }
+        // With every parameter defaulted, the fragment's values are checked like a workflow's
+        // (types, ranges, unknown keys), without requiring the keys a workflow must have.
+        if !sink.hasErrors, !resolver.usedMarkers, var pairs = body.pairs {
+            pairs.removeAll { $0.key.hasPrefix("x-") }
+            if !pairs.contains(where: { $0.key == "name" }) {
+                pairs.insert(YAMLPair(keyNode: .scalar("name", at: anchor), value: .scalar("template", style: .doubleQuoted, at: anchor)), at: 0)
+            }
+            _ = SchemaWalker(sink: sink).walkWorkflow(YAMLNode(.mapping(pairs), at: body.position))
+        }
+        if sink.hasErrors { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         return sink.sorted
     }
 }

@@ -94,11 +94,11 @@ extension RewardSpec: SchemaDescribed {
     public static let schemaObject = ObjectSchema(
         "RewardSpec", doc: "One reward (objective).", defaults: RewardSpec(name: "", kind: .rougeL), fields: [
             FieldSchema("name", .string, "Unique name, used in reports and weight vectors.", required: true),
-            FieldSchema("kind", e(RewardKind.self), "rouge1 / rouge2 / rougeL: F-measure against the reference summary; faithfulness: share of summary words found in the document; coverage: share of document content words in the summary; length: closeness to a target word count; novelty: share of summary n-grams absent from the document; repetition: minus the share of repeated n-grams; command: an external program.", required: true),
+            FieldSchema("kind", e(RewardKind.self), "rouge1 / rouge2 / rougeL: F-measure against the reference summary; faithfulness: share of summary words found in the document; coverage: TF-IDF weighted recall of the document's content words; length: closeness to a target word count; novelty: share of summary n-grams absent from the document; repetition: minus the share of repeated n-grams; command: an external program.", required: true),
             FieldSchema("target", R.int(1), "`length` only (required there): target length in words."),
             FieldSchema("tolerance", R.int(0), "`length` only: words of slack around the target without penalty (default 0)."),
             FieldSchema("n", R.int(1), "`novelty` and `repetition` only: n-gram order (default 2)."),
-            FieldSchema("command", .array(.string, minItems: 1), "`command` only (required there): argv list (never a shell string); reads JSON Lines on stdin, writes one number per line."),
+            FieldSchema("command", .array(.string, minItems: 1), "`command` only (required there): argv list (never a shell string), run in the workflow's directory; it reads one JSON object per summary on stdin ({prompt, document, response, reference}) and prints one number per line."),
             FieldSchema("timeout", R.positive, "`command` only: seconds before the reward process is killed (default 60)."),
             FieldSchema("normalize", e(Normalization.self), "`zscore`: standardised with mean and deviation frozen from π_ref samples before RL; `none`: raw."),
         ])

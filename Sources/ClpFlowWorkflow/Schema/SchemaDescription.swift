@@ -136,8 +136,8 @@ public enum SchemaRegistry {
         defaults: AdaptiveDefaults(), fields: [
             FieldSchema("base", .union("WeightDistribution"), "The distribution adapted (proposal)."),
             FieldSchema("rate", .number(minimum: 0, exclusiveMinimum: nil, maximum: 1),
-                        "Fraction of draws taken from the lagging bins (0: the base distribution only)."),
-            FieldSchema("bins", int(1), "Number of bins of the first weight w₁ used to track lagging regions."),
+                        "Probability that a draw returns a lagging lattice weighting instead of a draw from `base` (0: `base` only)."),
+            FieldSchema("bins", int(2), "Points per edge of the simplex lattice on which the lag of the policy is tracked."),
         ])
     static let tchebycheffObject = ObjectSchema(
         "Tchebycheff", doc: "Smooth Tchebycheff scalarization −τ log Σ wᵢ exp(−rᵢ/τ).",

@@ -8,6 +8,7 @@ public enum WorkflowSchema {
         var defs: [String: JSONValue] = [:]
         for o in SchemaRegistry.objects { defs[o.name] = objectSchema(o) }
         for u in SchemaRegistry.unions { defs[u.name] = unionSchema(u) }
+        defs["WeightDistributionComponent"] = componentSchema(SchemaRegistry.weightDistribution)
         let workflow = SchemaRegistry.object("Workflow")
         var props: [String: JSONValue] = [:]
         for f in workflow.fields { props[f.key] = fieldSchema(f) }
@@ -24,6 +25,7 @@ public enum WorkflowSchema {
             "description": "A workflow file: the workflow keys plus `extends` / `uses`. `name` is required unless it comes from a template.",
             "type": "object",
             "properties": .object(props),
+            "patternProperties": ["^x-": ["description": "Ignored: a place to define YAML anchors."]],
             "additionalProperties": false,
             "anyOf": [["required": ["name"]], ["required": ["extends"]], ["required": ["uses"]]],
         ])
@@ -41,6 +43,7 @@ public enum WorkflowSchema {
             "type": "object",
             "properties": .object(tprops),
             "required": ["parameters"],
+            "patternProperties": ["^x-": ["description": "Ignored: a place to define YAML anchors."]],
             "additionalProperties": false,
         ])
         return .object([
@@ -127,14 +130,7 @@ public enum WorkflowSchema {
             if minItems > 0 { o["minItems"] = .number(Double(minItems)) }
             return .object(o)
         case .object(let n), .union(let n): return ["$ref": .string("#/$defs/\(n)")]
-        case .mixtureComponent(let n):
-            let u = SchemaRegistry.union(n)
-            var props: [String: JSONValue] = ["probability": ["type": "number", "minimum": 0, "maximum": 1]]
-            for v in u.variants { props[v.tag] = variantBody(v) }
-            return .object([
-                "type": "object", "properties": .object(props), "required": ["probability"],
-                "minProperties": 2, "maxProperties": 2, "additionalProperties": false,
-            ])
+        case .mixtureComponent(let n): return ["$ref": .string("#/$defs/\(n)Component")]
         case .scalar: return scalar
         case .matrix: return ["type": "object", "minProperties": 1, "additionalProperties": ["type": "array", "items": scalar, "minItems": 1]]
         case .assignment: return ["type": "object", "additionalProperties": scalar]
@@ -142,6 +138,17 @@ public enum WorkflowSchema {
         case .anyOf(let ts): return ["anyOf": .array(ts.map(typeSchema))]
         case .any: return [:]
         }
+    }
+
+    /// A mixture component: `probability` and exactly one key of the union.
+    static func componentSchema(_ u: UnionSchema) -> JSONValue {
+        var props: [String: JSONValue] = ["probability": ["type": "number", "minimum": 0, "maximum": 1]]
+            for v in u.variants { props[v.tag] = variantBody(v) }
+            return .object([
+                "description": .string("A component of a mixture: `probability` and one \(u.name) key."),
+                "type": "object", "properties": .object(props), "required": ["probability"],
+                "minProperties": 2, "maxProperties": 2, "additionalProperties": false,
+            ])
     }
 
     /// The schema file's text (pretty canonical JSON).
@@ -181,23 +188,40 @@ public enum WorkflowSchema {
 
     /// The generated reference section of docs/workflow-language.md.
     public static var markdownReference: String {
-        var out = ""
+        var out = """
+            ### Files
+
+            A workflow file holds the keys of [`Workflow`](#workflow) plus:
+
+            | Key | Type | Description |
+            |---|---|---|
+            | `extends` | path or [`TemplateReference`](#templatereference) | Template the file is deep-merged onto. |
+            | `uses` | list of paths or [`TemplateReference`](#templatereference) | Fragments deep-merged in order before the file's own keys. |
+            | `x-…` | any | Ignored (a place to define YAML anchors). |
+
+            A template file holds `parameters` (mapping: name → [`TemplateParameter`](#templateparameter);
+            required for `clp-flow validate` to recognise the file as a template), optionally `extends` /
+            `uses`, and any workflow keys, whose scalars may contain `${name}`.
+
+
+            """
         for o in SchemaRegistry.objects {
             out += "### \(o.name)\n\n\(o.doc)"
             if let s = o.shorthand { out += " A bare value is short for `{\(s): value}`." }
             out += "\n\n| Key | Type | Default | Description |\n|---|---|---|---|\n"
             for f in o.fields {
-                let def = f.required ? "required" : (f.defaultValue.map { "`\($0.canonical)`" } ?? "—")
+                var def = f.required ? "required" : (f.defaultValue.map { "`\($0.canonical)`" } ?? "—")
+                if case .object(let n) = f.type, !f.required, f.defaultValue != nil { def = "see [`\(n)`](#\(n.lowercased()))" }
                 out += "| `\(f.key)` | \(cell(typeText(f.type))) | \(cell(def)) | \(cell(f.doc)) |\n"
             }
             out += "\n"
         }
         for u in SchemaRegistry.unions {
             out += "### \(u.name)\n\n\(u.doc) Written as a bare word (where allowed) or a mapping with exactly one key.\n\n"
-            out += "| Form | Parameters | Description |\n|---|---|---|\n"
+            out += "| Key | Written | Parameters | Description |\n|---|---|---|---|\n"
             for v in u.variants {
                 let form = v.body == nil ? "`\(v.tag)` or `\(v.tag): {}`" : (v.bare ? "`\(v.tag)` or `\(v.tag): …`" : "`\(v.tag): …`")
-                out += "| \(form) | \(v.body.map { cell(typeText($0)) } ?? "—") | \(cell(v.doc)) |\n"
+                out += "| `\(v.tag)` | \(form) | \(v.body.map { cell(typeText($0)) } ?? "—") | \(cell(v.doc)) |\n"
             }
             out += "\n"
         }

@@ -49,7 +49,11 @@ public struct Diagnostic: Sendable, Hashable, Error {
 /// Thrown when a workflow cannot be loaded: every error found (and the warnings), in order.
 public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
     public var diagnostics: [Diagnostic]
-    public init(diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    /// True when the failure is a bug in clp-flow rather than a problem of the input (exit 70).
+    public var isInternal: Bool
+    public init(diagnostics: [Diagnostic], isInternal: Bool = false) {
+        self.diagnostics = diagnostics; self.isInternal = isInternal
+    }
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
     public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
     /// All diagnostics rendered, errors first, then warnings.
@@ -60,6 +64,8 @@ public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
 /// Collects diagnostics while a workflow is read; fills in source lines from the files read.
 final class DiagnosticSink {
     private(set) var diagnostics: [Diagnostic] = []
+    /// Set when an internal inconsistency was found (reported as exit code 70, not 2).
+    var internalFailure = false
     private var seen = Set<String>()
     var sources: [String: [Substring]] = [:]
 
@@ -122,7 +128,23 @@ func suggestion(for word: String, among candidates: [String]) -> String? {
     return best?.0
 }
 
+/// Prefix matches count too (`attention` → `attn` is not close in edit distance).
+func closest(_ word: String, _ candidates: [String]) -> String? {
+    if let s = suggestion(for: word, among: candidates) { return s }
+    let w = word.lowercased()
+    guard w.count >= 3 else { return nil }
+    return candidates.first { c in
+        let c = c.lowercased()
+        guard c.count >= 3, w.first == c.first else { return false }
+        if w.hasPrefix(c) || c.hasPrefix(w) { return true }
+        // The shorter word is a subsequence of the longer one (`attn` in `attention`).
+        let (short, long) = c.count < w.count ? (c, w) : (w, c)
+        var it = long.makeIterator()
+        return short.allSatisfy { ch in while let x = it.next() { if x == ch { return true } }; return false }
+    }
+}
+
 func didYouMean(_ word: String, _ candidates: [String]) -> String {
-    if let s = suggestion(for: word, among: candidates) { return "; did you mean '\(s)'?" }
+    if let s = closest(word, candidates) { return "; did you mean '\(s)'?" }
     return ""
 }

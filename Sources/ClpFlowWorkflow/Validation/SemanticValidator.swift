@@ -60,6 +60,11 @@ struct SemanticValidator {
     private func written(_ path: [String]) -> Bool { locator.exact(path) != nil }
 
     func validate(_ w: inout Workflow) {
+        if w.name.trimmingCharacters(in: .whitespaces).isEmpty {
+            err("the workflow `name` must not be empty", ["name"])
+        } else if w.name.contains("/") || w.name.contains("\0") {
+            err("the workflow `name` is used in directory names and must not contain '/'", ["name"])
+        }
         checkRewards(&w)
         checkData(&w)
         checkModel(&w)

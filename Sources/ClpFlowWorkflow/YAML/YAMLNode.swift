@@ -79,6 +79,12 @@ public struct YAMLNode: Sendable, Hashable {
         }
     }
 
+    /// The type with its article ("a mapping", "an integer"), for error messages.
+    public var typeWithArticle: String {
+        let t = typeName
+        return (["a", "e", "i", "o", "u"].contains(t.first.map(String.init) ?? "") ? "an " : "a ") + t
+    }
+
     /// Number of nodes in this subtree.
     public var size: Int {
         switch kind {

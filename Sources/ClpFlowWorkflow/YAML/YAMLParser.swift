@@ -7,21 +7,19 @@ import Foundation
 public enum YAMLParser {
     /// Aliases may expand to at most this many nodes in total (guards against alias bombs).
     static let maxExpandedNodes = 200_000
+    /// Deepest nesting of sequences and mappings accepted (workflows need fewer than ten levels).
+    static let maxDepth = 100
 
     /// Parses one document. Returns nil (with diagnostics in `sink`) when the text is not valid.
     static func parse(bytes: [UInt8], file: String, sink: DiagnosticSink) -> YAMLNode? {
         if let (line, column) = firstInvalidUTF8(bytes) {
+            sink.addSource(file: file, text: String(decoding: bytes, as: UTF8.self))
             sink.error("invalid UTF-8 byte sequence; workflow files must be UTF-8 text",
                        at: SourcePosition(file: file, line: line, column: column))
             return nil
         }
         let text = String(decoding: bytes, as: UTF8.self)
         sink.addSource(file: file, text: text)
-        if let (line, column) = tabIndentation(text) {
-            sink.error("tab character used for indentation; indent with spaces",
-                       at: SourcePosition(file: file, line: line, column: column))
-            return nil
-        }
         var builder = TreeBuilder(file: file, sink: sink)
         return bytes.withUnsafeBufferPointer { buf -> YAMLNode? in
             var parser = yaml_parser_t()
@@ -36,6 +34,12 @@ public enum YAMLParser {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else {
                     let mark = parser.problem_mark
+                    // libyaml's message for a tab in indentation is obscure: name the tab instead.
+                    if let (line, column) = tabIndentation(text), line <= Int(mark.line) + 1 {
+                        sink.error("tab character used for indentation; indent with spaces",
+                                   at: SourcePosition(file: file, line: line, column: column))
+                        return nil
+                    }
                     var msg = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
                     if let ctx = parser.context.map({ String(cString: $0) }) {
                         msg += " (\(ctx) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
@@ -196,6 +200,14 @@ private struct TreeBuilder {
             if let a = TreeBuilder.string(s.anchor) { anchors[a] = node }
             add(node, isAlias: false)
         case YAML_SEQUENCE_START_EVENT:
+            if let t = TreeBuilder.string(event.data.sequence_start.tag), t != "tag:yaml.org,2002:seq" {
+                fail("unsupported YAML tag '\(t)' on a sequence", at: start)
+                return false
+            }
+            if stack.count >= YAMLParser.maxDepth {
+                fail("sequences and mappings are nested deeper than \(YAMLParser.maxDepth) levels", at: start)
+                return false
+            }
             stack.append(.sequence(items: [], start: start, anchor: TreeBuilder.string(event.data.sequence_start.anchor)))
         case YAML_SEQUENCE_END_EVENT:
             guard case .sequence(let items, let s, let anchor) = stack.popLast() else { return false }
@@ -203,6 +215,14 @@ private struct TreeBuilder {
             if let anchor { anchors[anchor] = node }
             add(node, isAlias: false)
         case YAML_MAPPING_START_EVENT:
+            if let t = TreeBuilder.string(event.data.mapping_start.tag), t != "tag:yaml.org,2002:map" {
+                fail("unsupported YAML tag '\(t)' on a mapping (sets, ordered maps and custom tags are not part of the language)", at: start)
+                return false
+            }
+            if stack.count >= YAMLParser.maxDepth {
+                fail("sequences and mappings are nested deeper than \(YAMLParser.maxDepth) levels", at: start)
+                return false
+            }
             stack.append(.mapping(pairs: [], pendingKey: nil, merges: [], start: start,
                                   anchor: TreeBuilder.string(event.data.mapping_start.anchor)))
         case YAML_MAPPING_END_EVENT:
@@ -237,13 +257,13 @@ private struct TreeBuilder {
                     case .sequence(let items):
                         for item in items {
                             guard item.pairs != nil else {
-                                fail("a merge key (`<<`) takes a mapping or a sequence of mappings, found a \(item.typeName)", at: item.position)
+                                fail("a merge key (`<<`) takes a mapping or a sequence of mappings, found \(item.typeWithArticle)", at: item.position)
                                 return
                             }
                             merges.append(item)
                         }
                     default:
-                        fail("a merge key (`<<`) takes a mapping or a sequence of mappings, found a \(node.typeName)", at: node.position)
+                        fail("a merge key (`<<`) takes a mapping or a sequence of mappings, found \(node.typeWithArticle)", at: node.position)
                         return
                     }
                 } else {
@@ -252,7 +272,7 @@ private struct TreeBuilder {
                 stack.append(.mapping(pairs: pairs, pendingKey: nil, merges: merges, start: s, anchor: a))
             } else {
                 guard case .scalar(let text, _, _) = node.kind else {
-                    fail("mapping keys must be scalars, found a \(node.typeName)", at: node.position)
+                    fail("mapping keys must be scalars, found \(node.typeWithArticle)", at: node.position)
                     return
                 }
                 if text != "<<", let first = pairs.first(where: { $0.key == text }) {
