@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClpFlowCore
+import ClpFlowPlanner
 import ClpFlowReport
 import ClpFlowRunner
 import ClpFlowSteps
@@ -24,7 +25,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let rd = RunDirectory(path: runDir)
-        let plan: ClpFlowPlanner.Plan
+        let plan: Plan
         do { plan = try rd.readPlan() } catch {
             FileHandle.standardError.write(Data("error: \(runDir) is not a run directory: \(error)\n".utf8))
             throw ExitCode(ClpFlowExit.invalidInput)
@@ -35,7 +36,7 @@ struct ReportCommand: ParsableCommand {
             status = run.status
             for s in (try? store.steps(runId: run.id)) ?? [] {
                 var wall: Double? = nil
-                if let a = s.started, let b = s.ended { wall = b.timeIntervalSince(a) }
+                if let a = s.started.flatMap(Timestamp.date), let b = s.ended.flatMap(Timestamp.date) { wall = b.timeIntervalSince(a) }
                 records.append(ClpFlowReport.StepRecord(id: s.stepId, kind: s.kind, status: s.status.rawValue,
                                                         wallTimeSeconds: wall, cacheKey: s.cacheKey))
             }
