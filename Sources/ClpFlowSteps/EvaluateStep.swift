@@ -57,15 +57,46 @@ enum EvaluateStep {
                                              examples: examples, reference: reference, builder: builder, score: score)
         ctx.events.progress(step: total, total: total)
         let refPoint = refEval.points[0]
-        let points = result.points.map { $0.rewards.map(\.mean) }
-        let hv = ParetoMetrics.hypervolume(points, reference: refPoint.rewards.map(\.mean))
-        let steer = names.count > 1 ? ParetoMetrics.steerability(weights: result.points.map(\.weights), rewards: points) : []
+        let hv = Objectives.hypervolume(result.points, reference: refPoint, multiKL: kl.range != nil,
+                                        klBound: Objectives.klBound([result.points]))
+        let steer = Objectives.steerability(result.points, rewardCount: names.count, multiKL: kl.range != nil)
         ctx.events.metric("hypervolume", hv)
         for (i, s) in steer.enumerated() { if let rho = s.rho { ctx.events.metric("spearman/\(names[i])", rho) } }
         ctx.events.metric("tokens_per_second", result.tokensPerSecond)
         try Files.writeJSON(EvaluationArtifact(method: method, label: label, conditioning: conditioningName, rewardNames: names,
                                                evaluation: result, reference: refPoint, hypervolume: hv, steerability: steer),
                             to: ctx.workDir.appendingPathComponent(ArtifactFiles.evaluation))
+    }
+}
+
+/// The objectives fronts are measured on. With a fixed KL weight: the m rewards, reference point
+/// π_ref's rewards. In multi-KL workflows the KL is an objective too: (r₁…r_m, −KL) with reference
+/// point (π_ref's rewards, −K), K the largest KL among the compared points (docs/evaluation.md).
+public enum Objectives {
+    public static func vectors(_ points: [EvaluationPoint], multiKL: Bool) -> [[Double]] {
+        points.map { p in p.rewards.map(\.mean) + (multiKL ? [-p.kl.mean] : []) }
+    }
+
+    public static func klBound(_ sets: [[EvaluationPoint]]) -> Double {
+        max(1e-6, sets.flatMap { $0.map(\.kl.mean) }.filter(\.isFinite).max() ?? 0)
+    }
+
+    public static func referenceVector(_ ref: EvaluationPoint, multiKL: Bool, klBound: Double) -> [Double] {
+        ref.rewards.map(\.mean) + (multiKL ? [-klBound] : [])
+    }
+
+    public static func hypervolume(_ points: [EvaluationPoint], reference: EvaluationPoint, multiKL: Bool, klBound: Double) -> Double {
+        ParetoMetrics.hypervolume(vectors(points, multiKL: multiKL),
+                                  reference: referenceVector(reference, multiKL: multiKL, klBound: klBound))
+    }
+
+    /// ρ(wᵢ, rᵢ) along the grid for m ≥ 2 rewards; for one reward in multi-KL workflows
+    /// ρ(1/α, r): a steerable policy gains reward as α falls.
+    public static func steerability(_ points: [EvaluationPoint], rewardCount m: Int, multiKL: Bool) -> [ParetoMetrics.Steerability] {
+        let rewards = points.map { $0.rewards.map(\.mean) }
+        if m > 1 { return ParetoMetrics.steerability(weights: points.map(\.weights), rewards: rewards) }
+        guard multiKL, points.allSatisfy({ $0.alpha != nil }) else { return [] }
+        return ParetoMetrics.steerability(weights: points.map { [1 / $0.alpha!] }, rewards: rewards)
     }
 }
 

@@ -36,11 +36,18 @@ enum AblateStep {
     static func run(_ ctx: StepContext) throws {
         let axes = (ctx.step.config["ablate"]?["matrix"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
         var rows: [AblationRow] = []
+        var evals: [(String, EvaluationArtifact)] = []
         for id in ctx.step.inputs {
             guard let dir = ctx.inputDirs[id] else { continue }
-            let e = try Files.readJSON(EvaluationArtifact.self, from: dir.appendingPathComponent(ArtifactFiles.evaluation))
+            evals.append((id, try Files.readJSON(EvaluationArtifact.self, from: dir.appendingPathComponent(ArtifactFiles.evaluation))))
+        }
+        // One KL bound for every row in multi-KL workflows, so hypervolumes are comparable.
+        let multiKL = evals.contains { $0.1.evaluation.points.contains { $0.alpha != nil } }
+        let bound = Objectives.klBound(evals.map(\.1.evaluation.points))
+        for (id, e) in evals {
             let rhos = e.steerability.compactMap(\.rho)
-            rows.append(AblationRow(stepId: id, labels: stepLabels(id), method: e.label, hypervolume: e.hypervolume,
+            let hv = Objectives.hypervolume(e.evaluation.points, reference: e.reference, multiKL: multiKL, klBound: bound)
+            rows.append(AblationRow(stepId: id, labels: stepLabels(id), method: e.label, hypervolume: hv,
                                     meanSpearman: rhos.isEmpty ? nil : rhos.reduce(0, +) / Double(rhos.count)))
         }
         try Files.writeJSON(AblationArtifact(axes: axes, rows: rows), to: ctx.workDir.appendingPathComponent(ArtifactFiles.ablation))
@@ -88,7 +95,10 @@ public enum ReportBuilder {
         var hvRows: [HypervolumeRow] = []
         var steer: [SteerabilityRow] = []
         let refPoint = first.reference.rewards.map(\.mean)
-        let allPoints = evaluations.map { $0.e.evaluation.points.map { $0.rewards.map(\.mean) } }
+        let multiKL = evaluations.contains { $0.e.evaluation.points.contains { $0.alpha != nil } }
+        let klBound = Objectives.klBound(evaluations.map(\.e.evaluation.points))
+        let refVector = Objectives.referenceVector(first.reference, multiKL: multiKL, klBound: klBound)
+        let allPoints = evaluations.map { Objectives.vectors($0.e.evaluation.points, multiKL: multiKL) }
         for (k, x) in evaluations.enumerated() {
             let label = displayName(x)
             let pts = x.e.evaluation.points
@@ -99,10 +109,10 @@ public enum ReportBuilder {
             }))
             let others = allPoints.enumerated().filter { $0.offset != k }.flatMap(\.element)
             let mine = allPoints[k]
-            hvRows.append(HypervolumeRow(method: label, hypervolume: ParetoMetrics.hypervolume(mine, reference: refPoint),
+            hvRows.append(HypervolumeRow(method: label, hypervolume: ParetoMetrics.hypervolume(mine, reference: refVector),
                                          dominatedShare: others.isEmpty ? nil : ParetoMetrics.dominatedShare(mine, by: others),
                                          frontSize: ParetoMetrics.nonDominatedIndices(mine).count))
-            if names.count > 1 {
+            if !x.e.steerability.isEmpty {
                 steer.append(SteerabilityRow(method: label, rewards: x.e.steerability.map { SteerabilityEntry(rho: $0.rho, spread: $0.spread) }))
             }
         }
@@ -136,7 +146,9 @@ public enum ReportBuilder {
         return ReportData(metadata: meta, rewardNames: names, methods: methods,
                           reference: ReferencePoint(label: "π_ref (reference policy)", rewardMeans: refPoint,
                                                     rewardStandardErrors: first.reference.rewards.map(\.se), length: first.reference.length.mean),
-                          hypervolume: HypervolumeTable(referencePoint: refPoint, referenceLabel: "π_ref", rows: hvRows),
+                          hypervolume: HypervolumeTable(referencePoint: refPoint,
+                                                        referenceLabel: multiKL ? "π_ref rewards and −KL bound \(String(format: "%.3g", klBound)) (objectives: rewards and −KL)" : "π_ref",
+                                                        rows: hvRows),
                           steerability: steer, trainingCurves: curves, ablation: ablationMatrix,
                           samples: order.compactMap { groups[$0] })
     }

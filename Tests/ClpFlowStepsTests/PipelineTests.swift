@@ -41,12 +41,29 @@ import Testing
         return wf
     }
 
+    static func multiKL() -> Workflow {
+        var wf = workflow()
+        wf.name = "pipeline-multi-kl"
+        wf.rewards = [wf.rewards[0]]
+        wf.kl.range = KLRange(min: 0.02, max: 0.5)
+        wf.kl.range?.eval = [0.02, 0.1, 0.5]
+        wf.baselines = [.dera]
+        return wf
+    }
+
     @Test func runsEveryStepAndReports() throws {
+        try runPipeline(Self.workflow(), expectMethods: ["rewarded-soups", "clp-attn"], gridPoints: 3)
+    }
+
+    @Test func multiKLWithDeRa() throws {
+        try runPipeline(Self.multiKL(), expectMethods: ["dera", "clp-attn"], gridPoints: 3)
+    }
+
+    func runPipeline(_ wf: Workflow, expectMethods: [String], gridPoints: Int) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("clp-pipeline-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let rd = RunDirectory(root)
         try FileManager.default.createDirectory(at: rd.workURL, withIntermediateDirectories: true)
-        let wf = Self.workflow()
         let plan = Planner.plan(workflow: wf, cells: [], workflowDir: root)
         try rd.writePlan(plan)
         let kinds = plan.steps.map(\.kind)
@@ -61,13 +78,12 @@ import Testing
         let report = plan.steps.last!
         let html = try String(contentsOf: try rd.artifacts.url(for: report.cacheKey).appendingPathComponent(ArtifactFiles.report), encoding: .utf8)
         #expect(html.contains("<svg"))
-        #expect(html.contains("rewarded-soups"))
-        #expect(html.contains("clp-attn"))
+        for m in expectMethods { #expect(html.contains(m)) }
         // Evaluations cover the grid and carry finite numbers.
         for s in plan.steps where s.kind == .evaluate {
             let e = try Files.readJSON(EvaluationArtifact.self,
                                        from: try rd.artifacts.url(for: s.cacheKey).appendingPathComponent(ArtifactFiles.evaluation))
-            #expect(e.evaluation.points.count == 3)
+            #expect(e.evaluation.points.count == gridPoints)
             #expect(e.evaluation.points.allSatisfy { p in p.rewards.allSatisfy { $0.mean.isFinite } })
             #expect(e.hypervolume.isFinite)
         }
