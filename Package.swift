@@ -49,6 +49,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "clp-flow", dependencies: ["ClpFlowCLI"]),
+        // Engine benchmarks (bench/run.sh builds them with -c release).
+        .executableTarget(name: "clp-flow-bench", dependencies: ["ClpFlowEngine", "ClpFlowKernels", "ClpFlowCore"],
+                          path: "bench/clp-flow-bench"),
 
         .testTarget(name: "ClpFlowCoreTests", dependencies: ["ClpFlowCore"]),
         .testTarget(name: "ClpFlowWorkflowTests", dependencies: ["ClpFlowWorkflow"],
