@@ -85,6 +85,27 @@ public enum Kernels {
         }
     }
 
+    /// `geluForward` that also stores tanh(√(2/π)(x + 0.044715x³)) for `geluBackward(savedTanh:)`.
+    public static func geluForward(out: UnsafeMutablePointer<Float>, savedTanh: UnsafeMutablePointer<Float>,
+                                   inp: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let x = inp[i]
+            let t = tanh(geluScale * (x + 0.044715 * x * x * x))
+            savedTanh[i] = t
+            out[i] = 0.5 * x * (1 + t)
+        }
+    }
+
+    /// dinp = dout · gelu'(inp) (overwrites) using the tanh values saved by the forward.
+    public static func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                                    savedTanh: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let x = inp[i], t = savedTanh[i]
+            let du = geluScale * (1 + 3 * 0.044715 * x * x)
+            dinp[i] = (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du) * dout[i]
+        }
+    }
+
     /// dinp += dout · gelu'(inp).
     public static func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                     dout: UnsafePointer<Float>, count: Int) {
@@ -209,12 +230,14 @@ public enum Kernels {
     }
 
     /// Backward of `linearForward`: dinp += dout·Wᵀ, dweight += inpᵀ·dout, dbias += Σ dout.
+    /// With `overwriteInput`, dinp is written (dinp = dout·Wᵀ) instead of accumulated.
     public static func linearBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
                                       dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
                                       inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                      N: Int, IC: Int, OC: Int) {
+                                      N: Int, IC: Int, OC: Int, overwriteInput: Bool = false) {
         if let dinp {
-            BLAS.sgemm(transB: true, m: N, n: IC, k: OC, a: dout, lda: OC, b: weight, ldb: OC, beta: 1, c: dinp, ldc: IC)
+            BLAS.sgemm(transB: true, m: N, n: IC, k: OC, a: dout, lda: OC, b: weight, ldb: OC,
+                       beta: overwriteInput ? 0 : 1, c: dinp, ldc: IC)
         }
         BLAS.sgemm(transA: true, m: IC, n: OC, k: N, a: inp, lda: IC, b: dout, ldb: OC, beta: 1, c: dweight, ldc: OC)
         if let dbias { biasBackward(dbias: dbias, dout: dout, N: N, C: OC) }
@@ -253,10 +276,12 @@ public enum Kernels {
         }
     }
 
-    /// Backward of `attentionForward`: dqkv += …; `scratch` must hold T·T floats.
+    /// Backward of `attentionForward`: dqkv += … (dqkv = … with `overwrite`); `scratch` holds T·T floats.
     public static func attentionBackward(dqkv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                                          dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
-                                         att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int) {
+                                         att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int,
+                                         overwrite: Bool = false) {
+        let beta: Float = overwrite ? 0 : 1
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
@@ -270,7 +295,7 @@ public enum Kernels {
                 // datt = dy · vᵀ
                 BLAS.sgemm(transB: true, m: T, n: T, k: hs, a: dy, lda: C, b: v, ldb: C3, c: scratch, ldc: T)
                 // dv += attᵀ · dy
-                BLAS.sgemm(transA: true, m: T, n: hs, k: T, a: a, lda: T, b: dy, ldb: C, beta: 1, c: dv, ldc: C3)
+                BLAS.sgemm(transA: true, m: T, n: hs, k: T, a: a, lda: T, b: dy, ldb: C, beta: beta, c: dv, ldc: C3)
                 // softmax backward (in place in scratch), causal part only
                 for t in 0..<T {
                     let p = a + t * T, d = scratch + t * T
@@ -280,8 +305,8 @@ public enum Kernels {
                     for j in (t + 1)..<T { d[j] = 0 }
                 }
                 // dq += scale · dpre · k ; dk += scale · dpreᵀ · q
-                BLAS.sgemm(m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: k, ldb: C3, beta: 1, c: dq, ldc: C3)
-                BLAS.sgemm(transA: true, m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: q, ldb: C3, beta: 1, c: dk, ldc: C3)
+                BLAS.sgemm(m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: k, ldb: C3, beta: beta, c: dq, ldc: C3)
+                BLAS.sgemm(transA: true, m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: q, ldb: C3, beta: beta, c: dk, ldc: C3)
             }
         }
     }
@@ -297,12 +322,13 @@ public enum Kernels {
         let bc1 = 1 - Float(powDouble(Double(beta1), step))
         let bc2 = 1 - Float(powDouble(Double(beta2), step))
         let ib1 = 1 - beta1, ib2 = 1 - beta2
+        let rb1 = 1 / bc1, rb2 = 1 / bc2
         for i in 0..<count {
             let g = grads[i]
             let mi = beta1 * m[i] + ib1 * g
             let vi = beta2 * v[i] + ib2 * g * g
             m[i] = mi; v[i] = vi
-            let mhat = mi / bc1, vhat = vi / bc2
+            let mhat = mi * rb1, vhat = vi * rb2
             params[i] -= lr * (mhat / (vhat.squareRoot() + eps) + weightDecay * params[i])
         }
     }

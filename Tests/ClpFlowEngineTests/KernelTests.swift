@@ -227,3 +227,34 @@ func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
         #expect(h == [0.1, 0.2])
     }
 }
+
+@Suite struct KernelVariantTests {
+    @Test func savedTanhGeluMatchesRecomputed() {
+        let x = randomArray(37, seed: 21, scale: 3), d = randomArray(37, seed: 22)
+        var o1 = [Float](repeating: 0, count: 37), o2 = o1, t = o1, g1 = o1, g2 = [Float](repeating: 5, count: 37)
+        Kernels.geluForward(out: &o1, inp: x, count: 37)
+        Kernels.geluForward(out: &o2, savedTanh: &t, inp: x, count: 37)
+        #expect(o1 == o2)
+        Kernels.geluBackward(dinp: &g1, inp: x, dout: d, count: 37)
+        Kernels.geluBackward(dinp: &g2, inp: x, savedTanh: t, dout: d, count: 37)   // overwrites the 5s
+        for i in 0..<37 { #expect(abs(g1[i] - g2[i]) < 1e-6) }
+    }
+
+    @Test func overwriteVariantsEqualAccumulateFromZero() {
+        let B = 1, T = 4, C = 4, NH = 2
+        let qkv = randomArray(B * T * 3 * C, seed: 30), dout = randomArray(B * T * C, seed: 31)
+        var o = [Float](repeating: 0, count: B * T * C), att = [Float](repeating: 0, count: B * NH * T * T)
+        Kernels.attentionForward(out: &o, att: &att, qkv: qkv, B: B, T: T, C: C, NH: NH)
+        var acc = [Float](repeating: 0, count: qkv.count), ow = [Float](repeating: 9, count: qkv.count)
+        var s = [Float](repeating: 0, count: T * T)
+        Kernels.attentionBackward(dqkv: &acc, scratch: &s, dout: dout, qkv: qkv, att: att, B: B, T: T, C: C, NH: NH)
+        Kernels.attentionBackward(dqkv: &ow, scratch: &s, dout: dout, qkv: qkv, att: att, B: B, T: T, C: C, NH: NH, overwrite: true)
+        #expect(acc == ow)
+        let x = randomArray(6, seed: 32), w = randomArray(6, seed: 33), dy = randomArray(9, seed: 34)
+        var dx1 = [Float](repeating: 0, count: 6), dx2 = [Float](repeating: 3, count: 6)
+        var dw = [Float](repeating: 0, count: 6)
+        Kernels.linearBackward(dinp: &dx1, dweight: &dw, dbias: nil, dout: dy, inp: x, weight: w, N: 3, IC: 2, OC: 3)
+        Kernels.linearBackward(dinp: &dx2, dweight: &dw, dbias: nil, dout: dy, inp: x, weight: w, N: 3, IC: 2, OC: 3, overwriteInput: true)
+        #expect(dx1 == dx2)
+    }
+}
