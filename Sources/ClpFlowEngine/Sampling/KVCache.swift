@@ -52,6 +52,11 @@ public final class KVCache {
         }
         let k = prefix?.count ?? 0
         let N = B * S
+        // Decoding steps multiply a few rows only: BLAS worker threads cost more than they save.
+        let savedThreads = BLAS.threads
+        let singleThreaded = savedThreads > 1 && N * C * C * 4 < 8_000_000
+        if singleThreaded { BLAS.setThreads(1) }
+        defer { if singleThreaded { BLAS.setThreads(savedThreads) } }
         if scratchS < S {
             // x, ln, qkv, atty, fch, fchg, lnf, logits, scores
             scratch = FloatBuffer(count: N * (C * 4 + 3 * C + 8 * C) + N * V + S * capacity)
