@@ -25,7 +25,7 @@ import ClpFlowKernels
         let targets = (0..<(B * T)).map { i in i % 5 == 4 ? Int32(-1) : Int32(rng.next() % 11) }
         let weights: [Float] = [0.5, -0.3, 0, 1, 0.2, 0.7, 0.4, -0.6, 0.9, 0.1]
         var prefix: PrefixEmbeddings? = prefixCount > 0
-            ? PrefixEmbeddings(count: prefixCount, values: randomArray(prefixCount * C, seed: 5, scale: 0.5)) : nil
+            ? PrefixEmbeddings(count: prefixCount, values: seededNormals(prefixCount * C, seed: 5, scale: 0.5)) : nil
         func loss() throws -> Double {
             try model.forward(tokens: tokens, B: B, T: T, prefix: prefix)
             return Double(try model.loss(targets: targets, weights: weights))
@@ -81,8 +81,8 @@ import ClpFlowKernels
     @Test func gradientsUntiedWithPrefix() throws { try checkModelGradients(tied: false, prefixCount: 3) }
 
     @Test func checkerDetectsWrongGradient() {
-        let x0 = randomArray(10, seed: 1)
-        let res = gradientCheck(x0, forward: { $0.map { $0 * $0 } }, backward: { x, d in
+        let x0 = seededNormals(10, seed: 1)
+        let res = finiteDifferenceCheck(x0, forward: { $0.map { $0 * $0 } }, backward: { x, d in
             (0..<x.count).map { 2 * x[$0] * d[$0] * 1.1 }
         })
         #expect(!res.ok)

@@ -30,7 +30,7 @@ import ClpFlowCore
     @Test func kvCacheWithPaddingAndPrefixMatchesFullForward() throws {
         let m = try model(seed: 2, tied: false)
         let C = Self.cfg.dModel, V = Self.cfg.vocabSize
-        let prefix = PrefixEmbeddings(count: 2, values: randomArray(2 * C, seed: 3, scale: 0.5))
+        let prefix = PrefixEmbeddings(count: 2, values: seededNormals(2 * C, seed: 3, scale: 0.5))
         let a: [Int32] = [5, 6, 7, 8, 9], b: [Int32] = [1, 2]
         // batch of two left-padded sequences, one chunk then two single steps
         let cache = try KVCache(model: m, batch: 2, capacity: 2 + 5 + 2, start: [0, 3], prefix: prefix)
@@ -103,7 +103,7 @@ import ClpFlowCore
 
     @Test func generationWithPrefixMatchesFullForward() throws {
         let m = try model(seed: 12)
-        let prefix = PrefixEmbeddings(count: 3, values: randomArray(3 * Self.cfg.dModel, seed: 13, scale: 0.5))
+        let prefix = PrefixEmbeddings(count: 3, values: seededNormals(3 * Self.cfg.dModel, seed: 13, scale: 0.5))
         let prompts: [[Int32]] = [[4, 5, 6], [7]]
         let r = try Generator.generate(models: [m], prompts: prompts, prefixes: [prefix],
                                        config: SamplingConfig(temperature: 1, maxNewTokens: 5, seed: 8),
