@@ -15,14 +15,19 @@ trap 'rm -rf "$out"' EXIT
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), cores: $(nproc)" >&2
 # interleave engine and PyTorch runs so both see the same machine conditions
 for round in 1 2; do
-    OPENBLAS_NUM_THREADS=2 "$BIN" --steps "$steps" >> "$out/engine.jsonl"
+    OPENBLAS_NUM_THREADS=2 CLP_FLOW_THREADS=2 "$BIN" --steps "$steps" >> "$out/engine.jsonl"
     OMP_NUM_THREADS=2 "$PY" bench/pytorch_reference.py --threads 2 --steps "$steps" 2>/dev/null >> "$out/torch.jsonl"
+    # one thread each: less sensitive to other processes competing for the two cores
+    OPENBLAS_NUM_THREADS=1 CLP_FLOW_THREADS=1 "$BIN" --only train --steps "$steps" >> "$out/engine1.jsonl"
+    OMP_NUM_THREADS=1 "$PY" bench/pytorch_reference.py --threads 1 --only train --steps "$steps" 2>/dev/null >> "$out/torch1.jsonl"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-"$PY" - "$out/engine.jsonl" "$out/torch.jsonl" <<'PYEOF'
+"$PY" - "$out/engine.jsonl" "$out/torch.jsonl" "$out/engine1.jsonl" "$out/torch1.jsonl" <<'PYEOF'
 import json, sys
 eng = [json.loads(l) for l in open(sys.argv[1])]
 tor = [json.loads(l) for l in open(sys.argv[2])]
+eng1 = [json.loads(l) for l in open(sys.argv[3])]
+tor1 = [json.loads(l) for l in open(sys.argv[4])]
 def best(rows, bench, key, pick=min, **match):
     vals = [r[key] for r in rows if r["bench"] == bench and all(r.get(k) == v for k, v in match.items())]
     return pick(vals)
@@ -33,6 +38,8 @@ print(f"  clp-flow : {e_ms:8.2f} ms/step   (forward {min(r['forward_ms'] for r i
       f"backward {min(r['backward_ms'] for r in train):.2f} ms)")
 print(f"  pytorch  : {t_ms:8.2f} ms/step   (torch {tor[0]['torch']}, {tor[0]['threads']} threads)")
 print(f"  speed-up : {t_ms / e_ms:8.2f}x  (engine vs PyTorch; > 1 means the engine is faster)")
+e1 = min(r["ms_per_step"] for r in eng1); t1 = min(r["ms_per_step"] for r in tor1)
+print(f"  1 thread : clp-flow {e1:.2f} ms/step, pytorch {t1:.2f} ms/step, speed-up {t1 / e1:.2f}x")
 gf = max(r["achieved_gflops"] for r in train)
 sg = max(r["gflops_linear_shapes"] for r in eng if r["bench"] == "sgemm")
 print("== GFLOP/s (matrix-multiply FLOPs of fwd+bwd = 3 x forward)")
