@@ -216,3 +216,29 @@ import Glibc
         #expect(g1 == g2)
     }
 }
+
+@Suite struct ModelBufferReuseTests {
+    @Test func changingShapesReusesBuffersWithoutStaleState() throws {
+        let cfg = GPTConfig(vocabSize: 19, context: 12, layers: 2, heads: 2, dModel: 8)
+        let big = (0..<16).map { Int32($0 % 19) }, small = [Int32](arrayLiteral: 3, 1, 4)
+        let prefix = PrefixEmbeddings(count: 2, values: seededNormals(16, seed: 4))
+        func gradsFresh(_ tokens: [Int32], B: Int, T: Int, prefix: PrefixEmbeddings?) throws -> ([Float], [Float]) {
+            let m = try GPTModel(config: cfg, seed: 2)
+            let logits = Array(try m.forward(tokens: tokens, B: B, T: T, prefix: prefix))
+            try m.lossAndBackward(targets: tokens.map { ($0 + 1) % 19 }, weights: [Float](repeating: 0.1, count: B * T))
+            return (logits, m.grads.array)
+        }
+        let m = try GPTModel(config: cfg, seed: 2)
+        var results: [([Float], [Float])] = []
+        for (tokens, B, T, p) in [(big, 2, 8, nil), (small, 1, 3, prefix), (big, 2, 8, nil), (small, 1, 3, nil)] as [([Int32], Int, Int, PrefixEmbeddings?)] {
+            m.zeroGrads()
+            let logits = Array(try m.forward(tokens: tokens, B: B, T: T, prefix: p))
+            try m.lossAndBackward(targets: tokens.map { ($0 + 1) % 19 }, weights: [Float](repeating: 0.1, count: B * T))
+            results.append((logits, m.grads.array))
+            let fresh = try gradsFresh(tokens, B: B, T: T, prefix: p)
+            #expect(logits == fresh.0)
+            #expect(m.grads.array == fresh.1)
+        }
+        #expect(results[0].0 == results[2].0)
+    }
+}

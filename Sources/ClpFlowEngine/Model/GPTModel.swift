@@ -92,7 +92,8 @@ public final class GPTModel: @unchecked Sendable {
         var tokens: [Int32] = []
         var hasPrefix = false
 
-        init(config cfg: GPTConfig, B: Int, T: Int, k: Int) {
+        /// Reuses `reuse` when it is large enough (activation memory only grows).
+        init(config cfg: GPTConfig, B: Int, T: Int, k: Int, reuse: FloatBuffer? = nil) {
             self.B = B; self.T = T; self.k = k; L = k + T
             let C = cfg.dModel, NH = cfg.heads, V = cfg.vocabSize, NL = cfg.layers
             let N = B * L, NT = B * T
@@ -111,13 +112,13 @@ public final class GPTModel: @unchecked Sendable {
             dfch = take(N * 4 * C); dfchg = take(N * 4 * C); dlogits = take(NT * V)
             dlnfc = k > 0 ? take(NT * C) : dln
             attScratch = take(L * L)
-            buf = FloatBuffer(count: off)
+            if let reuse, reuse.count >= off { buf = reuse } else { buf = FloatBuffer(count: off) }
         }
     }
 
     func activations(B: Int, T: Int, k: Int) -> Activations {
         if let a = acts, a.B == B, a.T == T, a.k == k { return a }
-        let a = Activations(config: config, B: B, T: T, k: k)
+        let a = Activations(config: config, B: B, T: T, k: k, reuse: acts?.buf)
         acts = a
         return a
     }
