@@ -9,7 +9,7 @@ public enum Kernels {
 
     /// e^x for Float, vectorisable (no libm call): Cody–Waite range reduction and a degree-6
     /// polynomial; relative error ≈ 2e-7 over the whole range; clamps to [-87.3, 88.3].
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp(_ x: Float) -> Float {
         let xc = Swift.min(Swift.max(x, -87.3), 88.3)
         let k = xc * 1.442695041 + 12582912.0            // round(x·log2 e) in the low mantissa bits
@@ -21,7 +21,7 @@ public enum Kernels {
     }
 
     /// tanh(x) = 1 − 2 / (e^{2x} + 1), through the vectorisable `exp`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func tanh(_ x: Float) -> Float {
         1 - 2 / (exp(2 * x) + 1)
     }
@@ -168,7 +168,7 @@ public enum Kernels {
     }
 
     /// log Σ exp over one row of width V (numerically stable).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func logSumExp(_ x: UnsafePointer<Float>, _ V: Int) -> Float {
         var mx = -Float.infinity
         for v in 0..<V { mx = Swift.max(mx, x[v]) }
