@@ -159,6 +159,9 @@ import ClpFlowCore
         #expect(throws: GPTModelError.self) {
             try Generator.generate(models: [a], combiner: DeRaCombiner(lambda: 0.5), prompts: prompts, config: cfg)
         }
+        #expect {
+            try Generator.generate(models: [a], prompts: [[1, 2, 3]], config: SamplingConfig(maxNewTokens: 22, seed: 1))
+        } throws: { "\($0)".contains("exceeds n_positions 24") }
     }
 }
 
