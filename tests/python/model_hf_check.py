@@ -55,7 +55,7 @@ def main():
         torch.manual_seed(7 if tied else 8)
         cfg = GPT2Config(vocab_size=97, n_positions=32, n_embd=24, n_layer=2, n_head=3,
                          activation_function="gelu_new", tie_word_embeddings=tied,
-                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
         model = GPT2LMHeadModel(cfg).eval()
         with torch.no_grad():  # larger, non-trivial values everywhere (biases and norms too)
             for p in model.parameters():
