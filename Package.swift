@@ -61,6 +61,9 @@ let package = Package(
         .executableTarget(name: "clp-flow-bench-planner",
                           dependencies: ["ClpFlowPlanner", "ClpFlowWorkflow", "ClpFlowCore"],
                           path: "bench/planner/Sources"),
+        // Engine benchmarks (bench/run.sh builds them with -c release).
+        .executableTarget(name: "clp-flow-bench", dependencies: ["ClpFlowEngine", "ClpFlowKernels", "ClpFlowCore"],
+                          path: "bench/clp-flow-bench"),
 
         .testTarget(name: "ClpFlowCoreTests", dependencies: ["ClpFlowCore"]),
         .testTarget(name: "ClpFlowWorkflowTests", dependencies: ["ClpFlowWorkflow"],

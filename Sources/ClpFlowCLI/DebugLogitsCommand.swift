@@ -16,13 +16,22 @@ struct DebugLogitsCommand: ParsableCommand {
     @Option(help: "Comma-separated token ids, e.g. 1,2,3.")
     var tokens: String
 
+    @Option(help: "Comma-separated target ids (one per token, -1 = ignore): also print the weighted loss and every gradient.")
+    var targets: String?
+
+    @Option(help: "Comma-separated per-position loss weights (default 1 each), used with --targets.")
+    var weights: String?
+
     func run() throws {
-        let ids = try tokens.split(separator: ",").map { s -> Int32 in
-            guard let v = Int32(s.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("--tokens: '\(s)' is not an integer token id")
+        func list<T: LosslessStringConvertible>(_ text: String, _ flag: String) throws -> [T] {
+            try text.split(separator: ",").map { s -> T in
+                guard let v = T(s.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("\(flag): '\(s)' is not a number")
+                }
+                return v
             }
-            return v
         }
+        let ids: [Int32] = try list(tokens, "--tokens")
         guard !ids.isEmpty else { throw ValidationError("--tokens: give at least one token id") }
         let url = URL(fileURLWithPath: checkpoint)
         var isDir: ObjCBool = false
@@ -36,7 +45,21 @@ struct DebugLogitsCommand: ParsableCommand {
         for t in 0..<ids.count {
             rows.append("[" + (0..<V).map { "\(logits[t * V + $0])" }.joined(separator: ",") + "]")
         }
-        print("{\"vocab_size\":\(V),\"tokens\":[\(ids.map(String.init).joined(separator: ","))],\"logits\":[\(rows.joined(separator: ","))]}")
+        var extra = ""
+        if let targets {
+            let tg: [Int32] = try list(targets, "--targets")
+            let w: [Float] = try weights.map { try list($0, "--weights") } ?? [Float](repeating: 1, count: ids.count)
+            guard tg.count == ids.count, w.count == ids.count else {
+                throw ValidationError("--targets and --weights need one value per token (\(ids.count))")
+            }
+            model.zeroGrads()
+            let loss = try model.lossAndBackward(targets: tg, weights: w)
+            let grads = model.views.map { v in
+                "\"\(v.name)\":[" + (0..<v.count).map { "\(model.grads[v.offset + $0])" }.joined(separator: ",") + "]"
+            }
+            extra = ",\"loss\":\(loss),\"grads\":{\(grads.joined(separator: ","))}"
+        }
+        print("{\"vocab_size\":\(V),\"tokens\":[\(ids.map(String.init).joined(separator: ","))],\"logits\":[\(rows.joined(separator: ","))]\(extra)}")
     }
 }
 

@@ -9,7 +9,7 @@ public enum Kernels {
 
     /// e^x for Float, vectorisable (no libm call): Cody–Waite range reduction and a degree-6
     /// polynomial; relative error ≈ 2e-7 over the whole range; clamps to [-87.3, 88.3].
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp(_ x: Float) -> Float {
         let xc = Swift.min(Swift.max(x, -87.3), 88.3)
         let k = xc * 1.442695041 + 12582912.0            // round(x·log2 e) in the low mantissa bits
@@ -21,7 +21,7 @@ public enum Kernels {
     }
 
     /// tanh(x) = 1 − 2 / (e^{2x} + 1), through the vectorisable `exp`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func tanh(_ x: Float) -> Float {
         1 - 2 / (exp(2 * x) + 1)
     }
@@ -33,7 +33,8 @@ public enum Kernels {
                                         rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, N: Int, C: Int) {
         let invC = 1 / Float(C)
-        for i in 0..<N {
+        Parallel.ranges(N, minPerThread: 64) { lo, hi in
+        for i in lo..<hi {
             let x = inp + i * C
             var s: Float = 0
             for c in 0..<C { s += x[c] }
@@ -45,6 +46,7 @@ public enum Kernels {
             for c in 0..<C { o[c] = (x[c] - m) * rs * weight[c] + bias[c] }
             mean[i] = m; rstd[i] = rs
         }
+        }
     }
 
     /// Backward of `layerNormForward`: dinp += …, dweight += dout·x̂, dbias += dout.
@@ -53,7 +55,8 @@ public enum Kernels {
                                          inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                          mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, N: Int, C: Int) {
         let invC = 1 / Float(C)
-        for i in 0..<N {
+        Parallel.ranges(N, minPerThread: 64) { lo, hi in
+        for i in lo..<hi {
             let x = inp + i * C, dy = dout + i * C, dx = dinp + i * C
             let m = mean[i], rs = rstd[i]
             var dnormMean: Float = 0, dnormNormMean: Float = 0
@@ -67,9 +70,19 @@ public enum Kernels {
             for c in 0..<C {
                 let xhat = (x[c] - m) * rs
                 let dnorm = weight[c] * dy[c]
-                dbias[c] += dy[c]
-                dweight[c] += xhat * dy[c]
                 dx[c] += (dnorm - dnormMean - xhat * dnormNormMean) * rs
+            }
+        }
+        }
+        // parameter gradients: split over columns so every sum runs over rows in order
+        Parallel.ranges(C, minPerThread: 16) { lo, hi in
+            for i in 0..<N {
+                let x = inp + i * C, dy = dout + i * C
+                let m = mean[i], rs = rstd[i]
+                for c in lo..<hi {
+                    dbias[c] += dy[c]
+                    dweight[c] += (x[c] - m) * rs * dy[c]
+                }
             }
         }
     }
@@ -78,10 +91,37 @@ public enum Kernels {
 
     /// out = 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) over `count` elements.
     public static func geluForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
+        Parallel.ranges(count, minPerThread: 8192) { lo, hi in
+        for i in lo..<hi {
             let x = inp[i]
             let u = geluScale * (x + 0.044715 * x * x * x)
             out[i] = 0.5 * x * (1 + tanh(u))
+        }
+        }
+    }
+
+    /// `geluForward` that also stores tanh(√(2/π)(x + 0.044715x³)) for `geluBackward(savedTanh:)`.
+    public static func geluForward(out: UnsafeMutablePointer<Float>, savedTanh: UnsafeMutablePointer<Float>,
+                                   inp: UnsafePointer<Float>, count: Int) {
+        Parallel.ranges(count, minPerThread: 8192) { lo, hi in
+        for i in lo..<hi {
+            let x = inp[i]
+            let t = tanh(geluScale * (x + 0.044715 * x * x * x))
+            savedTanh[i] = t
+            out[i] = 0.5 * x * (1 + t)
+        }
+        }
+    }
+
+    /// dinp = dout · gelu'(inp) (overwrites) using the tanh values saved by the forward.
+    public static func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                                    savedTanh: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int) {
+        Parallel.ranges(count, minPerThread: 8192) { lo, hi in
+        for i in lo..<hi {
+            let x = inp[i], t = savedTanh[i]
+            let du = geluScale * (1 + 3 * 0.044715 * x * x)
+            dinp[i] = (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du) * dout[i]
+        }
         }
     }
 
@@ -103,7 +143,8 @@ public enum Kernels {
 
     /// Row-wise softmax of N rows of width V (in place allowed: out may equal inp).
     public static func softmaxForward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, N: Int, V: Int) {
-        for i in 0..<N {
+        Parallel.ranges(N, minPerThread: 32) { lo, hi in
+        for i in lo..<hi {
             let x = inp + i * V, o = out + i * V
             var mx = -Float.infinity
             for v in 0..<V { mx = Swift.max(mx, x[v]) }
@@ -111,6 +152,7 @@ public enum Kernels {
             for v in 0..<V { let e = exp(x[v] - mx); o[v] = e; s += e }
             let inv = 1 / s
             for v in 0..<V { o[v] *= inv }
+        }
         }
     }
 
@@ -126,7 +168,7 @@ public enum Kernels {
     }
 
     /// log Σ exp over one row of width V (numerically stable).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func logSumExp(_ x: UnsafePointer<Float>, _ V: Int) -> Float {
         var mx = -Float.infinity
         for v in 0..<V { mx = Swift.max(mx, x[v]) }
@@ -144,8 +186,14 @@ public enum Kernels {
     public static func crossEntropyForwardBackward(dlogits: UnsafeMutablePointer<Float>?, logits: UnsafePointer<Float>,
                                                    targets: UnsafePointer<Int32>, weights: UnsafePointer<Float>,
                                                    N: Int, V: Int) -> Float {
-        var loss: Double = 0
         for i in 0..<N {
+            precondition(Int(targets[i]) < V, "cross-entropy: target \(targets[i]) outside the vocabulary of size \(V)")
+        }
+        let rowLoss = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(N, 1))
+        defer { rowLoss.deallocate() }
+        rowLoss.initialize(repeating: 0, count: Swift.max(N, 1))
+        Parallel.ranges(N, minPerThread: 32) { lo, hi in
+        for i in lo..<hi {
             let x = logits + i * V
             let w = weights[i]
             let tgt = Int(targets[i])
@@ -153,7 +201,6 @@ public enum Kernels {
                 if let d = dlogits { (d + i * V).update(repeating: 0, count: V) }
                 continue
             }
-            precondition(tgt < V, "cross-entropy: target \(tgt) outside the vocabulary of size \(V)")
             var mx = -Float.infinity
             for v in 0..<V { mx = Swift.max(mx, x[v]) }
             if let d = dlogits {
@@ -163,13 +210,16 @@ public enum Kernels {
                 let inv = w / s
                 for v in 0..<V { dr[v] *= inv }
                 dr[tgt] -= w
-                loss += Double(w) * Double(mx + logf(s) - x[tgt])
+                rowLoss[i] = Double(w) * Double(mx + logf(s) - x[tgt])
             } else {
                 var s: Float = 0
                 for v in 0..<V { s += exp(x[v] - mx) }
-                loss += Double(w) * Double(mx + logf(s) - x[tgt])
+                rowLoss[i] = Double(w) * Double(mx + logf(s) - x[tgt])
             }
         }
+        }
+        var loss: Double = 0
+        for i in 0..<N { loss += rowLoss[i] }
         return Float(loss)
     }
 
@@ -209,12 +259,14 @@ public enum Kernels {
     }
 
     /// Backward of `linearForward`: dinp += dout·Wᵀ, dweight += inpᵀ·dout, dbias += Σ dout.
+    /// With `overwriteInput`, dinp is written (dinp = dout·Wᵀ) instead of accumulated.
     public static func linearBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
                                       dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
                                       inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                      N: Int, IC: Int, OC: Int) {
+                                      N: Int, IC: Int, OC: Int, overwriteInput: Bool = false) {
         if let dinp {
-            BLAS.sgemm(transB: true, m: N, n: IC, k: OC, a: dout, lda: OC, b: weight, ldb: OC, beta: 1, c: dinp, ldc: IC)
+            BLAS.sgemm(transB: true, m: N, n: IC, k: OC, a: dout, lda: OC, b: weight, ldb: OC,
+                       beta: overwriteInput ? 0 : 1, c: dinp, ldc: IC)
         }
         BLAS.sgemm(transA: true, m: IC, n: OC, k: N, a: inp, lda: IC, b: dout, ldb: OC, beta: 1, c: dweight, ldc: OC)
         if let dbias { biasBackward(dbias: dbias, dout: dout, N: N, C: OC) }
@@ -230,8 +282,10 @@ public enum Kernels {
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
-        for b in 0..<B {
-            for h in 0..<NH {
+        Parallel.ranges(B * NH, minPerThread: 1) { lo, hi in
+        for bh in lo..<hi {
+            let b = bh / NH, h = bh % NH
+            do {
                 let q = qkv + b * T * C3 + h * hs
                 let k = q + C, v = q + 2 * C
                 let a = att + (b * NH + h) * T * T
@@ -251,17 +305,25 @@ public enum Kernels {
                 BLAS.sgemm(m: T, n: hs, k: T, a: a, lda: T, b: v, ldb: C3, c: out + b * T * C + h * hs, ldc: C)
             }
         }
+        }
     }
 
-    /// Backward of `attentionForward`: dqkv += …; `scratch` must hold T·T floats.
+    /// Backward of `attentionForward`: dqkv += … (dqkv = … with `overwrite`); `scratch` holds T·T floats.
     public static func attentionBackward(dqkv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                                          dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
-                                         att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int) {
+                                         att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int,
+                                         overwrite: Bool = false) {
+        let beta: Float = overwrite ? 0 : 1
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
-        for b in 0..<B {
-            for h in 0..<NH {
+        Parallel.ranges(B * NH, minPerThread: 1) { lo, hi in
+        // the first worker uses the caller's scratch, the others their own
+        let scratch = lo == 0 ? scratch : UnsafeMutablePointer<Float>.allocate(capacity: T * T)
+        defer { if lo != 0 { scratch.deallocate() } }
+        for bh in lo..<hi {
+            let b = bh / NH, h = bh % NH
+            do {
                 let off = b * T * C3 + h * hs
                 let q = qkv + off, k = q + C, v = q + 2 * C
                 let dq = dqkv + off, dk = dq + C, dv = dq + 2 * C
@@ -270,7 +332,7 @@ public enum Kernels {
                 // datt = dy · vᵀ
                 BLAS.sgemm(transB: true, m: T, n: T, k: hs, a: dy, lda: C, b: v, ldb: C3, c: scratch, ldc: T)
                 // dv += attᵀ · dy
-                BLAS.sgemm(transA: true, m: T, n: hs, k: T, a: a, lda: T, b: dy, ldb: C, beta: 1, c: dv, ldc: C3)
+                BLAS.sgemm(transA: true, m: T, n: hs, k: T, a: a, lda: T, b: dy, ldb: C, beta: beta, c: dv, ldc: C3)
                 // softmax backward (in place in scratch), causal part only
                 for t in 0..<T {
                     let p = a + t * T, d = scratch + t * T
@@ -280,9 +342,10 @@ public enum Kernels {
                     for j in (t + 1)..<T { d[j] = 0 }
                 }
                 // dq += scale · dpre · k ; dk += scale · dpreᵀ · q
-                BLAS.sgemm(m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: k, ldb: C3, beta: 1, c: dq, ldc: C3)
-                BLAS.sgemm(transA: true, m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: q, ldb: C3, beta: 1, c: dk, ldc: C3)
+                BLAS.sgemm(m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: k, ldb: C3, beta: beta, c: dq, ldc: C3)
+                BLAS.sgemm(transA: true, m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: q, ldb: C3, beta: beta, c: dk, ldc: C3)
             }
+        }
         }
     }
 
@@ -297,13 +360,16 @@ public enum Kernels {
         let bc1 = 1 - Float(powDouble(Double(beta1), step))
         let bc2 = 1 - Float(powDouble(Double(beta2), step))
         let ib1 = 1 - beta1, ib2 = 1 - beta2
-        for i in 0..<count {
+        let rb1 = 1 / bc1, rb2 = 1 / bc2
+        Parallel.ranges(count, minPerThread: 16384) { lo, hi in
+        for i in lo..<hi {
             let g = grads[i]
             let mi = beta1 * m[i] + ib1 * g
             let vi = beta2 * v[i] + ib2 * g * g
             m[i] = mi; v[i] = vi
-            let mhat = mi / bc1, vhat = vi / bc2
+            let mhat = mi * rb1, vhat = vi * rb2
             params[i] -= lr * (mhat / (vhat.squareRoot() + eps) + weightDecay * params[i])
+        }
         }
     }
 

@@ -80,6 +80,10 @@ import Foundation
         #expect(c["activation_function"] as? String == "gelu_new")
         #expect(c["tie_word_embeddings"] as? Bool == tied)
         #expect(c["n_embd"] as? Int == 8)
+        #expect(c["eos_token_id"] is NSNull)
+        try m.exportHuggingFace(to: dir, endOfText: 12)
+        let c2 = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as! [String: Any]
+        #expect(c2["eos_token_id"] as? Int == 12 && c2["bos_token_id"] as? Int == 12)
         let names = try SafeTensors.read(dir.appendingPathComponent("model.safetensors")).tensors.keys
         #expect(names.contains("lm_head.weight") == !tied)
         let back = try GPTModel.importHuggingFace(from: dir)

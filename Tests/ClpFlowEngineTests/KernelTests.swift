@@ -7,7 +7,7 @@ import Glibc
 
 /// Finite-difference check of a vector function: L(x) = Σ r·f(x) with random r, compared with
 /// the analytic gradient `backward(x, r)`. Loss accumulated in Double.
-func gradientCheck(_ x0: [Float], eps: Float = 1e-2, rtol: Double = 2e-2, atol: Double = 2e-4, seed: UInt64 = 7,
+func finiteDifferenceCheck(_ x0: [Float], eps: Float = 1e-2, rtol: Double = 2e-2, atol: Double = 2e-4, seed: UInt64 = 7,
                    forward: ([Float]) -> [Float], backward: ([Float], [Float]) -> [Float]) -> (maxErr: Double, ok: Bool) {
     var rng = SeededRandom(seed: seed)
     let out0 = forward(x0)
@@ -31,7 +31,7 @@ func gradientCheck(_ x0: [Float], eps: Float = 1e-2, rtol: Double = 2e-2, atol: 
     return (worst, ok)
 }
 
-func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
+func seededNormals(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
     var rng = SeededRandom(seed: seed)
     return (0..<n).map { _ in Float(rng.normal() * scale) }
 }
@@ -40,7 +40,7 @@ func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
     func sgemmAllTransposes(ta: Bool, tb: Bool) {
         let m = 5, n = 7, k = 3
-        let A = randomArray(m * k, seed: 1), B = randomArray(k * n, seed: 2), C0 = randomArray(m * n, seed: 3)
+        let A = seededNormals(m * k, seed: 1), B = seededNormals(k * n, seed: 2), C0 = seededNormals(m * n, seed: 3)
         var C = C0
         let lda = ta ? m : k, ldb = tb ? k : n
         A.withUnsafeBufferPointer { a in B.withUnsafeBufferPointer { b in C.withUnsafeMutableBufferPointer { c in
@@ -75,14 +75,14 @@ func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
 
     @Test func layerNormGradient() {
         let N = 3, C = 6
-        let x0 = randomArray(N * C, seed: 4) + randomArray(C, seed: 5).map { 1 + 0.3 * $0 } + randomArray(C, seed: 6)
+        let x0 = seededNormals(N * C, seed: 4) + seededNormals(C, seed: 5).map { 1 + 0.3 * $0 } + seededNormals(C, seed: 6)
         func fwd(_ v: [Float]) -> [Float] {
             var out = [Float](repeating: 0, count: N * C), mean = [Float](repeating: 0, count: N), rstd = mean
             Kernels.layerNormForward(out: &out, mean: &mean, rstd: &rstd, inp: v, weight: Array(v[(N * C)...]),
                                      bias: Array(v[(N * C + C)...]), N: N, C: C)
             return out
         }
-        let res = gradientCheck(x0, forward: fwd) { v, dout in
+        let res = finiteDifferenceCheck(x0, forward: fwd) { v, dout in
             var out = [Float](repeating: 0, count: N * C), mean = [Float](repeating: 0, count: N), rstd = mean
             let w = Array(v[(N * C)..<(N * C + C)]), b = Array(v[(N * C + C)...])
             Kernels.layerNormForward(out: &out, mean: &mean, rstd: &rstd, inp: v, weight: w, bias: b, N: N, C: C)
@@ -106,8 +106,8 @@ func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
     }
 
     @Test func geluGradientAndValues() {
-        let x0 = randomArray(40, seed: 8, scale: 2)
-        let res = gradientCheck(x0, eps: 1e-3, forward: { v in
+        let x0 = seededNormals(40, seed: 8, scale: 2)
+        let res = finiteDifferenceCheck(x0, eps: 1e-3, forward: { v in
             var o = [Float](repeating: 0, count: v.count); Kernels.geluForward(out: &o, inp: v, count: v.count); return o
         }, backward: { v, d in
             var dx = [Float](repeating: 0, count: v.count); Kernels.geluBackward(dinp: &dx, inp: v, dout: d, count: v.count); return dx
@@ -124,8 +124,8 @@ func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
 
     @Test func softmaxGradient() {
         let N = 3, V = 7
-        let x0 = randomArray(N * V, seed: 9, scale: 2)
-        let res = gradientCheck(x0, eps: 1e-3, forward: { v in
+        let x0 = seededNormals(N * V, seed: 9, scale: 2)
+        let res = finiteDifferenceCheck(x0, eps: 1e-3, forward: { v in
             var o = [Float](repeating: 0, count: v.count); Kernels.softmaxForward(out: &o, inp: v, N: N, V: V); return o
         }, backward: { v, d in
             var o = [Float](repeating: 0, count: v.count); Kernels.softmaxForward(out: &o, inp: v, N: N, V: V)
@@ -137,11 +137,11 @@ func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
 
     @Test func linearGradient() {
         let N = 4, IC = 3, OC = 5
-        let x0 = randomArray(N * IC + IC * OC + OC, seed: 10)
+        let x0 = seededNormals(N * IC + IC * OC + OC, seed: 10)
         func split(_ v: [Float]) -> ([Float], [Float], [Float]) {
             (Array(v[0..<(N * IC)]), Array(v[(N * IC)..<(N * IC + IC * OC)]), Array(v[(N * IC + IC * OC)...]))
         }
-        let res = gradientCheck(x0, forward: { v in
+        let res = finiteDifferenceCheck(x0, forward: { v in
             let (x, w, b) = split(v)
             var o = [Float](repeating: 0, count: N * OC)
             Kernels.linearForward(out: &o, inp: x, weight: w, bias: b, N: N, IC: IC, OC: OC); return o
@@ -157,12 +157,12 @@ func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
 
     @Test func attentionGradientAndCausality() {
         let B = 2, T = 5, C = 8, NH = 2
-        let x0 = randomArray(B * T * 3 * C, seed: 11)
+        let x0 = seededNormals(B * T * 3 * C, seed: 11)
         func fwd(_ v: [Float]) -> [Float] {
             var o = [Float](repeating: 0, count: B * T * C), att = [Float](repeating: 0, count: B * NH * T * T)
             Kernels.attentionForward(out: &o, att: &att, qkv: v, B: B, T: T, C: C, NH: NH); return o
         }
-        let res = gradientCheck(x0, eps: 1e-3, forward: fwd, backward: { v, d in
+        let res = finiteDifferenceCheck(x0, eps: 1e-3, forward: fwd, backward: { v, d in
             var o = [Float](repeating: 0, count: B * T * C), att = [Float](repeating: 0, count: B * NH * T * T)
             Kernels.attentionForward(out: &o, att: &att, qkv: v, B: B, T: T, C: C, NH: NH)
             var dq = [Float](repeating: 0, count: v.count), scratch = [Float](repeating: 0, count: T * T)
@@ -180,13 +180,13 @@ func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
 
     @Test func weightedCrossEntropyGradient() {
         let N = 4, V = 6
-        let x0 = randomArray(N * V, seed: 12, scale: 1.5)
+        let x0 = seededNormals(N * V, seed: 12, scale: 1.5)
         let targets: [Int32] = [2, 0, 5, -1]
         let weights: [Float] = [0.7, -0.4, 0, 1.3]
         func loss(_ v: [Float]) -> Float {
             Kernels.crossEntropyForwardBackward(dlogits: nil, logits: v, targets: targets, weights: weights, N: N, V: V)
         }
-        let res = gradientCheck(x0, eps: 1e-3, forward: { [loss($0)] }, backward: { v, d in
+        let res = finiteDifferenceCheck(x0, eps: 1e-3, forward: { [loss($0)] }, backward: { v, d in
             var dl = [Float](repeating: 0, count: v.count)
             Kernels.crossEntropyForwardBackward(dlogits: &dl, logits: v, targets: targets, weights: weights, N: N, V: V)
             return dl.map { $0 * d[0] }
@@ -225,5 +225,36 @@ func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
         var h: [Float] = [0.1, 0.2]
         Kernels.clipGradNorm(&h, count: 2, maxNorm: 1)
         #expect(h == [0.1, 0.2])
+    }
+}
+
+@Suite struct KernelVariantTests {
+    @Test func savedTanhGeluMatchesRecomputed() {
+        let x = seededNormals(37, seed: 21, scale: 3), d = seededNormals(37, seed: 22)
+        var o1 = [Float](repeating: 0, count: 37), o2 = o1, t = o1, g1 = o1, g2 = [Float](repeating: 5, count: 37)
+        Kernels.geluForward(out: &o1, inp: x, count: 37)
+        Kernels.geluForward(out: &o2, savedTanh: &t, inp: x, count: 37)
+        #expect(o1 == o2)
+        Kernels.geluBackward(dinp: &g1, inp: x, dout: d, count: 37)
+        Kernels.geluBackward(dinp: &g2, inp: x, savedTanh: t, dout: d, count: 37)   // overwrites the 5s
+        for i in 0..<37 { #expect(abs(g1[i] - g2[i]) < 1e-6) }
+    }
+
+    @Test func overwriteVariantsEqualAccumulateFromZero() {
+        let B = 1, T = 4, C = 4, NH = 2
+        let qkv = seededNormals(B * T * 3 * C, seed: 30), dout = seededNormals(B * T * C, seed: 31)
+        var o = [Float](repeating: 0, count: B * T * C), att = [Float](repeating: 0, count: B * NH * T * T)
+        Kernels.attentionForward(out: &o, att: &att, qkv: qkv, B: B, T: T, C: C, NH: NH)
+        var acc = [Float](repeating: 0, count: qkv.count), ow = [Float](repeating: 9, count: qkv.count)
+        var s = [Float](repeating: 0, count: T * T)
+        Kernels.attentionBackward(dqkv: &acc, scratch: &s, dout: dout, qkv: qkv, att: att, B: B, T: T, C: C, NH: NH)
+        Kernels.attentionBackward(dqkv: &ow, scratch: &s, dout: dout, qkv: qkv, att: att, B: B, T: T, C: C, NH: NH, overwrite: true)
+        #expect(acc == ow)
+        let x = seededNormals(6, seed: 32), w = seededNormals(6, seed: 33), dy = seededNormals(9, seed: 34)
+        var dx1 = [Float](repeating: 0, count: 6), dx2 = [Float](repeating: 3, count: 6)
+        var dw = [Float](repeating: 0, count: 6)
+        Kernels.linearBackward(dinp: &dx1, dweight: &dw, dbias: nil, dout: dy, inp: x, weight: w, N: 3, IC: 2, OC: 3)
+        Kernels.linearBackward(dinp: &dx2, dweight: &dw, dbias: nil, dout: dy, inp: x, weight: w, N: 3, IC: 2, OC: 3, overwriteInput: true)
+        #expect(dx1 == dx2)
     }
 }

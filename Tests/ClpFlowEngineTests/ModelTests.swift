@@ -25,7 +25,7 @@ import ClpFlowKernels
         let targets = (0..<(B * T)).map { i in i % 5 == 4 ? Int32(-1) : Int32(rng.next() % 11) }
         let weights: [Float] = [0.5, -0.3, 0, 1, 0.2, 0.7, 0.4, -0.6, 0.9, 0.1]
         var prefix: PrefixEmbeddings? = prefixCount > 0
-            ? PrefixEmbeddings(count: prefixCount, values: randomArray(prefixCount * C, seed: 5, scale: 0.5)) : nil
+            ? PrefixEmbeddings(count: prefixCount, values: seededNormals(prefixCount * C, seed: 5, scale: 0.5)) : nil
         func loss() throws -> Double {
             try model.forward(tokens: tokens, B: B, T: T, prefix: prefix)
             return Double(try model.loss(targets: targets, weights: weights))
@@ -81,8 +81,8 @@ import ClpFlowKernels
     @Test func gradientsUntiedWithPrefix() throws { try checkModelGradients(tied: false, prefixCount: 3) }
 
     @Test func checkerDetectsWrongGradient() {
-        let x0 = randomArray(10, seed: 1)
-        let res = gradientCheck(x0, forward: { $0.map { $0 * $0 } }, backward: { x, d in
+        let x0 = seededNormals(10, seed: 1)
+        let res = finiteDifferenceCheck(x0, forward: { $0.map { $0 * $0 } }, backward: { x, d in
             (0..<x.count).map { 2 * x[$0] * d[$0] * 1.1 }
         })
         #expect(!res.ok)
@@ -195,3 +195,50 @@ import ClpFlowKernels
 #if canImport(Glibc)
 import Glibc
 #endif
+
+@Suite struct ModelThreadingTests {
+    @Test func resultsDoNotDependOnThreadCount() throws {
+        let cfg = GPTConfig(vocabSize: 40, context: 32, layers: 2, heads: 4, dModel: 32)
+        let tokens = (0..<(8 * 32)).map { Int32($0 * 7 % 40) }
+        let targets = (0..<(8 * 32)).map { Int32($0 * 3 % 40) }
+        let w = (0..<(8 * 32)).map { Float($0 % 5) / 100 - 0.01 }
+        func run(threads: Int) throws -> (Float, [Float]) {
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            defer { Parallel.threads = saved }
+            let m = try GPTModel(config: cfg, seed: 3)
+            try m.forward(tokens: tokens, B: 8, T: 32)
+            let l = try m.lossAndBackward(targets: targets, weights: w)
+            return (l, m.grads.array)
+        }
+        let (l1, g1) = try run(threads: 1), (l2, g2) = try run(threads: 2)
+        #expect(l1 == l2)
+        #expect(g1 == g2)
+    }
+}
+
+@Suite struct ModelBufferReuseTests {
+    @Test func changingShapesReusesBuffersWithoutStaleState() throws {
+        let cfg = GPTConfig(vocabSize: 19, context: 12, layers: 2, heads: 2, dModel: 8)
+        let big = (0..<16).map { Int32($0 % 19) }, small = [Int32](arrayLiteral: 3, 1, 4)
+        let prefix = PrefixEmbeddings(count: 2, values: seededNormals(16, seed: 4))
+        func gradsFresh(_ tokens: [Int32], B: Int, T: Int, prefix: PrefixEmbeddings?) throws -> ([Float], [Float]) {
+            let m = try GPTModel(config: cfg, seed: 2)
+            let logits = Array(try m.forward(tokens: tokens, B: B, T: T, prefix: prefix))
+            try m.lossAndBackward(targets: tokens.map { ($0 + 1) % 19 }, weights: [Float](repeating: 0.1, count: B * T))
+            return (logits, m.grads.array)
+        }
+        let m = try GPTModel(config: cfg, seed: 2)
+        var results: [([Float], [Float])] = []
+        for (tokens, B, T, p) in [(big, 2, 8, nil), (small, 1, 3, prefix), (big, 2, 8, nil), (small, 1, 3, nil)] as [([Int32], Int, Int, PrefixEmbeddings?)] {
+            m.zeroGrads()
+            let logits = Array(try m.forward(tokens: tokens, B: B, T: T, prefix: p))
+            try m.lossAndBackward(targets: tokens.map { ($0 + 1) % 19 }, weights: [Float](repeating: 0.1, count: B * T))
+            results.append((logits, m.grads.array))
+            let fresh = try gradsFresh(tokens, B: B, T: T, prefix: p)
+            #expect(logits == fresh.0)
+            #expect(m.grads.array == fresh.1)
+        }
+        #expect(results[0].0 == results[2].0)
+    }
+}

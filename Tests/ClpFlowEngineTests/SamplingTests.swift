@@ -30,7 +30,7 @@ import ClpFlowCore
     @Test func kvCacheWithPaddingAndPrefixMatchesFullForward() throws {
         let m = try model(seed: 2, tied: false)
         let C = Self.cfg.dModel, V = Self.cfg.vocabSize
-        let prefix = PrefixEmbeddings(count: 2, values: randomArray(2 * C, seed: 3, scale: 0.5))
+        let prefix = PrefixEmbeddings(count: 2, values: seededNormals(2 * C, seed: 3, scale: 0.5))
         let a: [Int32] = [5, 6, 7, 8, 9], b: [Int32] = [1, 2]
         // batch of two left-padded sequences, one chunk then two single steps
         let cache = try KVCache(model: m, batch: 2, capacity: 2 + 5 + 2, start: [0, 3], prefix: prefix)
@@ -101,6 +101,26 @@ import ClpFlowCore
         }
     }
 
+    @Test func generationWithPrefixMatchesFullForward() throws {
+        let m = try model(seed: 12)
+        let prefix = PrefixEmbeddings(count: 3, values: seededNormals(3 * Self.cfg.dModel, seed: 13, scale: 0.5))
+        let prompts: [[Int32]] = [[4, 5, 6], [7]]
+        let r = try Generator.generate(models: [m], prompts: prompts, prefixes: [prefix],
+                                       config: SamplingConfig(temperature: 1, maxNewTokens: 5, seed: 8),
+                                       scoringModels: [m], scoringPrefixes: [prefix])
+        let plain = try Generator.generate(models: [m], prompts: prompts,
+                                           config: SamplingConfig(temperature: 1, maxNewTokens: 5, seed: 8))
+        #expect(r.policyLogProbs != plain.policyLogProbs)   // the prefix changes the distribution
+        for b in 0..<2 {
+            let seq = prompts[b] + r.tokens[b]
+            let lp = try m.logProbs(tokens: seq, B: 1, T: seq.count, prefix: prefix)
+            for j in 0..<5 {
+                #expect(abs(r.policyLogProbs[b][j] - lp[prompts[b].count - 1 + j]) < 1e-4)
+                #expect(abs(r.scoredLogProbs[0][b][j] - lp[prompts[b].count - 1 + j]) < 1e-4)
+            }
+        }
+    }
+
     @Test func truncationAndStop() throws {
         let m = try model(seed: 8)
         let r = try Generator.generate(models: [m], prompts: [[1], [2], [3], [4]],
@@ -139,6 +159,9 @@ import ClpFlowCore
         #expect(throws: GPTModelError.self) {
             try Generator.generate(models: [a], combiner: DeRaCombiner(lambda: 0.5), prompts: prompts, config: cfg)
         }
+        #expect {
+            try Generator.generate(models: [a], prompts: [[1, 2, 3]], config: SamplingConfig(maxNewTokens: 22, seed: 1))
+        } throws: { "\($0)".contains("exceeds n_positions 24") }
     }
 }
 

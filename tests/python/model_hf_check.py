@@ -6,6 +6,8 @@
    and logits are compared the same way.
 3. The engine's own checkpoint file is read with the `safetensors` package and compared with the
    exported tensors.
+4. The weighted cross-entropy (negative, zero and ignored positions) and the gradient of every
+   tensor match torch autograd.
 
 Usage: model_hf_check.py CLP_FLOW_BINARY WORKDIR
 """
@@ -53,7 +55,7 @@ def main():
         torch.manual_seed(7 if tied else 8)
         cfg = GPT2Config(vocab_size=97, n_positions=32, n_embd=24, n_layer=2, n_head=3,
                          activation_function="gelu_new", tie_word_embeddings=tied,
-                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
         model = GPT2LMHeadModel(cfg).eval()
         with torch.no_grad():  # larger, non-trivial values everywhere (biases and norms too)
             for p in model.parameters():
@@ -89,6 +91,41 @@ def main():
                 print(f"FAIL: engine checkpoint tensor {name} differs", file=sys.stderr)
                 sys.exit(1)
         print(f"engine checkpoint ({'tied' if tied else 'untied'}): {len(tensors)} tensors read by safetensors, identical")
+    # 4. weighted loss and every gradient against torch autograd (tied and untied)
+    for tied in (True, False):
+        d = work / f"hf-{'tied' if tied else 'untied'}"
+        model = GPT2LMHeadModel.from_pretrained(d).eval()
+        targets = [int(t) for t in rng.integers(0, 97, size=len(tokens))]
+        targets[3] = -1
+        weights = [float(w) for w in np.round(rng.normal(size=len(tokens)), 3)]
+        weights[5] = 0.0
+        out = subprocess.run(
+            [binary, "debug-logits", "--checkpoint", str(d), "--tokens", ",".join(map(str, tokens)),
+             "--targets=" + ",".join(map(str, targets)), "--weights=" + ",".join(map(str, weights))],
+            check=True, capture_output=True, text=True).stdout
+        eng = json.loads(out)
+        model.zero_grad()
+        logits = model(torch.tensor([tokens])).logits[0]
+        tgt = torch.tensor(targets)
+        nll = torch.nn.functional.cross_entropy(logits, tgt.clamp(min=0), reduction="none")
+        w = torch.tensor(weights) * (tgt >= 0)
+        loss = (w * nll).sum()
+        loss.backward()
+        if abs(loss.item() - eng["loss"]) > 1e-4 * max(1.0, abs(loss.item())):
+            print(f"FAIL: loss {eng['loss']} vs torch {loss.item()}", file=sys.stderr)
+            sys.exit(1)
+        params = dict(model.named_parameters())
+        worst = 0.0
+        for name, g in eng["grads"].items():
+            ref = params[name].grad.reshape(-1).double().numpy()
+            diff = float(np.max(np.abs(np.array(g, dtype=np.float64) - ref)))
+            scale = max(1.0, float(np.max(np.abs(ref))))
+            worst = max(worst, diff / scale)
+            if diff > 1e-4 * scale:
+                print(f"FAIL: gradient of {name} differs by {diff}", file=sys.stderr)
+                sys.exit(1)
+        print(f"gradients ({'tied' if tied else 'untied'}): loss {eng['loss']:.6f} vs {loss.item():.6f}, "
+              f"{len(eng['grads'])} tensors, max scaled |Δgrad| = {worst:.3e}")
     print("model-hf: OK")
 
 

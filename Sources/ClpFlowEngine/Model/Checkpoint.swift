@@ -79,9 +79,12 @@ extension GPTModel {
 
     // MARK: Hugging Face directories
 
-    /// The `config.json` of a Hugging Face GPT-2 checkpoint for this model.
-    public func huggingFaceConfig() -> [String: Any] {
+    /// The `config.json` of a Hugging Face GPT-2 checkpoint for this model; `endOfText` becomes
+    /// bos/eos_token_id (null when not given, since the model alone does not know its tokenizer).
+    public func huggingFaceConfig(endOfText: Int32? = nil) -> [String: Any] {
         [
+            "bos_token_id": endOfText.map { Int($0) as Any } ?? NSNull(),
+            "eos_token_id": endOfText.map { Int($0) as Any } ?? NSNull(),
             "architectures": ["GPT2LMHeadModel"],
             "model_type": "gpt2",
             "vocab_size": config.vocabSize,
@@ -105,11 +108,11 @@ extension GPTModel {
 
     /// Writes `model.safetensors` and `config.json` into `dir` (created if needed). With a tied
     /// head, lm_head.weight is omitted (as `save_pretrained` does).
-    public func exportHuggingFace(to dir: URL) throws {
+    public func exportHuggingFace(to dir: URL, endOfText: Int32? = nil) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try SafeTensors.write(namedTensors(), metadata: ["format": "pt", Self.configKey: try configJSON()],
                               to: dir.appendingPathComponent("model.safetensors"))
-        let json = try JSONSerialization.data(withJSONObject: huggingFaceConfig(), options: [.prettyPrinted, .sortedKeys])
+        let json = try JSONSerialization.data(withJSONObject: huggingFaceConfig(endOfText: endOfText), options: [.prettyPrinted, .sortedKeys])
         try json.write(to: dir.appendingPathComponent("config.json"), options: .atomic)
     }
 

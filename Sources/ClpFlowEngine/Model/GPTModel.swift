@@ -85,14 +85,15 @@ public final class GPTModel: @unchecked Sendable {
         let buf: FloatBuffer
         // offsets into buf
         let encoded: Int, ln1: Int, ln1m: Int, ln1r: Int, qkv: Int, atty: Int, att: Int, res2: Int
-        let ln2: Int, ln2m: Int, ln2r: Int, fch: Int, fchg: Int, res3: Int
+        let ln2: Int, ln2m: Int, ln2r: Int, fch: Int, fchg: Int, fcht: Int, res3: Int
         let lnf: Int, lnfm: Int, lnfr: Int, lnfc: Int, logits: Int
         // backward scratch
         let dres: Int, dln: Int, dqkv: Int, datty: Int, dfch: Int, dfchg: Int, dlogits: Int, dlnfc: Int, attScratch: Int
         var tokens: [Int32] = []
         var hasPrefix = false
 
-        init(config cfg: GPTConfig, B: Int, T: Int, k: Int) {
+        /// Reuses `reuse` when it is large enough (activation memory only grows).
+        init(config cfg: GPTConfig, B: Int, T: Int, k: Int, reuse: FloatBuffer? = nil) {
             self.B = B; self.T = T; self.k = k; L = k + T
             let C = cfg.dModel, NH = cfg.heads, V = cfg.vocabSize, NL = cfg.layers
             let N = B * L, NT = B * T
@@ -103,7 +104,7 @@ public final class GPTModel: @unchecked Sendable {
             qkv = take(NL * N * 3 * C); atty = take(NL * N * C); att = take(NL * B * NH * L * L)
             res2 = take(NL * N * C)
             ln2 = take(NL * N * C); ln2m = take(NL * N); ln2r = take(NL * N)
-            fch = take(NL * N * 4 * C); fchg = take(NL * N * 4 * C); res3 = take(NL * N * C)
+            fch = take(NL * N * 4 * C); fchg = take(NL * N * 4 * C); fcht = take(NL * N * 4 * C); res3 = take(NL * N * C)
             lnf = take(N * C); lnfm = take(N); lnfr = take(N)
             lnfc = k > 0 ? take(NT * C) : lnf
             logits = take(NT * V)
@@ -111,13 +112,13 @@ public final class GPTModel: @unchecked Sendable {
             dfch = take(N * 4 * C); dfchg = take(N * 4 * C); dlogits = take(NT * V)
             dlnfc = k > 0 ? take(NT * C) : dln
             attScratch = take(L * L)
-            buf = FloatBuffer(count: off)
+            if let reuse, reuse.count >= off { buf = reuse } else { buf = FloatBuffer(count: off) }
         }
     }
 
     func activations(B: Int, T: Int, k: Int) -> Activations {
         if let a = acts, a.B == B, a.T == T, a.k == k { return a }
-        let a = Activations(config: config, B: B, T: T, k: k)
+        let a = Activations(config: config, B: B, T: T, k: k, reuse: acts?.buf)
         acts = a
         return a
     }
@@ -181,7 +182,7 @@ public final class GPTModel: @unchecked Sendable {
             Kernels.layerNormForward(out: ln2, mean: x + a.ln2m + l * N, rstd: x + a.ln2r + l * N, inp: res2,
                                      weight: p + blk.ln2w, bias: p + blk.ln2b, N: N, C: C)
             Kernels.linearForward(out: fch, inp: ln2, weight: p + blk.fcw, bias: p + blk.fcb, N: N, IC: C, OC: 4 * C)
-            Kernels.geluForward(out: fchg, inp: fch, count: N * 4 * C)
+            Kernels.geluForward(out: fchg, savedTanh: x + a.fcht + l * N * 4 * C, inp: fch, count: N * 4 * C)
             Kernels.residualLinearForward(out: res3, residual: res2, inp: fchg, weight: p + blk.fcprojw,
                                           bias: p + blk.fcprojb, N: N, IC: 4 * C, OC: C)
             resid = UnsafePointer(res3)
@@ -257,31 +258,25 @@ public final class GPTModel: @unchecked Sendable {
             let res2 = x + a.res2 + l * N * C, ln2 = x + a.ln2 + l * N * C
             let fch = x + a.fch + l * N * 4 * C, fchg = x + a.fchg + l * N * 4 * C
             // res3 = res2 + fchg · Wfcproj + b   (dres holds dres3, becomes dres2)
-            dfchg.update(repeating: 0, count: N * 4 * C)
             Kernels.linearBackward(dinp: dfchg, dweight: g + blk.fcprojw, dbias: g + blk.fcprojb, dout: dres,
-                                   inp: fchg, weight: p + blk.fcprojw, N: N, IC: 4 * C, OC: C)
+                                   inp: fchg, weight: p + blk.fcprojw, N: N, IC: 4 * C, OC: C, overwriteInput: true)
             // fchg = gelu(fch)
-            dfch.update(repeating: 0, count: N * 4 * C)
-            Kernels.geluBackward(dinp: dfch, inp: fch, dout: dfchg, count: N * 4 * C)
+            Kernels.geluBackward(dinp: dfch, inp: fch, savedTanh: x + a.fcht + l * N * 4 * C, dout: dfchg, count: N * 4 * C)
             // fch = ln2 · Wfc + b
-            dln.update(repeating: 0, count: N * C)
             Kernels.linearBackward(dinp: dln, dweight: g + blk.fcw, dbias: g + blk.fcb, dout: dfch,
-                                   inp: ln2, weight: p + blk.fcw, N: N, IC: C, OC: 4 * C)
+                                   inp: ln2, weight: p + blk.fcw, N: N, IC: C, OC: 4 * C, overwriteInput: true)
             // ln2 = layernorm(res2)
             Kernels.layerNormBackward(dinp: dres, dweight: g + blk.ln2w, dbias: g + blk.ln2b, dout: dln, inp: res2,
                                       weight: p + blk.ln2w, mean: x + a.ln2m + l * N, rstd: x + a.ln2r + l * N, N: N, C: C)
             // res2 = resid + atty · Wproj + b   (dres holds dres2, becomes dresid)
-            datty.update(repeating: 0, count: N * C)
             Kernels.linearBackward(dinp: datty, dweight: g + blk.projw, dbias: g + blk.projb, dout: dres,
-                                   inp: atty, weight: p + blk.projw, N: N, IC: C, OC: C)
+                                   inp: atty, weight: p + blk.projw, N: N, IC: C, OC: C, overwriteInput: true)
             // atty = attention(qkv)
-            dqkv.update(repeating: 0, count: N * 3 * C)
             Kernels.attentionBackward(dqkv: dqkv, scratch: x + a.attScratch, dout: datty, qkv: qkv, att: att,
-                                      B: B, T: L, C: C, NH: NH)
+                                      B: B, T: L, C: C, NH: NH, overwrite: true)
             // qkv = ln1 · Wqkv + b
-            dln.update(repeating: 0, count: N * C)
             Kernels.linearBackward(dinp: dln, dweight: g + blk.qkvw, dbias: g + blk.qkvb, dout: dqkv,
-                                   inp: ln1, weight: p + blk.qkvw, N: N, IC: C, OC: 3 * C)
+                                   inp: ln1, weight: p + blk.qkvw, N: N, IC: C, OC: 3 * C, overwriteInput: true)
             // ln1 = layernorm(resid)
             Kernels.layerNormBackward(dinp: dres, dweight: g + blk.ln1w, dbias: g + blk.ln1b, dout: dln, inp: resid,
                                       weight: p + blk.ln1w, mean: x + a.ln1m + l * N, rstd: x + a.ln1r + l * N, N: N, C: C)

@@ -106,6 +106,9 @@ public enum Generator {
         var caches: [KVCache] = []
         for (i, m) in models.enumerated() {
             let k = pre[i]?.count ?? 0
+            guard k + P + config.maxNewTokens <= m.config.context else {
+                throw GPTModelError.invalidInput("prefix (\(k)) + longest prompt (\(P)) + max new tokens (\(config.maxNewTokens)) = \(k + P + config.maxNewTokens) exceeds n_positions \(m.config.context); shorten the prompts or lower max_new_tokens")
+            }
             let starts = prompts.map { P - $0.count }
             caches.append(try KVCache(model: m, batch: B, capacity: k + P + config.maxNewTokens, start: starts, prefix: pre[i]))
         }

@@ -52,89 +52,107 @@ public final class KVCache {
         }
         let k = prefix?.count ?? 0
         let N = B * S
+        let slot0 = length
+        for b in 0..<B {
+            for i in 0..<S where slot0 + i - start[b] >= k {
+                let t = tokens[b * S + i]
+                guard t >= 0 && Int(t) < V else { throw GPTModelError.invalidInput("token id \(t) outside the vocabulary 0..<\(V)") }
+            }
+        }
+        // Sequences are independent: with several threads, groups of sequences run concurrently,
+        // each with single-threaded BLAS. A lone sequence uses BLAS threads only for big chunks.
+        let savedThreads = BLAS.threads
+        let singleThreaded = savedThreads > 1 && (B > 1 || N * C * C * 4 < 8_000_000)
+        if singleThreaded { BLAS.setThreads(1) }
+        defer { if singleThreaded { BLAS.setThreads(savedThreads) } }
         if scratchS < S {
-            // x, ln, qkv, atty, fch, fchg, lnf, logits, scores
-            scratch = FloatBuffer(count: N * (C * 4 + 3 * C + 8 * C) + N * V + S * capacity)
+            // x, ln, qkv, atty, fch, fchg, lnf (15C per row), logits, mean/rstd, scores
+            scratch = FloatBuffer(count: N * (15 * C + V + 2) + B * S * capacity)
             scratchS = S
         }
         let base = scratch!.pointer
         let xs = base, ln = xs + N * C, qkv = ln + N * C, atty = qkv + N * 3 * C
         let fch = atty + N * C, fchg = fch + N * 4 * C
-        let lnf = fchg + N * 4 * C, logits = lnf + N * C, scores = logits + N * V
+        let lnf = fchg + N * 4 * C, logits = lnf + N * C, mean = logits + N * V, rstd = mean + N
+        let scoresBase = rstd + N
         let p = model.params.pointer, L = model.layout
-        let slot0 = length
-        // embeddings
-        for b in 0..<B {
-            for i in 0..<S {
-                let o = xs + (b * S + i) * C
-                let rel = slot0 + i - start[b]
-                if rel < 0 { o.update(repeating: 0, count: C); continue }
-                let pos = p + L.wpe + rel * C
-                if rel < k {
-                    prefix!.values.withUnsafeBufferPointer { pv in
-                        let src = pv.baseAddress! + rel * C
-                        for c in 0..<C { o[c] = src[c] + pos[c] }
-                    }
-                } else {
-                    let t = Int(tokens[b * S + i])
-                    guard t >= 0 && t < V else { throw GPTModelError.invalidInput("token id \(t) outside the vocabulary 0..<\(V)") }
-                    let tok = p + L.wte + t * C
-                    for c in 0..<C { o[c] = tok[c] + pos[c] }
-                }
-            }
-        }
-        let mean = UnsafeMutablePointer<Float>.allocate(capacity: 2 * N)
-        defer { mean.deallocate() }
-        let rstd = mean + N
         let scale = 1 / Float(hs).squareRoot()
-        for (l, blk) in L.blocks.enumerated() {
-            Kernels.layerNormForward(out: ln, mean: mean, rstd: rstd, inp: xs, weight: p + blk.ln1w, bias: p + blk.ln1b, N: N, C: C)
-            Kernels.linearForward(out: qkv, inp: ln, weight: p + blk.qkvw, bias: p + blk.qkvb, N: N, IC: C, OC: 3 * C)
-            let K = keys[l].pointer, Vv = values[l].pointer
-            for b in 0..<B {
+        let starts = start, cap = capacity
+        let keys = self.keys.map(\.pointer), values = self.values.map(\.pointer)
+        let prefixValues = prefix?.values ?? []
+        Parallel.ranges(B, minPerThread: 1) { bLo, bHi in
+            let r0 = bLo * S, n = (bHi - bLo) * S      // rows of this group
+            let xs = xs + r0 * C, ln = ln + r0 * C, qkv = qkv + r0 * 3 * C, atty = atty + r0 * C
+            let fch = fch + r0 * 4 * C, fchg = fchg + r0 * 4 * C, lnf = lnf + r0 * C
+            let logits = logits + r0 * V, mean = mean + r0, rstd = rstd + r0
+            // embeddings
+            for b in bLo..<bHi {
                 for i in 0..<S {
-                    let src = qkv + (b * S + i) * 3 * C
-                    (K + (b * capacity + slot0 + i) * C).update(from: src + C, count: C)
-                    (Vv + (b * capacity + slot0 + i) * C).update(from: src + 2 * C, count: C)
+                    let o = xs + ((b - bLo) * S + i) * C
+                    let rel = slot0 + i - starts[b]
+                    if rel < 0 { o.update(repeating: 0, count: C); continue }
+                    let pos = p + L.wpe + rel * C
+                    if rel < k {
+                        prefixValues.withUnsafeBufferPointer { pv in
+                            let src = pv.baseAddress! + rel * C
+                            for c in 0..<C { o[c] = src[c] + pos[c] }
+                        }
+                    } else {
+                        let tok = p + L.wte + Int(tokens[b * S + i]) * C
+                        for c in 0..<C { o[c] = tok[c] + pos[c] }
+                    }
                 }
             }
-            for b in 0..<B {
-                let first = start[b]
-                let nk = slot0 + S - first
-                for h in 0..<NH {
-                    let outH = atty + b * S * C + h * hs
-                    if nk <= 0 {
-                        for i in 0..<S { (outH + i * C).update(repeating: 0, count: hs) }
-                        continue
-                    }
-                    let q = qkv + b * S * 3 * C + h * hs
-                    let kH = K + (b * capacity + first) * C + h * hs
-                    let vH = Vv + (b * capacity + first) * C + h * hs
-                    BLAS.sgemm(transB: true, m: S, n: nk, k: hs, alpha: scale, a: q, lda: 3 * C, b: kH, ldb: C, c: scores, ldc: nk)
+            for (l, blk) in L.blocks.enumerated() {
+                Kernels.layerNormForward(out: ln, mean: mean, rstd: rstd, inp: xs, weight: p + blk.ln1w, bias: p + blk.ln1b, N: n, C: C)
+                Kernels.linearForward(out: qkv, inp: ln, weight: p + blk.qkvw, bias: p + blk.qkvb, N: n, IC: C, OC: 3 * C)
+                let K = keys[l], Vv = values[l]
+                for b in bLo..<bHi {
                     for i in 0..<S {
-                        let row = scores + i * nk
-                        let last = slot0 + i - first   // last visible key index
-                        if last < 0 { row.update(repeating: 0, count: nk); continue }
-                        var mx = -Float.infinity
-                        for j in 0...last { mx = Swift.max(mx, row[j]) }
-                        var s: Float = 0
-                        for j in 0...last { let e = Kernels.exp(row[j] - mx); row[j] = e; s += e }
-                        let inv = 1 / s
-                        for j in 0...last { row[j] *= inv }
-                        for j in (last + 1)..<nk { row[j] = 0 }
+                        let src = qkv + ((b - bLo) * S + i) * 3 * C
+                        (K + (b * cap + slot0 + i) * C).update(from: src + C, count: C)
+                        (Vv + (b * cap + slot0 + i) * C).update(from: src + 2 * C, count: C)
                     }
-                    BLAS.sgemm(m: S, n: hs, k: nk, a: scores, lda: nk, b: vH, ldb: C, c: outH, ldc: C)
                 }
+                for b in bLo..<bHi {
+                    let first = starts[b]
+                    let nk = slot0 + S - first
+                    let scores = scoresBase + b * S * cap
+                    for h in 0..<NH {
+                        let outH = atty + (b - bLo) * S * C + h * hs
+                        if nk <= 0 {
+                            for i in 0..<S { (outH + i * C).update(repeating: 0, count: hs) }
+                            continue
+                        }
+                        let q = qkv + (b - bLo) * S * 3 * C + h * hs
+                        let kH = K + (b * cap + first) * C + h * hs
+                        let vH = Vv + (b * cap + first) * C + h * hs
+                        BLAS.sgemm(transB: true, m: S, n: nk, k: hs, alpha: scale, a: q, lda: 3 * C, b: kH, ldb: C, c: scores, ldc: nk)
+                        for i in 0..<S {
+                            let row = scores + i * nk
+                            let last = slot0 + i - first   // last visible key index
+                            if last < 0 { row.update(repeating: 0, count: nk); continue }
+                            var mx = -Float.infinity
+                            for j in 0...last { mx = Swift.max(mx, row[j]) }
+                            var sum: Float = 0
+                            for j in 0...last { let e = Kernels.exp(row[j] - mx); row[j] = e; sum += e }
+                            let inv = 1 / sum
+                            for j in 0...last { row[j] *= inv }
+                            for j in (last + 1)..<nk { row[j] = 0 }
+                        }
+                        BLAS.sgemm(m: S, n: hs, k: nk, a: scores, lda: nk, b: vH, ldb: C, c: outH, ldc: C)
+                    }
+                }
+                Kernels.residualLinearForward(out: xs, residual: xs, inp: atty, weight: p + blk.projw, bias: p + blk.projb, N: n, IC: C, OC: C)
+                Kernels.layerNormForward(out: ln, mean: mean, rstd: rstd, inp: xs, weight: p + blk.ln2w, bias: p + blk.ln2b, N: n, C: C)
+                Kernels.linearForward(out: fch, inp: ln, weight: p + blk.fcw, bias: p + blk.fcb, N: n, IC: C, OC: 4 * C)
+                Kernels.geluForward(out: fchg, inp: fch, count: n * 4 * C)
+                Kernels.residualLinearForward(out: xs, residual: xs, inp: fchg, weight: p + blk.fcprojw, bias: p + blk.fcprojb, N: n, IC: 4 * C, OC: C)
             }
-            Kernels.residualLinearForward(out: xs, residual: xs, inp: atty, weight: p + blk.projw, bias: p + blk.projb, N: N, IC: C, OC: C)
-            Kernels.layerNormForward(out: ln, mean: mean, rstd: rstd, inp: xs, weight: p + blk.ln2w, bias: p + blk.ln2b, N: N, C: C)
-            Kernels.linearForward(out: fch, inp: ln, weight: p + blk.fcw, bias: p + blk.fcb, N: N, IC: C, OC: 4 * C)
-            Kernels.geluForward(out: fchg, inp: fch, count: N * 4 * C)
-            Kernels.residualLinearForward(out: xs, residual: xs, inp: fchg, weight: p + blk.fcprojw, bias: p + blk.fcprojb, N: N, IC: 4 * C, OC: C)
+            Kernels.layerNormForward(out: lnf, mean: mean, rstd: rstd, inp: xs, weight: p + L.lnfw, bias: p + L.lnfb, N: n, C: C)
+            BLAS.sgemm(transB: true, m: n, n: V, k: C, a: lnf, lda: C, b: p + L.head, ldb: C, c: logits, ldc: V)
         }
-        Kernels.layerNormForward(out: lnf, mean: mean, rstd: rstd, inp: xs, weight: p + L.lnfw, bias: p + L.lnfb, N: N, C: C)
-        BLAS.sgemm(transB: true, m: N, n: V, k: C, a: lnf, lda: C, b: p + L.head, ldb: C, c: logits, ldc: V)
         length += S
-        return UnsafeMutableBufferPointer(start: logits, count: N * V)
+        return UnsafeMutableBufferPointer(start: base + N * 15 * C, count: N * V)
     }
 }
