@@ -77,6 +77,33 @@ extension GPTModel {
         return try GPTModel(config: config, parameters: params)
     }
 
+    // MARK: vocabulary growth
+
+    /// A copy of the model with `count` more vocabulary ids (`vocabSize` grows by `count`). The new
+    /// rows of `transformer.wte.weight` (and of an untied `lm_head.weight`) are each the mean of
+    /// that tensor's existing rows, so a new token starts as an "average" token: tied logits for it
+    /// are the mean of the old logits. Every other parameter is copied unchanged, and the logits of
+    /// the old ids are unchanged. Used when a tokenizer appended `<|summary|>` to a GPT-2 vocabulary.
+    public func appendingVocabularyRows(_ count: Int) throws -> GPTModel {
+        guard count >= 0 else { throw GPTModelError.invalidInput("cannot append \(count) vocabulary rows") }
+        if count == 0 { return copy() }
+        var grown = config
+        grown.vocabSize += count
+        let V = config.vocabSize, C = config.dModel
+        var tensors: [String: SafeTensors.Tensor] = [:]
+        for (name, t) in namedTensors() {
+            guard name == "transformer.wte.weight" || name == "lm_head.weight" else { tensors[name] = t; continue }
+            var mean = [Double](repeating: 0, count: C)
+            for r in 0..<V { for c in 0..<C { mean[c] += Double(t.values[r * C + c]) } }
+            let row = mean.map { Float($0 / Double(V)) }
+            var values = t.values
+            values.reserveCapacity((V + count) * C)
+            for _ in 0..<count { values.append(contentsOf: row) }
+            tensors[name] = SafeTensors.Tensor(shape: [V + count, C], values: values)
+        }
+        return try GPTModel.fromTensors(tensors, config: grown, source: "vocabulary growth")
+    }
+
     // MARK: Hugging Face directories
 
     /// The `config.json` of a Hugging Face GPT-2 checkpoint for this model; `endOfText` becomes
