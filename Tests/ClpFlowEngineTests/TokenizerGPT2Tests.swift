@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ClpFlowCore
 @testable import ClpFlowEngine
 
 /// GPT-2-style vocabularies: byte tokens in Hugging Face's order (by character, not by byte value),
