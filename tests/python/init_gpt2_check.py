@@ -23,10 +23,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
 import numpy as np
 import torch
 from tokenizers import ByteLevelBPETokenizer
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+from transformers.utils import logging as hf_logging
+
+hf_logging.disable_progress_bar()
 
 TOL = 1e-4
 SEED = 20261129
@@ -118,6 +124,8 @@ def run(cmd, **kw):
 
 def main():
     binary, work = sys.argv[1], Path(sys.argv[2]).resolve()
+    if os.sep in binary:  # the workflow runs from WORKDIR
+        binary = str(Path(binary).resolve())
     work.mkdir(parents=True, exist_ok=True)
     init = work / "init"
     tok, base = make_checkpoint(init)
@@ -144,6 +152,13 @@ def main():
     print(f"reference loss: first 5 steps {first:.3f} → last 5 steps {last:.3f}")
     if not last < first:
         fail(f"the reference loss did not fall ({first:.4f} → {last:.4f})")
+
+    # the step said where the shape and the separator came from
+    events = [json.loads(l) for l in (model_dir.parent / "events.jsonl").read_text().splitlines() if l.strip()]
+    said = " | ".join(e.get("text", "") for e in events if e.get("type") == "message")
+    for needle in ("model.init: shape from the checkpoint", f"added as id {base + 1}"):
+        if needle not in said:
+            fail(f"the train-reference step did not say {needle!r}; its messages: {said}")
 
     # 4a. extended vocabulary and shape
     vocab = json.loads((model_dir / "vocab.json").read_text())
