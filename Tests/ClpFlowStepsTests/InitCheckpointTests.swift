@@ -3,27 +3,31 @@ import Testing
 @testable import ClpFlowEngine
 @testable import ClpFlowSteps
 
+/// Writes a GPT-2-style directory: byte tokens in character order, three merges,
+/// `<|endoftext|>` last (id 259), and a seeded model with `modelVocab` vocabulary rows.
+func writeGPT2StyleCheckpoint(tied: Bool, modelVocab: Int = 260, tokenizer: Bool = true, context: Int, dModel: Int) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    if tokenizer {
+        let byteTokens = (0..<256).map { ByteUnicode.encode([UInt8($0)]) }
+            .sorted { $0.unicodeScalars.first!.value < $1.unicodeScalars.first!.value }
+        var vocab: [String: Int] = [:]
+        for (i, t) in byteTokens.enumerated() { vocab[t] = i }
+        for (i, t) in ["Ġt", "he", "Ġthe"].enumerated() { vocab[t] = 256 + i }
+        vocab["<|endoftext|>"] = 259
+        try JSONSerialization.data(withJSONObject: vocab).write(to: dir.appendingPathComponent("vocab.json"))
+        try "#version: 0.2\nĠ t\nh e\nĠt he\n".write(to: dir.appendingPathComponent("merges.txt"), atomically: true, encoding: .utf8)
+    }
+    let model = try GPTModel(config: GPTConfig(vocabSize: modelVocab, context: context, layers: 1, heads: 2, dModel: dModel, tiedHead: tied), seed: 9)
+    try model.exportHuggingFace(to: dir)
+    return dir
+}
+
 /// `model.init` directories: the tokenizer and the weights come from the checkpoint, and a
 /// vocabulary without `<|summary|>` grows by one id on both sides.
 @Suite struct InitCheckpointTests {
-    /// Writes a GPT-2-style directory: byte tokens in character order, three merges,
-    /// `<|endoftext|>` last (id 259), and a model with 260 vocabulary rows.
     func gpt2Directory(tied: Bool, modelVocab: Int = 260, tokenizer: Bool = true) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        if tokenizer {
-            let byteTokens = (0..<256).map { ByteUnicode.encode([UInt8($0)]) }
-                .sorted { $0.unicodeScalars.first!.value < $1.unicodeScalars.first!.value }
-            var vocab: [String: Int] = [:]
-            for (i, t) in byteTokens.enumerated() { vocab[t] = i }
-            for (i, t) in ["Ġt", "he", "Ġthe"].enumerated() { vocab[t] = 256 + i }
-            vocab["<|endoftext|>"] = 259
-            try JSONSerialization.data(withJSONObject: vocab).write(to: dir.appendingPathComponent("vocab.json"))
-            try "#version: 0.2\nĠ t\nh e\nĠt he\n".write(to: dir.appendingPathComponent("merges.txt"), atomically: true, encoding: .utf8)
-        }
-        let model = try GPTModel(config: GPTConfig(vocabSize: modelVocab, context: 16, layers: 1, heads: 2, dModel: 8, tiedHead: tied), seed: 9)
-        try model.exportHuggingFace(to: dir)
-        return dir
+        try writeGPT2StyleCheckpoint(tied: tied, modelVocab: modelVocab, tokenizer: tokenizer, context: 16, dModel: 8)
     }
 
     @Test(arguments: [true, false]) func separatorIsAppendedAndTheEmbeddingGrows(tied: Bool) throws {
