@@ -90,18 +90,23 @@ extension GPTModel {
         var grown = config
         grown.vocabSize += count
         let V = config.vocabSize, C = config.dModel
-        var tensors: [String: SafeTensors.Tensor] = [:]
-        for (name, t) in namedTensors() {
-            guard name == "transformer.wte.weight" || name == "lm_head.weight" else { tensors[name] = t; continue }
-            var mean = [Double](repeating: 0, count: C)
-            for r in 0..<V { for c in 0..<C { mean[c] += Double(t.values[r * C + c]) } }
-            let row = mean.map { Float($0 / Double(V)) }
-            var values = t.values
-            values.reserveCapacity((V + count) * C)
-            for _ in 0..<count { values.append(contentsOf: row) }
-            tensors[name] = SafeTensors.Tensor(shape: [V + count, C], values: values)
+        let target = GPTLayout(grown)
+        let oldViews = Dictionary(uniqueKeysWithValues: layout.views.map { ($0.name, $0) })
+        var values = [Float](repeating: 0, count: target.totalCount)
+        let src = params.pointer
+        values.withUnsafeMutableBufferPointer { dst in
+            for v in target.views {
+                let old = oldViews[v.name]!
+                (dst.baseAddress! + v.offset).update(from: src + old.offset, count: old.count)
+                guard v.count > old.count else { continue }  // wte, or an untied lm_head: [V, C] rows
+                var mean = [Double](repeating: 0, count: C)
+                for r in 0..<V { for c in 0..<C { mean[c] += Double(src[old.offset + r * C + c]) } }
+                for k in 0..<count {
+                    for c in 0..<C { dst[v.offset + (V + k) * C + c] = Float(mean[c] / Double(V)) }
+                }
+            }
         }
-        return try GPTModel.fromTensors(tensors, config: grown, source: "vocabulary growth")
+        return try GPTModel(config: grown, parameters: values)
     }
 
     // MARK: Hugging Face directories
