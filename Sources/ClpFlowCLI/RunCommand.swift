@@ -60,16 +60,15 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(e)\n".utf8))
             throw ExitCode(ClpFlowExit.invalidInput)
         }
-        if let report = plan.steps.last(where: { $0.kind == .report }),
-           RunDirectory(dir).artifacts.verify(cacheKey: report.cacheKey).isValid {
-            let art = try RunDirectory(dir).artifacts.url(for: report.cacheKey)
-            let html = dir.appendingPathComponent("report.html")
-            try? FileManager.default.removeItem(at: html)
-            try FileManager.default.copyItem(at: art.appendingPathComponent(ArtifactFiles.report), to: html)
-            if let data = try? JSONDecoder().decode(ReportData.self, from: Data(contentsOf: art.appendingPathComponent(ArtifactFiles.reportData))) {
-                FileHandle.standardError.write(Data(ReportRenderer.terminalSummary(data).utf8))
-            }
+        // The report step ran before the run ended, so its copy has no wall times: rebuild the
+        // report with the whole run's record (status, step timings, cache keys).
+        do {
+            let (data, html) = try RunReport.write(runDir: RunDirectory(dir), runId: result.runId, executor: kind.rawValue)
+            FileHandle.standardError.write(Data(ReportRenderer.terminalSummary(data).utf8))
             FileHandle.standardError.write(Data("report: \(html.path)\n".utf8))
+        } catch let e as RunReport.Failure {
+            // Nothing evaluated yet (e.g. an early step failed): no report, the runner's summary says why.
+            if result.exitCode == 0, plan.steps.contains(where: { $0.kind == .report }) { FileHandle.standardError.write(Data("warning: no report: \(e)\n".utf8)) }
         }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
