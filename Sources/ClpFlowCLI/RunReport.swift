@@ -46,7 +46,7 @@ enum RunReport {
         data.metadata.startedAt = meta.startedAt
         data.metadata.finishedAt = meta.finishedAt
         data.metadata.executor = executor ?? meta.executor
-        data.metadata.extra.append(contentsOf: meta.extra)
+        data.metadata.extra = (data.metadata.extra + meta.extra).filter { !$0.value.isEmpty }
         return data
     }
 
