@@ -16,9 +16,12 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a workflow: plan it, execute unfinished steps (locally or on Slurm), write the report.",
         discussion: """
             Each step runs as its own `clp-flow step` process. Steps whose outputs exist and verify are \
-            reused; running the same command again after an interruption finishes the run. The report \
-            is written to RUN_DIR/report.html. Exit status: 0 done, 1 a step failed, 2 invalid input, \
-            128+signal when interrupted.
+            reused; running the same command again after an interruption (Ctrl-C, kill -9) finishes \
+            the run. Only one runner may use a run directory at a time; a second one is refused with \
+            the holder's pid. At the end, RUN_DIR/report.html is written with the run's metadata \
+            (status, per step: wall time and cache key) and the summary is printed. Exit status: 0 \
+            done, 1 a step failed, 2 invalid workflow or run directory in use, 64 bad usage, 70 \
+            internal error, 128+signal when interrupted.
             """
     )
 
@@ -58,7 +61,12 @@ struct RunCommand: ParsableCommand {
             result = try Runner.run(plan: plan, runDir: dir, options: options, launcher: ClpFlowStepLauncher.current())
         } catch let e as RunnerError {
             FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-            throw ExitCode(ClpFlowExit.invalidInput)
+            switch e {
+            // Nothing ran: the directory belongs to another runner, or the plan is unusable.
+            case .locked, .invalidPlan: throw ExitCode(ClpFlowExit.invalidInput)
+            // The run directory, its store or Slurm did not behave: an environment problem.
+            case .io, .store, .artifact, .slurm: throw ExitCode(ClpFlowExit.internalError)
+            }
         }
         // The report step ran before the run ended, so its copy has no wall times: rebuild the
         // report with the whole run's record (status, step timings, cache keys).
