@@ -60,5 +60,8 @@ import Testing
         #expect(run.process.terminationStatus == 128 + SIGTERM, "\(run.process.terminationStatus): \(run.output)")
         let st = try E2E.clpFlow(["status", "R", "--json"], cwd: dir)
         #expect(st.out.contains("\"cancelled\""), "\(st.out)")
+        // Nothing evaluated yet: `report` has nothing to show and says so (1, a run-time condition).
+        let rep = try E2E.clpFlow(["report", "R"], cwd: dir)
+        #expect(rep.status == 1 && rep.err.contains("nothing to report"), "\(rep.status) \(rep.err)")
     }
 }

@@ -136,8 +136,8 @@ import Testing
         try Self.workflow.write(to: dir.appendingPathComponent("wf.yaml"), atomically: true, encoding: .utf8)
         let runArgs = { (runDir: String) in ["run", "wf.yaml", "--run-dir", runDir, "--max-parallel", "1"] }
 
-        // A: uninterrupted.
-        let a = try E2E.clpFlow(runArgs("A"), cwd: dir)
+        // A: uninterrupted, two steps at a time (B runs one at a time: the schedule must not matter).
+        let a = try E2E.clpFlow(["run", "wf.yaml", "--run-dir", "A", "--max-parallel", "2"], cwd: dir)
         #expect(a.status == 0, "\(a.err)")
         let plan = try JSONDecoder().decode(PlanFile.self, from: Data(contentsOf: dir.appendingPathComponent("A/plan.json")))
         let reference = try #require(plan.steps.first { $0.kind == "train-reference" })
