@@ -46,14 +46,24 @@ import Testing
         var pid: Int32 { process.processIdentifier }
         var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
-        /// SIGKILL this process and then every process it had started (the steps run in their own
-        /// process groups, so they would otherwise live on as orphans and use the CPU).
-        func killHard() {
+        /// SIGKILL this process only, as `kill -9` of the runner would: the step processes it had
+        /// started (in their own process groups) live on as orphans. Returns their pids.
+        @discardableResult
+        func killHard() -> [Int32] {
             kill(pid, SIGSTOP)  // no new children from here on
             let children = ResumeTests.descendants(of: pid)
             kill(pid, SIGKILL)
-            for c in children { kill(c, SIGKILL) }
             process.waitUntilExit()
+            return children
+        }
+    }
+
+    /// SIGKILL the processes of `pids` that are still `clp-flow step` processes (clean-up of the
+    /// orphans a killed runner left behind).
+    static func killOrphans(_ pids: [Int32]) {
+        for p in pids {
+            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(p)/cmdline"))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            if cmdline.contains("clp-flow") && cmdline.contains("step") { kill(p, SIGKILL) }
         }
     }
 
@@ -157,7 +167,8 @@ import Testing
         #expect(second.err.contains("held by pid \(first.pid)"), "\(second.err)")
 
         #expect(Self.waitFor(120) { Self.artifactKeys(b).contains(reference.cacheKey) }, "\(first.output)")
-        first.killHard()
+        var orphans = first.killHard()
+        defer { Self.killOrphans(orphans) }
         let afterKill1 = Self.artifactKeys(b)
         #expect(afterKill1.contains(reference.cacheKey))
 
@@ -169,7 +180,11 @@ import Testing
             return midTraining || Self.artifactKeys(b).contains(clp.cacheKey) || !secondRun.process.isRunning
         }
         #expect(midTraining, "no progress of \(clp.id) seen before it finished: \(secondRun.output)")
-        secondRun.killHard()
+        let midTrainingOrphans = secondRun.killHard()
+        orphans += midTrainingOrphans
+        // The training step outlives its runner; the reruns below run alongside it, and it can
+        // never publish (only a runner publishes, from the attempt's own work directory).
+        #expect(!midTrainingOrphans.isEmpty, "the killed runner had no running step")
         let afterKill2 = Self.artifactKeys(b)
         #expect(!afterKill2.contains(clp.cacheKey), "the kill came after \(clp.id) had finished")
         let run2 = try Self.latestStatuses("B", cwd: dir)
