@@ -31,4 +31,16 @@ public enum BLAS {
     /// Sets the number of OpenBLAS worker threads.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
     public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// Before a `Parallel.ranges` region of `count` items whose workers call BLAS: switches BLAS
+    /// to one thread when the region will really run on several workers; returns the previous
+    /// setting for `restoreThreads` (nil when nothing changed).
+    public static func singleThreadedIfParallel(_ count: Int) -> Int? {
+        guard Parallel.threads > 1, count > 1 else { return nil }
+        let t = threads
+        if t > 1 { setThreads(1); return t }
+        return nil
+    }
+
+    public static func restoreThreads(_ saved: Int?) { if let saved { setThreads(saved) } }
 }

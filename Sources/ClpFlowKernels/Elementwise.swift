@@ -282,6 +282,10 @@ public enum Kernels {
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
+        // Each worker runs its own small products: keep BLAS single-threaded meanwhile so the
+        // workers and BLAS threads do not oversubscribe the cores.
+        let saved = BLAS.singleThreadedIfParallel(B * NH)
+        defer { BLAS.restoreThreads(saved) }
         Parallel.ranges(B * NH, minPerThread: 1) { lo, hi in
         for bh in lo..<hi {
             let b = bh / NH, h = bh % NH
@@ -317,6 +321,8 @@ public enum Kernels {
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
+        let saved = BLAS.singleThreadedIfParallel(B * NH)
+        defer { BLAS.restoreThreads(saved) }
         Parallel.ranges(B * NH, minPerThread: 1) { lo, hi in
         // the first worker uses the caller's scratch, the others their own
         let scratch = lo == 0 ? scratch : UnsafeMutablePointer<Float>.allocate(capacity: T * T)
