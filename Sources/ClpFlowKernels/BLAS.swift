@@ -32,11 +32,11 @@ public enum BLAS {
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
-    /// Before a `Parallel.ranges` region of `count` items whose workers call BLAS: switches BLAS
-    /// to one thread when the region will really run on several workers; returns the previous
-    /// setting for `restoreThreads` (nil when nothing changed).
+    /// Before a region whose small products each run on one worker (attention): switches BLAS to
+    /// one thread and returns the previous setting for `restoreThreads` (nil when it already was
+    /// 1). OpenBLAS results depend on its thread count, so these products always run
+    /// single-threaded: the numbers do not depend on `Parallel.threads`.
     public static func singleThreadedIfParallel(_ count: Int) -> Int? {
-        guard Parallel.threads > 1, count > 1 else { return nil }
         let t = threads
         if t > 1 { setThreads(1); return t }
         return nil

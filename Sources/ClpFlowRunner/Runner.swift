@@ -340,18 +340,12 @@ struct Scheduler {
         env[StepContext.Env.workDir] = work.path
         env[StepContext.Env.attempt] = String(attempt)
         env[StepContext.Env.events] = work.appendingPathComponent(StepEvents.fileName).path
-        // Local steps share the machine: give each its share of the cores (unless the user chose),
-        // so parallel steps' BLAS and kernel threads do not oversubscribe it. Slurm jobs get the
-        // cpus they asked for.
-        if !backend.publishesInJob {
-            let share = String(Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / Swift.max(1, options.maxParallel)))
-            if env["OPENBLAS_NUM_THREADS"] == nil { env["OPENBLAS_NUM_THREADS"] = share }
-            if env["CLP_FLOW_THREADS"] == nil { env["CLP_FLOW_THREADS"] = share }
-        } else {
-            let cpus = String(Swift.max(1, s.resources.cpus))
-            if env["OPENBLAS_NUM_THREADS"] == nil { env["OPENBLAS_NUM_THREADS"] = cpus }
-            if env["CLP_FLOW_THREADS"] == nil { env["CLP_FLOW_THREADS"] = cpus }
-        }
+        // Threads of the step's kernels and BLAS: its `cpus`, on every executor. OpenBLAS results
+        // depend on the thread count, so fixing it per step keeps the numbers identical whatever
+        // --max-parallel or the executor (CLP_FLOW_THREADS set by the user overrides it).
+        let threads = env["CLP_FLOW_THREADS"].flatMap { Int($0) }.map { Swift.max(1, $0) } ?? Swift.max(1, s.resources.cpus)
+        env["OPENBLAS_NUM_THREADS"] = String(threads)
+        env["CLP_FLOW_THREADS"] = String(threads)
         for (i, input) in s.inputs.enumerated() { env[StepContext.Env.input(i)] = try rd.artifacts.url(for: step(input).cacheKey).path }
         let deps = s.inputs.compactMap { i in state[i] == .inFlight ? jobIds[i] : nil }
         let job = JobSpec(step: s, attempt: attempt, workDir: work, logURL: rd.logURL(stepId: s.id),

@@ -155,10 +155,15 @@ struct TextTask {
     let codec: TokenizerCodec
     let data: DataSpec
 
-    init(ctx: StepContext, data: DataSpec) throws {
+    /// The tokenizer comes from, in order: `initDir` (the `model.init` checkpoint, used by
+    /// train-reference), a train-tokenizer input, the train-reference input's model/ folder (which
+    /// holds the init checkpoint's tokenizer, extended, when `model.init` is set), else bytes.
+    init(ctx: StepContext, data: DataSpec, initDir: URL? = nil) throws {
         let dataDir = try ctx.input(of: .prepareData).appendingPathComponent(ArtifactFiles.dataDir)
         splits = try DatasetSplits.load(from: dataDir)
-        if let tokDir = ctx.inputs(of: .trainTokenizer).first {
+        if let initDir {
+            tokenizer = try InitCheckpoint.tokenizer(in: initDir)
+        } else if let tokDir = ctx.inputs(of: .trainTokenizer).first {
             tokenizer = try loadTokenizer(from: tokDir.appendingPathComponent(ArtifactFiles.tokenizerDir))
         } else if let refDir = ctx.inputs(of: .trainReference).first {
             tokenizer = try loadTokenizer(from: refDir.appendingPathComponent(ArtifactFiles.modelDir))
@@ -201,6 +206,44 @@ struct TextTask {
             let columns = try rewards.map { try $0.score(inputs) }
             return (0..<responses.count).map { j in columns.map { $0[j] } }
         }
+    }
+}
+
+/// `model.init`: a GPT-2-family checkpoint directory (model.safetensors, config.json, vocab.json,
+/// merges.txt) to fine-tune from.
+enum InitCheckpoint {
+    /// The checkpoint's own tokenizer. A GPT-2 vocabulary without `<|summary|>` gets it appended
+    /// as a new last id (`BPETokenizer.appendedSeparator`).
+    static func tokenizer(in dir: URL) throws -> any Tokenizer {
+        let fm = FileManager.default
+        let hasVocab = fm.fileExists(atPath: dir.appendingPathComponent("vocab.json").path)
+        let hasClp = fm.fileExists(atPath: dir.appendingPathComponent("clp_tokenizer.json").path)
+        guard hasVocab || hasClp else {
+            throw StepError.config("model.init: \(dir.path) has no tokenizer (vocab.json and merges.txt); a checkpoint is fine-tuned with its own tokenizer, so save it next to the weights (e.g. tokenizer.save_pretrained(DIR) in transformers)")
+        }
+        do { return try loadTokenizer(from: dir) } catch let e as TokenizerError {
+            throw StepError.config("model.init: the tokenizer in \(dir.path) cannot be used: \(e)")
+        }
+    }
+
+    /// Loads the weights and makes the vocabulary agree with `tokenizer`: when the tokenizer
+    /// appended `<|summary|>` as id V (V = the checkpoint's vocabulary size), wte (and an untied
+    /// lm_head) grow by one row initialised to the mean of the existing rows. `say` receives
+    /// what happened, in plain words.
+    static func model(in dir: URL, tokenizer: any Tokenizer, say: (String) -> Void) throws -> GPTModel {
+        var model = try GPTModel.importHuggingFace(from: dir)
+        let V = model.config.vocabSize, tv = tokenizer.vocabSize
+        if V < tv {
+            let appended = (tokenizer as? BPETokenizer)?.appendedSeparator ?? false
+            guard appended && V == tv - 1 else {
+                throw StepError.config("model.init: the checkpoint in \(dir.path) has \(V) vocabulary rows but its tokenizer has \(tv) ids; the tokenizer and the weights must come from the same model")
+            }
+            model = try model.appendingVocabularyRows(1)
+            say("model.init: the vocabulary has no \(SpecialTokens.summary); it was added as id \(tokenizer.sepId) and the embedding\(model.config.tiedHead ? "" : " and lm_head") grew from \(V) to \(V + 1) rows (the new row is the mean of the others)")
+        } else if let bpe = tokenizer as? BPETokenizer, bpe.appendedSeparator {
+            say("model.init: the vocabulary has no \(SpecialTokens.summary); it was added as id \(tokenizer.sepId), an existing unused row of the checkpoint's \(V)-row embedding")
+        }
+        return model
     }
 }
 

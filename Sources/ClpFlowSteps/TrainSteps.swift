@@ -13,13 +13,13 @@ enum TrainReferenceStep {
         let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
         let modelSpec = try cfg.section("model", as: ModelSpec.self, default: ModelSpec())
         let spec = try cfg.section("reference", as: ReferenceSpec.self, default: ReferenceSpec())
-        let task = try TextTask(ctx: ctx, data: data)
+        let initDir = modelSpec.initFrom.map { URL(fileURLWithPath: ctx.resolve($0)) }
+        let task = try TextTask(ctx: ctx, data: data, initDir: initDir)
         let model: GPTModel
-        if let initDir = modelSpec.initFrom {
-            model = try GPTModel.importHuggingFace(from: URL(fileURLWithPath: ctx.resolve(initDir)))
-            guard model.config.vocabSize >= task.tokenizer.vocabSize else {
-                throw StepError.config("the init checkpoint's vocabulary (\(model.config.vocabSize)) is smaller than the tokenizer's (\(task.tokenizer.vocabSize))")
-            }
+        if let initDir {
+            model = try InitCheckpoint.model(in: initDir, tokenizer: task.tokenizer) { ctx.events.message($0) }
+            let c = model.config
+            ctx.events.message("model.init: shape from the checkpoint (\(c.layers) layers, d_model \(c.dModel), \(c.heads) heads, context \(c.context), vocabulary \(c.vocabSize)); model.size, layers, d_model, heads, context and tokenizer are ignored")
         } else {
             model = try GPTModel(config: ModelShape.config(modelSpec, vocabSize: task.tokenizer.vocabSize), seed: cfg.seed)
         }
@@ -36,7 +36,7 @@ enum TrainReferenceStep {
             for (k, v) in r.metrics where k != "lr" { ctx.events.metric(k, v, step: r.step) }
         }
         let dir = ctx.workDir.appendingPathComponent(ArtifactFiles.modelDir)
-        try model.exportHuggingFace(to: dir)
+        try model.exportHuggingFace(to: dir, endOfText: Int32(task.tokenizer.eotId))
         try task.tokenizer.save(to: dir)
         try Files.writeJSON(summary, to: ctx.workDir.appendingPathComponent(ArtifactFiles.summary))
     }

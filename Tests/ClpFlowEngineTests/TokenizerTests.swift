@@ -206,10 +206,13 @@ func smallTrainedTokenizer(vocab: Int = 400) throws -> BPETokenizer {
     #expect(tok.encode(" the") == [258])
     #expect(tok.encode("the!") == [vocab["t"]!, 257, 0])
     #expect(tok.decode([258, 259]) == " the<|endoftext|>")
-    // Without the separator token the files are rejected with a clear message.
-    vocab["<|summary|>"] = nil
+    #expect(!tok.appendedSeparator)
+    // Without the end-of-text token the files are rejected with a clear message (a missing
+    // separator is appended instead: see TokenizerGPT2Tests).
+    vocab["<|endoftext|>"] = nil
+    vocab["<|summary|>"] = 259
     try JSONSerialization.data(withJSONObject: vocab).write(to: dir.appendingPathComponent("vocab.json"))
-    #expect(throws: TokenizerError.missingSpecialToken("<|summary|>", file: dir.appendingPathComponent("vocab.json").path)) {
+    #expect(throws: TokenizerError.missingSpecialToken("<|endoftext|>", file: dir.appendingPathComponent("vocab.json").path)) {
         try BPETokenizer.load(from: dir)
     }
 }

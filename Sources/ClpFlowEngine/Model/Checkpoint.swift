@@ -77,6 +77,38 @@ extension GPTModel {
         return try GPTModel(config: config, parameters: params)
     }
 
+    // MARK: vocabulary growth
+
+    /// A copy of the model with `count` more vocabulary ids (`vocabSize` grows by `count`). The new
+    /// rows of `transformer.wte.weight` (and of an untied `lm_head.weight`) are each the mean of
+    /// that tensor's existing rows, so a new token starts as an "average" token: tied logits for it
+    /// are the mean of the old logits. Every other parameter is copied unchanged, and the logits of
+    /// the old ids are unchanged. Used when a tokenizer appended `<|summary|>` to a GPT-2 vocabulary.
+    public func appendingVocabularyRows(_ count: Int) throws -> GPTModel {
+        guard count >= 0 else { throw GPTModelError.invalidInput("cannot append \(count) vocabulary rows") }
+        if count == 0 { return copy() }
+        var grown = config
+        grown.vocabSize += count
+        let V = config.vocabSize, C = config.dModel
+        let target = GPTLayout(grown)
+        let oldViews = Dictionary(uniqueKeysWithValues: layout.views.map { ($0.name, $0) })
+        var values = [Float](repeating: 0, count: target.totalCount)
+        let src = params.pointer
+        values.withUnsafeMutableBufferPointer { dst in
+            for v in target.views {
+                let old = oldViews[v.name]!
+                (dst.baseAddress! + v.offset).update(from: src + old.offset, count: old.count)
+                guard v.count > old.count else { continue }  // wte, or an untied lm_head: [V, C] rows
+                var mean = [Double](repeating: 0, count: C)
+                for r in 0..<V { for c in 0..<C { mean[c] += Double(src[old.offset + r * C + c]) } }
+                for k in 0..<count {
+                    for c in 0..<C { dst[v.offset + (V + k) * C + c] = Float(mean[c] / Double(V)) }
+                }
+            }
+        }
+        return try GPTModel(config: grown, parameters: values)
+    }
+
     // MARK: Hugging Face directories
 
     /// The `config.json` of a Hugging Face GPT-2 checkpoint for this model; `endOfText` becomes

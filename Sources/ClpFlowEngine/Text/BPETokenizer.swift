@@ -4,7 +4,8 @@ import Foundation
 /// UTF-8 bytes become byte tokens, and ranked merges are applied (lowest rank first, all
 /// non-overlapping occurrences left to right) until none applies. Files are GPT-2's: `vocab.json`
 /// (token string → id, bytes written with `ByteUnicode`) and `merges.txt` (`#version: 0.2`, then
-/// one `left right` pair per line, in rank order).
+/// one `left right` pair per line, in rank order). Special tokens may sit at any id: clp-flow's
+/// own files use 256/257, GPT-2's put `<|endoftext|>` last (50256).
 public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     /// A learned merge: `left` + `right` → `result`, applied in rank order.
     public struct Merge: Hashable, Sendable {
@@ -25,6 +26,12 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     let specialText: [Int: String]
     /// (left, right) packed → (rank, result).
     let mergeTable: [UInt64: (rank: Int32, result: Int32)]
+    /// The special strings matched by `encode(_:allowSpecial: true)`, with this vocabulary's ids.
+    let specialPatterns: SpecialSplit.Patterns
+    /// True when `load(from:)` found no `<|summary|>` in `vocab.json` and appended it as the last
+    /// id (`sepId == vocabSize - 1`); a model trained with the original vocabulary then needs one
+    /// more embedding row (`GPTModel.appendingVocabularyRows(_:)`).
+    public let appendedSeparator: Bool
 
     private var cache: [[UInt8]: [Int]] = [:]
     private let cacheLock = NSLock()
@@ -34,8 +41,10 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
 
     /// Builds a tokenizer from explicit tables. `bytesOf[id]` must be non-empty for every
     /// non-special id, and every byte value must have an id of its own.
-    init(bytesOf: [[UInt8]], specials: [Int: String], merges: [Merge]) {
+    init(bytesOf: [[UInt8]], specials: [Int: String], merges: [Merge], appendedSeparator: Bool = false) {
         self.bytesOf = bytesOf
+        self.appendedSeparator = appendedSeparator
+        self.specialPatterns = SpecialSplit.patterns(specials)
         self.vocabSize = bytesOf.count
         self.specialText = specials
         self.eotId = specials.first { $0.value == SpecialTokens.endOfText }!.key
@@ -66,7 +75,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         var out: [Int] = []
         out.reserveCapacity(scalars.count / 3 + 1)
         if allowSpecial {
-            for piece in SpecialSplit.split(scalars) {
+            for piece in SpecialSplit.split(scalars, patterns: specialPatterns) {
                 switch piece {
                 case .special(let id): out.append(id)
                 case .text(let seg): encodeOrdinary(seg, into: &out)
@@ -169,8 +178,11 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         try TokenizerConfigFile(kind: "bpe", vocabSize: vocabSize, eotId: eotId, sepId: sepId).write(to: directory)
     }
 
-    /// Loads `vocab.json` and `merges.txt` from a directory (GPT-2's format; ids need not follow
-    /// clp-flow's layout, but both special tokens must be present).
+    /// Loads `vocab.json` and `merges.txt` from a directory (GPT-2's format). Ids need not follow
+    /// clp-flow's layout: every byte needs a token and `<|endoftext|>` must be present, at any id.
+    /// When the vocabulary has no `<|summary|>` (real GPT-2 vocabularies do not), it is appended
+    /// as a new id equal to the old vocabulary size and `appendedSeparator` is true; `save(to:)`
+    /// then writes it into `vocab.json` like any other token.
     public static func load(from directory: URL) throws -> BPETokenizer {
         let vocabURL = directory.appendingPathComponent("vocab.json")
         let mergesURL = directory.appendingPathComponent("merges.txt")
@@ -206,8 +218,14 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         if let gap = bytesOf.firstIndex(where: { $0 == nil }) {
             throw TokenizerError.malformed(file: vocabURL.path, line: nil, message: "ids are not contiguous: id \(gap) is missing")
         }
-        for (s, _) in SpecialTokens.all where idOf[s] == nil {
-            throw TokenizerError.missingSpecialToken(s, file: vocabURL.path)
+        if idOf[SpecialTokens.endOfText] == nil {
+            throw TokenizerError.missingSpecialToken(SpecialTokens.endOfText, file: vocabURL.path)
+        }
+        var appended = false
+        if idOf[SpecialTokens.summary] == nil {
+            specials[bytesOf.count] = SpecialTokens.summary
+            bytesOf.append([])
+            appended = true
         }
         for b in 0..<256 where idOf[ByteUnicode.encode([UInt8(b)])] == nil {
             throw TokenizerError.malformed(file: vocabURL.path, line: nil, message: "byte \(b) has no token \(JSONString.quote(ByteUnicode.encode([UInt8(b)])))")
@@ -228,7 +246,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
             }
             merges.append(Merge(left: a, right: b, result: r))
         }
-        return BPETokenizer(bytesOf: bytesOf.map { $0! }, specials: specials, merges: merges)
+        return BPETokenizer(bytesOf: bytesOf.map { $0! }, specials: specials, merges: merges, appendedSeparator: appended)
     }
 }
 

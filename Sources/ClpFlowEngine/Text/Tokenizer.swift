@@ -1,8 +1,11 @@
 import Foundation
 
-/// Special tokens shared by every tokenizer. Their ids are fixed, whatever the vocabulary size:
-/// 0–255 are the byte tokens, 256 is `<|endoftext|>` and 257 is `<|summary|>` (the separator
-/// between a document and its summary). Learned BPE merges take the ids from 258 upwards.
+/// Special tokens shared by every tokenizer. In clp-flow's own tokenizers their ids are fixed,
+/// whatever the vocabulary size: 0–255 are the byte tokens, 256 is `<|endoftext|>` and 257 is
+/// `<|summary|>` (the separator between a document and its summary); learned BPE merges take the
+/// ids from 258 upwards. A GPT-2 vocabulary loaded from elsewhere keeps its own ids (GPT-2 has
+/// `<|endoftext|>` = 50256, its last id) and, having no `<|summary|>`, gets one appended as a new
+/// last id (see `BPETokenizer.load(from:)`).
 public enum SpecialTokens {
     public static let endOfText = "<|endoftext|>"
     public static let summary = "<|summary|>"
@@ -54,7 +57,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
             if let line { return "\(f):\(line): \(m)" }
             return "\(f): \(m)"
         case .missingSpecialToken(let t, let f):
-            return "\(f): special token \(t) is missing from the vocabulary; clp-flow needs \(SpecialTokens.endOfText) and \(SpecialTokens.summary)"
+            return "\(f): special token \(t) is missing from the vocabulary; clp-flow needs \(SpecialTokens.endOfText) (\(SpecialTokens.summary) is appended when absent)"
         case .invalidVocabSize(let r, let m):
             return "vocabulary size \(r) is too small: it must be at least \(m) (256 bytes + 2 special tokens)"
         }
@@ -103,9 +106,19 @@ public func loadTokenizer(from directory: URL) throws -> any Tokenizer {
 enum SpecialSplit {
     enum Piece { case text(ArraySlice<Unicode.Scalar>), special(Int) }
 
-    static let patterns: [([Unicode.Scalar], Int)] = SpecialTokens.all.map { (Array($0.text.unicodeScalars), $0.id) }
+    typealias Patterns = [([Unicode.Scalar], Int)]
 
-    static func split(_ scalars: [Unicode.Scalar]) -> [Piece] {
+    /// clp-flow's fixed special ids.
+    static let patterns: Patterns = SpecialTokens.all.map { (Array($0.text.unicodeScalars), $0.id) }
+
+    /// The patterns of a vocabulary's own special ids (longest string first, so no special token
+    /// hides a longer one that starts the same way).
+    static func patterns(_ specials: [Int: String]) -> Patterns {
+        specials.map { (Array($0.value.unicodeScalars), $0.key) }
+            .sorted { $0.0.count != $1.0.count ? $0.0.count > $1.0.count : $0.1 < $1.1 }
+    }
+
+    static func split(_ scalars: [Unicode.Scalar], patterns: Patterns = SpecialSplit.patterns) -> [Piece] {
         var pieces: [Piece] = []
         var start = 0, i = 0
         let n = scalars.count

@@ -383,7 +383,7 @@ public struct StepOverride: Codable, Sendable, Hashable {
 public struct ExecutorSpec: Codable, Sendable, Hashable {
     public var kind: ExecutorKind = .local
     /// Local: how many steps run at once.
-    public var maxParallel: Int = 1
+    public var maxParallel: Int = 2
     /// Defaults for every step (Slurm resources; `retries` applies to both executors).
     public var resources: SlurmResources = SlurmResources()
     public var overrides: [StepOverride] = []
