@@ -11,7 +11,12 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write the self-contained HTML report of a run directory.",
-        discussion: "Reads the plan and every completed evaluation, training curve and ablation of the run, plus step timings from runs.sqlite. Also produced at the end of every `run`."
+        discussion: """
+            Reads the plan and every completed evaluation, training curve and ablation of the run, plus \
+            the latest run's record from runs.sqlite (status, start and end, per step: status, wall time, \
+            cache key). The same report is written at the end of every `run`. Exit status: 0, 1 when \
+            nothing was evaluated yet, 2 when RUN_DIR is not a run directory.
+            """
     )
 
     @Argument(help: "The run directory.")
@@ -24,34 +29,14 @@ struct ReportCommand: ParsableCommand {
     var summary = false
 
     func run() throws {
-        let rd = RunDirectory(path: runDir)
-        let plan: Plan
-        do { plan = try rd.readPlan() } catch {
-            FileHandle.standardError.write(Data("error: \(runDir) is not a run directory: \(error)\n".utf8))
-            throw ExitCode(ClpFlowExit.invalidInput)
-        }
-        var records: [ClpFlowReport.StepRecord] = []
-        var status = "unknown"
-        if let store = try? RunStore(url: rd.storeURL, readOnly: true), let run = try? store.runs().last {
-            status = run.status
-            for s in (try? store.steps(runId: run.id)) ?? [] {
-                var wall: Double? = nil
-                if let a = s.started.flatMap(Timestamp.date), let b = s.ended.flatMap(Timestamp.date) { wall = b.timeIntervalSince(a) }
-                records.append(ClpFlowReport.StepRecord(id: s.stepId, kind: s.kind, status: s.status.rawValue,
-                                                        wallTimeSeconds: wall, cacheKey: s.cacheKey))
-            }
-        }
-        let desc = plan.steps.last(where: { $0.kind == .report })?.config["description"]?.stringValue ?? ""
-        let data: ReportData
+        let data: ReportData, url: URL
         do {
-            data = try ReportBuilder.build(plan: plan, runDir: rd, name: plan.workflowName, description: desc,
-                                           stepRecords: records, status: status)
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            (data, url) = try RunReport.write(runDir: RunDirectory(path: runDir), to: out.map { URL(fileURLWithPath: $0) })
+        } catch let e as RunReport.Failure {
+            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+            if case .notARunDirectory = e { throw ExitCode(ClpFlowExit.invalidInput) }
             throw ExitCode(ClpFlowExit.failure)
         }
-        let url = URL(fileURLWithPath: out ?? rd.root.appendingPathComponent("report.html").path)
-        try ReportRenderer.html(data).write(to: url, atomically: true, encoding: .utf8)
         if summary { print(ReportRenderer.terminalSummary(data), terminator: "") }
         FileHandle.standardError.write(Data("report: \(url.path)\n".utf8))
     }

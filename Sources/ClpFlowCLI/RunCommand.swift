@@ -16,9 +16,12 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a workflow: plan it, execute unfinished steps (locally or on Slurm), write the report.",
         discussion: """
             Each step runs as its own `clp-flow step` process. Steps whose outputs exist and verify are \
-            reused; running the same command again after an interruption finishes the run. The report \
-            is written to RUN_DIR/report.html. Exit status: 0 done, 1 a step failed, 2 invalid input, \
-            128+signal when interrupted.
+            reused; running the same command again after an interruption (Ctrl-C, kill -9) finishes \
+            the run. Only one runner may use a run directory at a time; a second one is refused with \
+            the holder's pid. At the end, RUN_DIR/report.html is written with the run's metadata \
+            (status, per step: wall time and cache key) and the summary is printed. Exit status: 0 \
+            done, 1 a step failed, 2 invalid workflow or run directory in use, 64 bad usage, 70 \
+            internal error, 128+signal when interrupted.
             """
     )
 
@@ -58,18 +61,22 @@ struct RunCommand: ParsableCommand {
             result = try Runner.run(plan: plan, runDir: dir, options: options, launcher: ClpFlowStepLauncher.current())
         } catch let e as RunnerError {
             FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-            throw ExitCode(ClpFlowExit.invalidInput)
-        }
-        if let report = plan.steps.last(where: { $0.kind == .report }),
-           RunDirectory(dir).artifacts.verify(cacheKey: report.cacheKey).isValid {
-            let art = try RunDirectory(dir).artifacts.url(for: report.cacheKey)
-            let html = dir.appendingPathComponent("report.html")
-            try? FileManager.default.removeItem(at: html)
-            try FileManager.default.copyItem(at: art.appendingPathComponent(ArtifactFiles.report), to: html)
-            if let data = try? JSONDecoder().decode(ReportData.self, from: Data(contentsOf: art.appendingPathComponent(ArtifactFiles.reportData))) {
-                FileHandle.standardError.write(Data(ReportRenderer.terminalSummary(data).utf8))
+            switch e {
+            // Nothing ran: the directory belongs to another runner, or the plan is unusable.
+            case .locked, .invalidPlan: throw ExitCode(ClpFlowExit.invalidInput)
+            // The run directory, its store or Slurm did not behave: an environment problem.
+            case .io, .store, .artifact, .slurm: throw ExitCode(ClpFlowExit.internalError)
             }
+        }
+        // The report step ran before the run ended, so its copy has no wall times: rebuild the
+        // report with the whole run's record (status, step timings, cache keys).
+        do {
+            let (data, html) = try RunReport.write(runDir: RunDirectory(dir), runId: result.runId, executor: kind.rawValue)
+            FileHandle.standardError.write(Data(ReportRenderer.terminalSummary(data).utf8))
             FileHandle.standardError.write(Data("report: \(html.path)\n".utf8))
+        } catch let e as RunReport.Failure {
+            // Nothing evaluated yet (e.g. an early step failed): no report, the runner's summary says why.
+            if result.exitCode == 0, plan.steps.contains(where: { $0.kind == .report }) { FileHandle.standardError.write(Data("warning: no report: \(e)\n".utf8)) }
         }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }

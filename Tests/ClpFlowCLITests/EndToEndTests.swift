@@ -64,6 +64,14 @@ import Testing
         // The same command again reuses every step.
         let r2 = try Self.clpFlow(["run", "wf.yaml", "--run-dir", "run", "--quiet"], cwd: dir)
         #expect(r2.status == 0, "\(r2.err)")
+        // The report written at the end of the run has the run's metadata: every step with its
+        // status, cache key and wall time (for cached steps, that of the run that computed them).
+        let endReport = try String(contentsOf: dir.appendingPathComponent("run/report.html"), encoding: .utf8)
+        #expect(endReport.contains("class=\"data steps\""), "no steps table in the report")
+        #expect(!endReport.contains("<td class=\"n\">–</td><td class=\"key\">"), "a step without wall time in the report")
+        #expect(endReport.contains("Run wall time") && endReport.contains("Total step wall time"))
+        #expect(endReport.contains(">cached<"))
+        #expect(r2.err.contains("Hypervolume") && r2.err.contains("report: "))
         let st = try Self.clpFlow(["status", "run", "--json"], cwd: dir)
         #expect(st.status == 0)
         let status = try JSONSerialization.jsonObject(with: Data(st.out.utf8)) as? [String: Any]

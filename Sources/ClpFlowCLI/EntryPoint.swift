@@ -1,0 +1,44 @@
+import ArgumentParser
+import ClpFlowCore
+import Foundation
+
+extension ClpFlowCommand {
+    /// The entry point. Parsing problems keep argument-parser's handling (usage message, exit 64);
+    /// errors a command throws are mapped onto the documented exit codes: `ExitCode` as thrown,
+    /// `ValidationError` 64, and any other error — one no command anticipated, such as a file
+    /// that cannot be written — 70 (internal error) with `error: …` on standard error, instead of
+    /// argument-parser's generic 1, which means "a step failed".
+    public static func main() async {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error where error is ExitCode || error is CleanExit || error is ValidationError {
+            exit(withError: error)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(describe(error))\n".utf8))
+            Foundation.exit(ClpFlowExit.internalError)
+        }
+    }
+
+    /// A file-system error as `PATH: reason` (e.g. `runs/x: Not a directory`) instead of
+    /// Foundation's NSError dump; any other error as its description.
+    static func describe(_ error: Error) -> String {
+        let ns = error as NSError
+        guard ns.domain == NSCocoaErrorDomain else { return "\(error)" }
+        let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+        var reason = ns.localizedDescription
+        if let u = (ns.userInfo[NSUnderlyingErrorKey] as? Error).map({ $0 as NSError }), u.domain == NSPOSIXErrorDomain {
+            reason = String(cString: strerror(Int32(u.code)))
+        }
+        return path.map { "\($0): \(reason)" } ?? reason
+    }
+}
