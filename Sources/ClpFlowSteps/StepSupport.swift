@@ -89,10 +89,11 @@ struct StepConfig {
         try JSONValue.parse(data: JSONEncoder().encode(v))
     }
 
-    /// Deep merge: objects merged key by key, anything else replaced by `over`.
+    /// The section's own keys replace the defaults' (one level: values such as a weight
+    /// distribution are tagged unions and must not be merged with the default's tag).
     static func merge(_ base: JSONValue, _ over: JSONValue) -> JSONValue {
         guard case .object(var b) = base, case .object(let o) = over else { return over }
-        for (k, v) in o { b[k] = b[k].map { merge($0, v) } ?? v }
+        for (k, v) in o { b[k] = v }
         return .object(b)
     }
 }

@@ -89,3 +89,18 @@ import Testing
         }
     }
 }
+
+@Suite struct StepConfigTests {
+    /// A section's tagged-union values replace the defaults' instead of merging with them.
+    @Test func sectionsKeepTheirOwnDistribution() throws {
+        let json: JSONValue = ["weights": ["train": ["adaptive": ["base": ["dirichlet": ["concentration": 0.3]], "rate": 0.5, "bins": 6]],
+                                           "scalarization": "linear"],
+                               "conditioning": ["mechanism": "attn"]]
+        let cfg = StepConfig(json: json, stepId: "t")
+        let w = try cfg.section("weights", as: WeightsSpec.self, default: WeightsSpec())
+        #expect(w.train == .adaptive(base: .dirichlet(concentration: 0.3), rate: 0.5, bins: 6))
+        #expect(w.eval == WeightsSpec().eval)
+        let c = try cfg.section("conditioning", as: ConditioningSpec.self, default: ConditioningSpec())
+        #expect(c.mechanism == .attn && c.attnMatrices == [.qkv, .proj])
+    }
+}
