@@ -102,6 +102,13 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return "\(d)"
     }
 
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        writeString(s, into: &out)
+        return out
+    }
+
     static func writeString(_ s: String, into out: inout String) {
         out += "\""
         for u in s.unicodeScalars {

@@ -203,8 +203,7 @@ struct TextTask {
     /// Scores responses with every reward: rows = responses, columns = rewards.
     static func scorer(_ rewards: [any Reward]) -> RewardScorer {
         { responses in
-            let inputs = responses.map { RewardInput(prompt: $0.prompt, document: $0.document, response: $0.response, reference: $0.reference) }
-            let columns = try rewards.map { try $0.score(inputs) }
+            let columns = try rewards.map { try $0.score(responses) }
             return (0..<responses.count).map { j in columns.map { $0[j] } }
         }
     }

@@ -122,7 +122,7 @@ enum TrainPolicyStep {
                                       settings: GenerationSettings(temperature: temperature, maxNewTokens: maxNewTokens), seed: rng.next())
         let texts = out.tokens.map { task.codec.decodeTokens($0) }
         let rows = try score(zip(picks, texts).map {
-            ScoredResponse(prompt: task.codec.decodeTokens(builder.tokens($0.0, conditioning: nil, textual: false)),
+            RewardInput(prompt: task.codec.decodeTokens(builder.tokens($0.0, conditioning: nil, textual: false)),
                            document: $0.0.document, response: $0.1, reference: $0.0.reference)
         })
         return try rewards.enumerated().map { i, r in

@@ -58,7 +58,7 @@ import Testing
 
     @Test func adaptiveShiftsMassToLaggingWeightings() {
         var s = WeightSampler(distribution: .adaptive(base: .vertices, rate: 1.0, bins: 3), rewardCount: 2)
-        // Lattice for 3 points per edge: (1,0), (0.5,0.5), (0,1).
+        // Lattice for 3 points per edge: (0,1), (0.5,0.5), (1,0).
         // The vertices reach rewards (1,0) and (0,1); the middle weighting only reaches (0.1,0.1)
         // although the front offers 0.5 there: it lags by 0.4, the vertices by 0.
         s.observe(weights: [1, 0], rewards: [1, 0])
@@ -80,7 +80,8 @@ import Testing
         let l = a.lags()
         // middle: front {(1,0),(0.2,0.2)} → best 0.5 at (0.5,0.5) vs 0.2 achieved: lag 0.3.
         #expect(abs(l[1] - 0.3) < 1e-12)
-        #expect(abs(l[2] - 0.3) < 1e-12)  // unseen gets the largest lag seen
+        #expect(abs(l[0] - 0.3) < 1e-12)  // (0,1) is unseen: it gets the largest lag seen
+        #expect(abs(l[2]) < 1e-12)        // (1,0) reached the front
     }
 
     @Test func alphaLogUniform() {
@@ -96,12 +97,10 @@ import Testing
         #expect(abs(sumLog / Double(n) - (0.01.logarithm + 0.0) / 2) < 0.03)
     }
 
-    @Test func latticeSizes() {
-        #expect(SimplexLattice.points(dimensions: 2, pointsPerEdge: 11).count == 11)
-        #expect(SimplexLattice.points(dimensions: 3, pointsPerEdge: 6).count == 21)
-        let p = SimplexLattice.points(dimensions: 2, pointsPerEdge: 11)
-        #expect(p.first == [1, 0] && p.last == [0, 1])
-        for w in SimplexLattice.points(dimensions: 3, pointsPerEdge: 5) { #expect(abs(w.reduce(0, +) - 1) < 1e-12) }
+    @Test func adaptiveLatticeIsTheEvaluationLattice() {
+        let a = AdaptiveWeighting(rewardCount: 3, pointsPerEdge: 6, rate: 0.5, scalarization: .linear)
+        #expect(a.lattice == ParetoMetrics.simplexLattice(rewards: 3, pointsPerEdge: 6))
+        #expect(a.lattice.count == 21)
     }
 }
 

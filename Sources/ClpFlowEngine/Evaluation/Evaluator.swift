@@ -87,7 +87,7 @@ public struct Evaluator {
                 let refLP = try Generator.score(model: reference, prompts: refPrompts, continuations: out.tokens.map { $0.isEmpty ? [codec.endOfText] : $0 })
                 let texts = out.tokens.map { codec.decodeTokens($0.filter { $0 != codec.endOfText }) }
                 let rows = try score(zip(examples, texts).map {
-                    ScoredResponse(prompt: codec.decodeTokens(builder.tokens($0.0, conditioning: nil, textual: false)),
+                    RewardInput(prompt: codec.decodeTokens(builder.tokens($0.0, conditioning: nil, textual: false)),
                                    document: $0.0.document, response: $0.1, reference: $0.0.reference)
                 })
                 rewardRows += rows
@@ -120,7 +120,7 @@ public enum EvaluationGrid {
     public static func inputs(weights: WeightsSpec, kl: KLSpec, rewardCount m: Int) -> [ConditioningInput] {
         let ws: [[Double]]
         switch weights.eval {
-        case .pointsPerEdge(let n): ws = m == 1 ? [[1]] : SimplexLattice.points(dimensions: m, pointsPerEdge: n)
+        case .pointsPerEdge(let n): ws = ParetoMetrics.simplexLattice(rewards: m, pointsPerEdge: n)
         case .points(let p): ws = p
         }
         guard let range = kl.range else { return ws.map { ConditioningInput(weights: $0) } }

@@ -1,3 +1,4 @@
+import ClpFlowCore
 import Foundation
 
 /// Reader and writer for the safetensors format: an 8-byte little-endian header length N, N bytes
@@ -137,19 +138,5 @@ public enum SafeTensors {
         return Float(bitPattern: sign | (UInt32(exp - 15 + 127) << 23) | (frac << 13))
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ s: String) -> String { JSONValue.quoted(s) }
 }

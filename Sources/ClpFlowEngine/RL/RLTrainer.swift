@@ -13,17 +13,6 @@ public struct RLExample: Sendable, Hashable {
     }
 }
 
-/// What rewards are computed on.
-public struct ScoredResponse: Sendable, Hashable {
-    public var prompt: String
-    public var document: String
-    public var response: String
-    public var reference: String
-    public init(prompt: String, document: String, response: String, reference: String) {
-        self.prompt = prompt; self.document = document; self.response = response; self.reference = reference
-    }
-}
-
 /// Text ↔ tokens, as the trainer needs it.
 public protocol TextCodec: Sendable {
     func encodeText(_ text: String) -> [Int32]
@@ -50,7 +39,7 @@ public typealias ResponseGenerator = (_ model: GPTModel, _ prompt: [Int32], _ co
                               _ settings: GenerationSettings, _ rng: inout SeededRandom) throws -> [[Int32]]
 
 /// Raw reward values: one row per response, one column per reward.
-public typealias RewardScorer = (_ responses: [ScoredResponse]) throws -> [[Double]]
+public typealias RewardScorer = (_ responses: [RewardInput]) throws -> [[Double]]
 
 /// Per-reward affine normalisation frozen before RL: r' = (r − mean) / std (identity for `none`).
 public struct RewardNormalization: Sendable, Hashable, Codable {
@@ -157,7 +146,7 @@ public struct RLTrainer {
                 // Rewards on the decoded responses (end-of-text removed).
                 let texts = responses.map { codec.decodeTokens($0.filter { $0 != codec.endOfText }) }
                 let raw = try score(texts.map {
-                    ScoredResponse(prompt: codec.decodeTokens(refPrompt), document: ex.document, response: $0, reference: ex.reference)
+                    RewardInput(prompt: codec.decodeTokens(refPrompt), document: ex.document, response: $0, reference: ex.reference)
                 })
                 // Teacher-forced log-probabilities under π_ref and under π (the latter's forward is
                 // kept for the backward pass).

@@ -101,7 +101,7 @@ public struct AdaptiveWeighting: Sendable, Hashable {
     public init(rewardCount m: Int, pointsPerEdge: Int, rate: Double, scalarization: Scalarization) {
         self.rate = rate
         self.scalarization = scalarization
-        self.lattice = SimplexLattice.points(dimensions: m, pointsPerEdge: max(2, pointsPerEdge))
+        self.lattice = ParetoMetrics.simplexLattice(rewards: m, pointsPerEdge: max(2, pointsPerEdge))
         self.estimates = Array(repeating: nil, count: lattice.count)
     }
 
@@ -167,28 +167,5 @@ public struct AlphaSampler: Sendable {
         case .uniform:
             return range.min + u * (range.max - range.min)
         }
-    }
-}
-
-/// Points of the simplex lattice {w : wᵢ = kᵢ/(n−1), Σ kᵢ = n−1} in lexicographic order of k
-/// with the first coordinate descending (for m = 2, n = 11: (1,0), (0.9,0.1), …, (0,1)).
-public enum SimplexLattice {
-    public static func points(dimensions m: Int, pointsPerEdge n: Int) -> [[Double]] {
-        precondition(m >= 1 && n >= 1)
-        if m == 1 { return [[1]] }
-        let steps = n - 1
-        if steps == 0 { return [[Double](repeating: 1.0 / Double(m), count: m)] }
-        var out: [[Double]] = []
-        var k = [Int](repeating: 0, count: m)
-        func rec(_ i: Int, _ left: Int) {
-            if i == m - 1 {
-                k[i] = left
-                out.append(k.map { Double($0) / Double(steps) })
-                return
-            }
-            for v in stride(from: left, through: 0, by: -1) { k[i] = v; rec(i + 1, left - v) }
-        }
-        rec(0, steps)
-        return out
     }
 }

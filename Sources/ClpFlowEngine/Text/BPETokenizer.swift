@@ -1,3 +1,4 @@
+import ClpFlowCore
 import Foundation
 
 /// Byte-level BPE in GPT-2's scheme: text is pre-tokenised (see `PreTokenizer`), each piece's
@@ -252,19 +253,5 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
 
 enum JSONString {
     /// A JSON string literal (quotes, backslashes and control characters escaped).
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONValue.quoted(s) }
 }
