@@ -1,4 +1,7 @@
 import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Thin wrappers over OpenBLAS. Every matrix product in clp-flow goes through `sgemm`.
 /// All matrices are row-major.
@@ -32,15 +35,28 @@ public enum BLAS {
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
-    /// Before a region whose small products each run on one worker (attention): switches BLAS to
-    /// one thread and returns the previous setting for `restoreThreads` (nil when it already was
-    /// 1). OpenBLAS results depend on its thread count, so these products always run
-    /// single-threaded: the numbers do not depend on `Parallel.threads`.
-    public static func singleThreadedIfParallel(_ count: Int) -> Int? {
-        let t = threads
-        if t > 1 { setThreads(1); return t }
-        return nil
-    }
+    /// Serialises changes of the process-wide OpenBLAS thread count (recursive, so nested regions
+    /// of one thread do not block). OpenBLAS results depend on its thread count: code that changes
+    /// it does so only inside `withThreads`, and code that needs a fixed count for a whole
+    /// computation wraps it the same way.
+    nonisolated(unsafe) private static let threadLock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        var attr = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attr)
+        pthread_mutexattr_settype(&attr, Int32(PTHREAD_MUTEX_RECURSIVE))
+        pthread_mutex_init(m, &attr)
+        pthread_mutexattr_destroy(&attr)
+        return m
+    }()
 
-    public static func restoreThreads(_ saved: Int?) { if let saved { setThreads(saved) } }
+    /// Runs `body` with OpenBLAS set to `n` threads (nil: the current count, held fixed), then
+    /// restores the previous count.
+    public static func withThreads<T>(_ n: Int?, _ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(threadLock)
+        defer { pthread_mutex_unlock(threadLock) }
+        let saved = threads
+        if let n, n != saved { setThreads(n) }
+        defer { if let n, n != saved { setThreads(saved) } }
+        return try body()
+    }
 }

@@ -282,10 +282,9 @@ public enum Kernels {
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
-        // Each worker runs its own small products: keep BLAS single-threaded meanwhile so the
-        // workers and BLAS threads do not oversubscribe the cores.
-        let saved = BLAS.singleThreadedIfParallel(B * NH)
-        defer { BLAS.restoreThreads(saved) }
+        // Each worker runs its own small products with single-threaded BLAS, so workers and BLAS
+        // threads do not oversubscribe the cores and the numbers do not depend on the thread count.
+        BLAS.withThreads(1) {
         Parallel.ranges(B * NH, minPerThread: 1) { lo, hi in
         for bh in lo..<hi {
             let b = bh / NH, h = bh % NH
@@ -310,6 +309,7 @@ public enum Kernels {
             }
         }
         }
+        }
     }
 
     /// Backward of `attentionForward`: dqkv += … (dqkv = … with `overwrite`); `scratch` holds T·T floats.
@@ -321,8 +321,7 @@ public enum Kernels {
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
-        let saved = BLAS.singleThreadedIfParallel(B * NH)
-        defer { BLAS.restoreThreads(saved) }
+        BLAS.withThreads(1) {
         Parallel.ranges(B * NH, minPerThread: 1) { lo, hi in
         // the first worker uses the caller's scratch, the others their own
         let scratch = lo == 0 ? scratch : UnsafeMutablePointer<Float>.allocate(capacity: T * T)
@@ -351,6 +350,7 @@ public enum Kernels {
                 BLAS.sgemm(m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: k, ldb: C3, beta: beta, c: dq, ldc: C3)
                 BLAS.sgemm(transA: true, m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: q, ldb: C3, beta: beta, c: dk, ldc: C3)
             }
+        }
         }
         }
     }

@@ -89,11 +89,14 @@ struct StepConfig {
         try JSONValue.parse(data: JSONEncoder().encode(v))
     }
 
-    /// The section's own keys replace the defaults' (one level: values such as a weight
-    /// distribution are tagged unions and must not be merged with the default's tag).
+    /// Fills what the step's section leaves out from the defaults: objects that share a key are
+    /// merged key by key; otherwise the section's value replaces the default (a weight
+    /// distribution is a one-key tagged union: `{adaptive: …}` must not merge with the default's
+    /// `{dirichlet: …}`, while `{kind: byte}` takes the default `vocab_size`).
     static func merge(_ base: JSONValue, _ over: JSONValue) -> JSONValue {
         guard case .object(var b) = base, case .object(let o) = over else { return over }
-        for (k, v) in o { b[k] = v }
+        guard !Set(b.keys).isDisjoint(with: o.keys) else { return over }
+        for (k, v) in o { b[k] = b[k].map { merge($0, v) } ?? v }
         return .object(b)
     }
 }

@@ -202,14 +202,18 @@ import Glibc
         let tokens = (0..<(8 * 32)).map { Int32($0 * 7 % 40) }
         let targets = (0..<(8 * 32)).map { Int32($0 * 3 % 40) }
         let w = (0..<(8 * 32)).map { Float($0 % 5) / 100 - 0.01 }
+        // OpenBLAS's own thread count is held fixed (other tests running concurrently change it):
+        // this test is about the kernels' worker threads.
         func run(threads: Int) throws -> (Float, [Float]) {
-            let saved = Parallel.threads
-            Parallel.threads = threads
-            defer { Parallel.threads = saved }
-            let m = try GPTModel(config: cfg, seed: 3)
-            try m.forward(tokens: tokens, B: 8, T: 32)
-            let l = try m.lossAndBackward(targets: targets, weights: w)
-            return (l, m.grads.array)
+            try BLAS.withThreads(nil) {
+                let saved = Parallel.threads
+                Parallel.threads = threads
+                defer { Parallel.threads = saved }
+                let m = try GPTModel(config: cfg, seed: 3)
+                try m.forward(tokens: tokens, B: 8, T: 32)
+                let l = try m.lossAndBackward(targets: targets, weights: w)
+                return (l, m.grads.array)
+            }
         }
         let (l1, g1) = try run(threads: 1), (l2, g2) = try run(threads: 2)
         #expect(l1 == l2)

@@ -102,5 +102,9 @@ import Testing
         #expect(w.eval == WeightsSpec().eval)
         let c = try cfg.section("conditioning", as: ConditioningSpec.self, default: ConditioningSpec())
         #expect(c.mechanism == .attn && c.attnMatrices == [.qkv, .proj])
+        // A partial nested object takes the defaults it leaves out.
+        let m = try StepConfig(json: ["model": ["tokenizer": ["kind": "byte"], "size": "nano"]], stepId: "t")
+            .section("model", as: ModelSpec.self, default: ModelSpec())
+        #expect(m.tokenizer.kind == .byte && m.tokenizer.vocabSize == TokenizerSpec().vocabSize && m.size == .nano)
     }
 }

@@ -42,8 +42,8 @@ public final class KVCache {
     /// are ignored) and returns their logits [B, S, V], owned by the cache until the next call.
     @discardableResult
     public func step(tokens: [Int32], S: Int) throws -> UnsafeMutableBufferPointer<Float> {
-        let cfg = model.config
-        let C = cfg.dModel, V = cfg.vocabSize, NH = cfg.heads, hs = C / NH
+        let C = model.config.dModel
+        let V = model.config.vocabSize
         guard tokens.count == B * S, S >= 1 else {
             throw GPTModelError.invalidInput("KV cache step: \(tokens.count) tokens for B·S = \(B)·\(S)")
         }
@@ -61,10 +61,15 @@ public final class KVCache {
         }
         // Sequences are independent: with several threads, groups of sequences run concurrently,
         // each with single-threaded BLAS. A lone sequence uses BLAS threads only for big chunks.
-        let savedThreads = BLAS.threads
-        let singleThreaded = savedThreads > 1 && (B > 1 || N * C * C * 4 < 8_000_000)
-        if singleThreaded { BLAS.setThreads(1) }
-        defer { if singleThreaded { BLAS.setThreads(savedThreads) } }
+        let singleThreaded = BLAS.threads > 1 && (B > 1 || N * C * C * 4 < 8_000_000)
+        return try BLAS.withThreads(singleThreaded ? 1 : nil) { try stepBody(tokens: tokens, S: S, N: N) }
+    }
+
+    private func stepBody(tokens: [Int32], S: Int, N: Int) throws -> UnsafeMutableBufferPointer<Float> {
+        let cfg = model.config
+        let C = cfg.dModel, V = cfg.vocabSize, NH = cfg.heads, hs = C / NH
+        let k = prefix?.count ?? 0
+        let slot0 = length
         if scratchS < S {
             // x, ln, qkv, atty, fch, fchg, lnf (15C per row), logits, mean/rstd, scores
             scratch = FloatBuffer(count: N * (15 * C + V + 2) + B * S * capacity)
