@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN="${CLP_FLOW_BIN:-.build/debug/clp-flow}"
 if [ ! -x "$BIN" ]; then swift build >/dev/null; fi
-"$BIN" validate examples/*.yaml workflows/templates/*.yaml
+"$BIN" validate examples/*.yaml examples/*/*.yaml workflows/*.yaml workflows/*/*.yaml
 set +e
 out=$("$BIN" validate Tests/ClpFlowWorkflowTests/Fixtures/invalid/sem-many-errors.yaml 2>&1)
 rc=$?
