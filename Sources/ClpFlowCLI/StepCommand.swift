@@ -27,14 +27,19 @@ struct StepCommand: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ArgumentParser.ExitCode(ClpFlowExit.invalidInput)
         }
+        var log = Log.logger("step")
+        log[metadataKey: "step"] = "\(step)"
+        log[metadataKey: "cache_key"] = "\(ctx.step.cacheKey.prefix(12))"
+        log.info("started", metadata: ["kind": "\(ctx.step.kind.rawValue)", "inputs": "\(ctx.step.inputs.count)"])
         let t0 = Date()
         do {
             try StepExecutor.run(ctx)
         } catch {
             ctx.events.message("error: \(error)")
+            log.error("failed", metadata: ["seconds": "\(String(format: "%.1f", Date().timeIntervalSince(t0)))"])
             FileHandle.standardError.write(Data("error: step \(step) failed: \(error)\n".utf8))
             throw ArgumentParser.ExitCode(ClpFlowExit.failure)
         }
-        FileHandle.standardError.write(Data("step \(step) finished in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s\n".utf8))
+        log.info("finished", metadata: ["seconds": "\(String(format: "%.1f", Date().timeIntervalSince(t0)))"])
     }
 }
