@@ -21,12 +21,21 @@ extension ClpFlowCommand {
             } else {
                 try command.run()
             }
-        } catch let error where error is ExitCode || error is CleanExit || error is ValidationError {
+        } catch let error where error is ExitCode || error is CleanExit || error is ValidationError
+                    || isArgumentParserError(error) {
+            // argument-parser's own errors include the help request of its built-in `help`
+            // subcommand, which `exit(withError:)` turns into usage on stdout and exit 0.
             exit(withError: error)
         } catch {
             FileHandle.standardError.write(Data("error: \(describe(error))\n".utf8))
             Foundation.exit(ClpFlowExit.internalError)
         }
+    }
+
+    /// Errors thrown by argument-parser itself (for example the help request that its built-in
+    /// `help` subcommand's `run()` throws), recognised by the module that declares their type.
+    static func isArgumentParserError(_ error: Error) -> Bool {
+        String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
     }
 
     /// A file-system error as `PATH: reason` (e.g. `runs/x: Not a directory`) instead of

@@ -4,7 +4,7 @@ public enum ClpFlowVersion {
     public static let tool = "0.1.0"
     /// Bumped whenever a step's outputs would change for the same configuration (engine numerics,
     /// artifact layout). Part of every cache key.
-    public static let engineFormat = 2
+    public static let engineFormat = 3
 }
 
 /// Exit codes shared by every command (documented in docs/cli.md).

@@ -5,10 +5,43 @@ import Glibc
 
 /// Thin wrappers over OpenBLAS. Every matrix product in clp-flow goes through `sgemm`.
 /// All matrices are row-major.
+///
+/// Determinism across thread counts: OpenBLAS runs single-threaded, always. A large product is cut
+/// into a fixed set of parts (row or column blocks of C) that depends only on its shape (m, n, k);
+/// each part is one single-threaded OpenBLAS call, and the parts are spread over `Parallel.threads`
+/// workers. Every element of C is therefore computed by the same call with the same operands
+/// whatever the number of threads, so results are bit-identical with 1, 2 or 64 threads.
 public enum BLAS {
+    /// OpenBLAS's own threading is switched off once, before the first product.
+    private static let singleThreaded: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    /// A product of fewer multiply-adds than this is one call.
+    public static let splitThreshold = 1 << 20
+    /// Upper bound on the number of parts of one product (enough for 8 workers).
+    public static let maxParts = 8
+    /// Smallest extent of a part along the split dimension.
+    public static let minPartExtent = 32
+
+    /// The fixed partition of an m×n×k product: along the rows of C (`rows` true) or its columns,
+    /// into `count` parts. A function of the shape only.
+    @inline(__always)
+    public static func partition(m: Int, n: Int, k: Int) -> (rows: Bool, count: Int) {
+        let work = m * n * k
+        if work < splitThreshold { return (true, 1) }
+        let rows = m >= n
+        let extent = rows ? m : n
+        let count = Swift.max(1, Swift.min(maxParts, extent / minPartExtent, work / (splitThreshold / 2)))
+        return (rows, count)
+    }
+
     /// C = alpha · op(A) · op(B) + beta · C, with op(A) of shape m×k and op(B) of shape k×n.
     /// `transA` / `transB` select op(X) = Xᵀ; `lda`, `ldb`, `ldc` are the row strides of the
     /// matrices as stored (so strided views such as one head of a fused qkv tensor work directly).
+    /// Large products run their fixed parts on the kernel worker threads (serially when called
+    /// from inside a worker).
     @inline(__always)
     public static func sgemm(transA: Bool = false, transB: Bool = false,
                              m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -17,28 +50,51 @@ public enum BLAS {
                              beta: Float = 0,
                              c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
+        let (rows, count) = partition(m: m, n: n, k: k)
+        if count == 1 {
+            whole(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let extent = rows ? m : n
+        Parallel.tasks(count) { part in
+            let lo = extent * part / count, hi = extent * (part + 1) / count
+            if rows {
+                // rows lo..<hi of op(A): row offset of A, or column offset of a transposed A
+                let ap = transA ? a + lo : a + lo * lda
+                whole(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha, a: ap, lda: lda,
+                      b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
+            } else {
+                // columns lo..<hi of op(B): column offset of B, or row offset of a transposed B
+                let bp = transB ? b + lo * ldb : b + lo
+                whole(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
+                      b: bp, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+            }
+        }
+    }
+
+    /// One single-threaded OpenBLAS call, never split (for products made inside a worker that
+    /// already owns its share of the work, such as one attention head).
+    @inline(__always)
+    public static func whole(transA: Bool = false, transB: Bool = false,
+                             m: Int, n: Int, k: Int, alpha: Float = 1,
+                             a: UnsafePointer<Float>, lda: Int,
+                             b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float = 0,
+                             c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        _ = singleThreaded
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// y = alpha · op(A) · x + beta · y where A is m×n row-major (op(A) = Aᵀ if `trans`).
-    @inline(__always)
-    public static func sgemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1,
-                             a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>, incx: Int = 1,
-                             beta: Float = 0, y: UnsafeMutablePointer<Float>, incy: Int = 1) {
-        if m == 0 || n == 0 { return }
-        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha,
-                    a, Int32(lda), x, Int32(incx), beta, y, Int32(incy))
-    }
+    /// Number of worker threads the products and kernels use (`Parallel.threads`). Results do
+    /// not depend on it.
+    public static func setThreads(_ n: Int) { Parallel.threads = n }
+    public static var threads: Int { Parallel.threads }
 
-    /// Sets the number of OpenBLAS worker threads.
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
-    public static var threads: Int { Int(openblas_get_num_threads()) }
-
-    /// Serialises changes of the process-wide OpenBLAS thread count (recursive, so nested regions
-    /// of one thread do not block). OpenBLAS results depend on its thread count: code that changes
-    /// it does so only inside `withThreads`, and code that needs a fixed count for a whole
-    /// computation wraps it the same way.
+    /// Serialises changes of the process-wide worker count (recursive, so nested regions of one
+    /// thread do not block).
     nonisolated(unsafe) private static let threadLock: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         var attr = pthread_mutexattr_t()
@@ -49,8 +105,8 @@ public enum BLAS {
         return m
     }()
 
-    /// Runs `body` with OpenBLAS set to `n` threads (nil: the current count, held fixed), then
-    /// restores the previous count.
+    /// Runs `body` with `n` worker threads (nil: the current count, held fixed), then restores the
+    /// previous count.
     public static func withThreads<T>(_ n: Int?, _ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(threadLock)
         defer { pthread_mutex_unlock(threadLock) }

@@ -282,9 +282,8 @@ public enum Kernels {
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
-        // Each worker runs its own small products with single-threaded BLAS, so workers and BLAS
-        // threads do not oversubscribe the cores and the numbers do not depend on the thread count.
-        BLAS.withThreads(1) {
+        // Each (batch, head) is computed by its own unsplit products, whichever worker runs it, so
+        // the numbers do not depend on the thread count.
         Parallel.ranges(B * NH, minPerThread: 1) { lo, hi in
         for bh in lo..<hi {
             let b = bh / NH, h = bh % NH
@@ -293,7 +292,7 @@ public enum Kernels {
                 let k = q + C, v = q + 2 * C
                 let a = att + (b * NH + h) * T * T
                 // a = scale · q kᵀ
-                BLAS.sgemm(transB: true, m: T, n: T, k: hs, alpha: scale, a: q, lda: C3, b: k, ldb: C3, c: a, ldc: T)
+                BLAS.whole(transB: true, m: T, n: T, k: hs, alpha: scale, a: q, lda: C3, b: k, ldb: C3, c: a, ldc: T)
                 for t in 0..<T {
                     let row = a + t * T
                     var mx = -Float.infinity
@@ -305,9 +304,8 @@ public enum Kernels {
                     for j in (t + 1)..<T { row[j] = 0 }
                 }
                 // out_h = a · v
-                BLAS.sgemm(m: T, n: hs, k: T, a: a, lda: T, b: v, ldb: C3, c: out + b * T * C + h * hs, ldc: C)
+                BLAS.whole(m: T, n: hs, k: T, a: a, lda: T, b: v, ldb: C3, c: out + b * T * C + h * hs, ldc: C)
             }
-        }
         }
         }
     }
@@ -321,7 +319,6 @@ public enum Kernels {
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
-        BLAS.withThreads(1) {
         Parallel.ranges(B * NH, minPerThread: 1) { lo, hi in
         // the first worker uses the caller's scratch, the others their own
         let scratch = lo == 0 ? scratch : UnsafeMutablePointer<Float>.allocate(capacity: T * T)
@@ -335,9 +332,9 @@ public enum Kernels {
                 let a = att + (b * NH + h) * T * T
                 let dy = dout + b * T * C + h * hs
                 // datt = dy · vᵀ
-                BLAS.sgemm(transB: true, m: T, n: T, k: hs, a: dy, lda: C, b: v, ldb: C3, c: scratch, ldc: T)
+                BLAS.whole(transB: true, m: T, n: T, k: hs, a: dy, lda: C, b: v, ldb: C3, c: scratch, ldc: T)
                 // dv += attᵀ · dy
-                BLAS.sgemm(transA: true, m: T, n: hs, k: T, a: a, lda: T, b: dy, ldb: C, beta: beta, c: dv, ldc: C3)
+                BLAS.whole(transA: true, m: T, n: hs, k: T, a: a, lda: T, b: dy, ldb: C, beta: beta, c: dv, ldc: C3)
                 // softmax backward (in place in scratch), causal part only
                 for t in 0..<T {
                     let p = a + t * T, d = scratch + t * T
@@ -347,10 +344,9 @@ public enum Kernels {
                     for j in (t + 1)..<T { d[j] = 0 }
                 }
                 // dq += scale · dpre · k ; dk += scale · dpreᵀ · q
-                BLAS.sgemm(m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: k, ldb: C3, beta: beta, c: dq, ldc: C3)
-                BLAS.sgemm(transA: true, m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: q, ldb: C3, beta: beta, c: dk, ldc: C3)
+                BLAS.whole(m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: k, ldb: C3, beta: beta, c: dq, ldc: C3)
+                BLAS.whole(transA: true, m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: q, ldb: C3, beta: beta, c: dk, ldc: C3)
             }
-        }
         }
         }
     }

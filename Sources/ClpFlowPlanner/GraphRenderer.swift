@@ -94,6 +94,7 @@ public enum GraphRenderer {
         switch kind {
         case .prepareData: return "#e8eef7"
         case .trainTokenizer: return "#eef3e2"
+        case .pretrain: return "#e3efd9"
         case .trainReference: return "#d9ead3"
         case .trainSoft: return "#fff2cc"
         case .trainCLP: return "#fce5cd"

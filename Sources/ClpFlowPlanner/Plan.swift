@@ -4,6 +4,7 @@ import ClpFlowCore
 public enum StepKind: String, Codable, Sendable, CaseIterable {
     case prepareData = "prepare-data"
     case trainTokenizer = "train-tokenizer"
+    case pretrain
     case trainReference = "train-reference"
     case trainSoft = "train-soft"
     case trainCLP = "train-clp"

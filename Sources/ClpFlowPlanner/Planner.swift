@@ -107,6 +107,7 @@ struct CellSections {
     var model: Canon
     var tokenizer: Canon
     var reference: Canon
+    var pretrain: Canon?
     var rewards: [Canon]
     var allRewards: Canon
     var kl: Canon
@@ -148,6 +149,15 @@ struct CellSections {
             return .object(modelObject)
         }
         reference = cache.canon("reference", wf.reference) { enc.json($0) }
+        pretrain = wf.pretrain.map { p in
+            cache.canon("pretrain", p) { spec in
+                var o = enc.json(spec).objectValue ?? [:]
+                // `path` and `field` belong to the jsonl corpus; the resume interval changes no output.
+                if spec.corpus != .jsonl { o["path"] = nil; o["field"] = nil }
+                o["checkpoint_every"] = nil
+                return .object(o)
+            }
+        }
         rewards = wf.rewards.map { cache.canon("reward", $0) { enc.json($0) } }
         allRewards = Canon.array(rewards)
         kl = cache.canon("kl", wf.kl) { enc.json($0) }
@@ -300,11 +310,23 @@ final class PlanBuilder {
             shared.append(tok)
         }
 
+        let initFingerprint: Canon? = wf.model.initFrom.map {
+            Canon(["init_checkpoint": fingerprints.directory(resolve($0))])
+        }
+
+        // pretrain: causal language modelling before π_ref's fine-tuning; π_ref starts from it.
+        if let pretrainSection = s.pretrain, let spec = wf.pretrain {
+            var pre: [String: Canon] = ["data": s.data, "model": s.model, "pretrain": pretrainSection, "seed": seed]
+            var prints: [String: JSONValue] = initFingerprint?.value.objectValue ?? [:]
+            if spec.corpus == .jsonl, let p = spec.path { prints["corpus_file"] = fingerprints.file(resolve(p)) }
+            if !prints.isEmpty { pre["fingerprints"] = Canon(.object(prints)) }
+            let preKey = add(role: "pretrain", kind: .pretrain, config: pre, inputs: shared, cell: c)
+            shared.append(preKey)
+        }
+
         // train-reference
         var ref: [String: Canon] = ["data": s.data, "model": s.model, "reference": s.reference, "seed": seed]
-        if let initPath = wf.model.initFrom {
-            ref["fingerprints"] = Canon(["init_checkpoint": fingerprints.directory(resolve(initPath))])
-        }
+        if let initFingerprint { ref["fingerprints"] = initFingerprint }
         let refKey = add(role: "train-reference", kind: .trainReference, config: ref, inputs: shared, cell: c)
         shared.append(refKey)
 
@@ -425,7 +447,7 @@ final class PlanBuilder {
             ordered.append(Draft(kind: .ablate, config: cfg, inputKeys: evalKeys, key: key, role: "ablate", cell: 0))
         }
 
-        let reportInputs = ordered.filter { [.trainReference, .trainSoft, .trainCLP, .evaluate, .ablate].contains($0.kind) }
+        let reportInputs = ordered.filter { [.pretrain, .trainReference, .trainSoft, .trainCLP, .evaluate, .ablate].contains($0.kind) }
             .map(\.key)
         let reportCfg: JSONValue = [
             "name": .string(base.name), "description": .string(base.description),

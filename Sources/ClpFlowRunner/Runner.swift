@@ -78,6 +78,9 @@ nonisolated(unsafe) private var pendingSignal: sig_atomic_t = 0
 
 /// Executes plans: see docs/runner.md.
 public enum Runner {
+    /// Cores of this machine, shared among the local steps running at once.
+    static let cores = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+
     public static let logTailLines = 20
 
     /// Runs `plan` in `runDir` with processes made by `launcher`. Steps whose artifacts exist and
@@ -340,10 +343,12 @@ struct Scheduler {
         env[StepContext.Env.workDir] = work.path
         env[StepContext.Env.attempt] = String(attempt)
         env[StepContext.Env.events] = work.appendingPathComponent(StepEvents.fileName).path
-        // Threads of the step's kernels and BLAS: its `cpus`, on every executor. OpenBLAS results
-        // depend on the thread count, so fixing it per step keeps the numbers identical whatever
-        // --max-parallel or the executor (CLP_FLOW_THREADS set by the user overrides it).
-        let threads = env["CLP_FLOW_THREADS"].flatMap { Int($0) }.map { Swift.max(1, $0) } ?? Swift.max(1, s.resources.cpus)
+        // Threads of the step's kernels: its `cpus`, or locally a fair share of the machine's
+        // cores when more are idle (a step running alone uses every core). The kernels' results do
+        // not depend on the thread count, so this changes speed only (CLP_FLOW_THREADS set by the
+        // user overrides it).
+        let share = backend.submitsAhead ? 1 : Swift.max(1, Runner.cores / Swift.max(1, backend.inFlight + 1))
+        let threads = env["CLP_FLOW_THREADS"].flatMap { Int($0) }.map { Swift.max(1, $0) } ?? Swift.max(1, s.resources.cpus, share)
         env["OPENBLAS_NUM_THREADS"] = String(threads)
         env["CLP_FLOW_THREADS"] = String(threads)
         for (i, input) in s.inputs.enumerated() { env[StepContext.Env.input(i)] = try rd.artifacts.url(for: step(input).cacheKey).path }

@@ -32,7 +32,7 @@ enum PrepareDataStep {
                                    filter: LengthFilter(minDocumentChars: data.minDocumentChars, maxDocumentChars: data.maxDocumentChars,
                                                         maxSummaryChars: data.maxSummaryChars),
                                    sizes: .counts(train: data.train, valid: data.valid, test: data.test),
-                                   limit: data.limit, seed: cfg.seed)
+                                   limit: data.limit, seed: data.splitSeed ?? cfg.seed)
         ctx.events.message("loading \(data.source.rawValue)")
         let (splits, report) = try prep.run()
         guard !splits.train.isEmpty, !splits.test.isEmpty else {

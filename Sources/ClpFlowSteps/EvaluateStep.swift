@@ -18,6 +18,8 @@ public struct EvaluationArtifact: Codable, Sendable {
     public var reference: EvaluationPoint
     public var hypervolume: Double
     public var steerability: [ParetoMetrics.Steerability]
+    /// Lead-k (the document's first k words) scored with the same rewards on the same prompts.
+    public var lead: [LeadBaseline.Point]?
 }
 
 enum EvaluateStep {
@@ -40,8 +42,14 @@ enum EvaluateStep {
         let settings = GenerationSettings(temperature: spec.temperature, topP: spec.topP, maxNewTokens: spec.maxNewTokens)
         let evaluator = Evaluator(rewardNames: names, settings: settings, seeds: 1, samplePrompts: spec.samplePrompts, seed: cfg.seed)
         var grid = EvaluationGrid.inputs(weights: weights, kl: kl, rewardCount: names.count)
-        let made = try MethodFactory.make(method: method, clpDirs: ctx.inputs(of: .trainCLP), softDirs: ctx.inputs(of: .trainSoft),
+        // Without RL stages the policy evaluated is π_ref itself.
+        let made: (method: SteerableMethod, conditioning: String?)
+        if method == "clp", ctx.inputs(of: .trainCLP).isEmpty {
+            made = (FixedModelMethod(name: "reference", model: reference, builder: builder), nil)
+        } else {
+            made = try MethodFactory.make(method: method, clpDirs: ctx.inputs(of: .trainCLP), softDirs: ctx.inputs(of: .trainSoft),
                                           reference: reference, builder: builder, rewardNames: names, kl: kl)
+        }
         let steerable = made.method, label = made.method.name, conditioningName = made.conditioning
         if method == "soft" {
             grid = (0..<names.count).map { i in
@@ -63,8 +71,13 @@ enum EvaluateStep {
         ctx.events.metric("hypervolume", hv)
         for (i, s) in steer.enumerated() { if let rho = s.rho { ctx.events.metric("spearman/\(names[i])", rho) } }
         ctx.events.metric("tokens_per_second", result.tokensPerSecond)
+        let lead = try LeadBaseline.evaluate(examples, prompt: {
+            task.codec.decodeTokens(builder.tokens($0, conditioning: nil, textual: false))
+        }, score: score)
+        for p in lead { for (i, r) in p.rewards.enumerated() { ctx.events.metric("lead\(p.k)/\(names[i])", r.mean) } }
         try Files.writeJSON(EvaluationArtifact(method: method, label: label, conditioning: conditioningName, rewardNames: names,
-                                               evaluation: result, reference: refPoint, hypervolume: hv, steerability: steer),
+                                               evaluation: result, reference: refPoint, hypervolume: hv, steerability: steer,
+                                               lead: lead),
                             to: ctx.workDir.appendingPathComponent(ArtifactFiles.evaluation))
     }
 }

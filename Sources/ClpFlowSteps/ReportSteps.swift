@@ -179,6 +179,7 @@ public enum StepExecutor {
         switch ctx.step.kind {
         case .prepareData: try PrepareDataStep.run(ctx)
         case .trainTokenizer: try TrainTokenizerStep.run(ctx)
+        case .pretrain: try PretrainStep.run(ctx)
         case .trainReference: try TrainReferenceStep.run(ctx)
         case .trainSoft, .trainCLP: try TrainPolicyStep.run(ctx)
         case .evaluate: try EvaluateStep.run(ctx)

@@ -13,10 +13,16 @@ enum TrainReferenceStep {
         let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
         let modelSpec = try cfg.section("model", as: ModelSpec.self, default: ModelSpec())
         let spec = try cfg.section("reference", as: ReferenceSpec.self, default: ReferenceSpec())
-        let initDir = modelSpec.initFrom.map { URL(fileURLWithPath: ctx.resolve($0)) }
+        // π_ref starts from the pretrained model when there is a pretrain step, else from
+        // `model.init`, else from scratch.
+        let pretrained = ctx.inputs(of: .pretrain).first?.appendingPathComponent(ArtifactFiles.modelDir)
+        let initDir = pretrained ?? modelSpec.initFrom.map { URL(fileURLWithPath: ctx.resolve($0)) }
         let task = try TextTask(ctx: ctx, data: data, initDir: initDir)
         let model: GPTModel
-        if let initDir {
+        if let pretrained {
+            model = try InitCheckpoint.model(in: pretrained, tokenizer: task.tokenizer) { ctx.events.message($0) }
+            ctx.events.message("π_ref starts from the pretrained model")
+        } else if let initDir {
             model = try InitCheckpoint.model(in: initDir, tokenizer: task.tokenizer) { ctx.events.message($0) }
             let c = model.config
             ctx.events.message("model.init: shape from the checkpoint (\(c.layers) layers, d_model \(c.dModel), \(c.heads) heads, context \(c.context), vocabulary \(c.vocabSize)); model.size, layers, d_model, heads, context and tokenizer are ignored")

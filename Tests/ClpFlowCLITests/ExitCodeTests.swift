@@ -43,6 +43,27 @@ import Testing
         #expect(blocked.err.contains("afile/run: Not a directory"), "\(blocked.err)")
     }
 
+    /// Help and version, as users ask for them, exit 0 with usage on stdout and nothing on stderr.
+    @Test func helpAndVersionExitZero() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = try E2E.clpFlow(["--help"], cwd: dir)
+        #expect(root.status == 0, "\(root.status) \(root.err)")
+        #expect(root.out.contains("USAGE: clp-flow <subcommand>"), "\(root.out)")
+        let subcommands = ["run", "validate", "plan", "graph", "status", "metrics", "explain", "report", "generate", "schema", "step"]
+        for sub in subcommands {
+            #expect(root.out.contains(sub), "--help does not list \(sub)")
+        }
+        var forms: [[String]] = [["-h"], ["help"], ["--version"]]
+        for sub in subcommands { forms += [[sub, "--help"], [sub, "-h"], ["help", sub]] }
+        for args in forms {
+            let r = try E2E.clpFlow(args, cwd: dir)
+            #expect(r.status == 0, "\(args): exit \(r.status), stderr: \(r.err)")
+            #expect(!r.out.isEmpty && r.err.isEmpty, "\(args): stdout \(r.out.prefix(80)), stderr \(r.err)")
+            if args != ["--version"] { #expect(r.out.contains("USAGE:"), "\(args): \(r.out.prefix(200))") }
+        }
+    }
+
     @Test func interruptedRunExitsWith128PlusSignal() throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }

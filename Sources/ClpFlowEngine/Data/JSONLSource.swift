@@ -81,3 +81,38 @@ public struct JSONLSource: Sendable, Hashable {
         }
     }
 }
+
+/// Plain texts from a JSON Lines file (a pretraining corpus): one object per line with a string
+/// field. Blank lines are skipped; every bad line is reported at once with its line number.
+public enum JSONLTexts {
+    public static func load(path: String, field: String) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path) }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataError.badLines(file: path, problems: [.init(line: 1, message: "the file is not valid UTF-8")])
+        }
+        return try parse(text, field: field, file: path)
+    }
+
+    public static func parse(_ text: String, field: String, file: String) throws -> [String] {
+        var out: [String] = []
+        var problems: [DataError.LineProblem] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            guard let value = try? JSONValue.parse(String(line)) else {
+                problems.append(.init(line: i + 1, message: "invalid JSON")); continue
+            }
+            guard case .object(let obj) = value else {
+                problems.append(.init(line: i + 1, message: "expected a JSON object")); continue
+            }
+            guard case .string(let s)? = obj[field] else {
+                problems.append(.init(line: i + 1, message: obj[field] == nil ? "missing field \"\(field)\"" : "field \"\(field)\" must be a string"))
+                continue
+            }
+            out.append(s)
+        }
+        if !problems.isEmpty { throw DataError.badLines(file: file, problems: problems) }
+        return out
+    }
+}

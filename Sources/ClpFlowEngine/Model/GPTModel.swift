@@ -352,6 +352,9 @@ public final class AdamW: @unchecked Sendable {
         m = FloatBuffer(count: count); v = FloatBuffer(count: count)
     }
 
+    /// Sets the number of updates done so far (restoring a saved optimiser).
+    public func restore(step: Int) { self.step = step }
+
     /// One update of params[0..<count] from grads[0..<count].
     public func update(params: UnsafeMutablePointer<Float>, grads: UnsafePointer<Float>) {
         step += 1

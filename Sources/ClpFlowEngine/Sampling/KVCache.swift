@@ -59,10 +59,10 @@ public final class KVCache {
                 guard t >= 0 && Int(t) < V else { throw GPTModelError.invalidInput("token id \(t) outside the vocabulary 0..<\(V)") }
             }
         }
-        // Sequences are independent: with several threads, groups of sequences run concurrently,
-        // each with single-threaded BLAS. A lone sequence uses BLAS threads only for big chunks.
-        let singleThreaded = BLAS.threads > 1 && (B > 1 || N * C * C * 4 < 8_000_000)
-        return try BLAS.withThreads(singleThreaded ? 1 : nil) { try stepBody(tokens: tokens, S: S, N: N) }
+        // Sequences are independent: they are cut into a fixed set of groups (a function of B only)
+        // that run concurrently; within a group the products are not split further, so the numbers
+        // do not depend on the thread count.
+        return try stepBody(tokens: tokens, S: S, N: N)
     }
 
     private func stepBody(tokens: [Int32], S: Int, N: Int) throws -> UnsafeMutableBufferPointer<Float> {
@@ -85,7 +85,9 @@ public final class KVCache {
         let starts = start, cap = capacity
         let keys = self.keys.map(\.pointer), values = self.values.map(\.pointer)
         let prefixValues = prefix?.values ?? []
-        Parallel.ranges(B, minPerThread: 1) { bLo, bHi in
+        let groups = Swift.min(B, BLAS.maxParts), batch = B
+        Parallel.tasks(groups) { g in
+            let bLo = batch * g / groups, bHi = batch * (g + 1) / groups
             let r0 = bLo * S, n = (bHi - bLo) * S      // rows of this group
             let xs = xs + r0 * C, ln = ln + r0 * C, qkv = qkv + r0 * 3 * C, atty = atty + r0 * C
             let fch = fch + r0 * 4 * C, fchg = fchg + r0 * 4 * C, lnf = lnf + r0 * C
@@ -132,7 +134,7 @@ public final class KVCache {
                         let q = qkv + (b - bLo) * S * 3 * C + h * hs
                         let kH = K + (b * cap + first) * C + h * hs
                         let vH = Vv + (b * cap + first) * C + h * hs
-                        BLAS.sgemm(transB: true, m: S, n: nk, k: hs, alpha: scale, a: q, lda: 3 * C, b: kH, ldb: C, c: scores, ldc: nk)
+                        BLAS.whole(transB: true, m: S, n: nk, k: hs, alpha: scale, a: q, lda: 3 * C, b: kH, ldb: C, c: scores, ldc: nk)
                         for i in 0..<S {
                             let row = scores + i * nk
                             let last = slot0 + i - first   // last visible key index
@@ -145,7 +147,7 @@ public final class KVCache {
                             for j in 0...last { row[j] *= inv }
                             for j in (last + 1)..<nk { row[j] = 0 }
                         }
-                        BLAS.sgemm(m: S, n: hs, k: nk, a: scores, lda: nk, b: vH, ldb: C, c: outH, ldc: C)
+                        BLAS.whole(m: S, n: hs, k: nk, a: scores, lda: nk, b: vH, ldb: C, c: outH, ldc: C)
                     }
                 }
                 Kernels.residualLinearForward(out: xs, residual: xs, inp: atty, weight: p + blk.projw, bias: p + blk.projb, N: n, IC: C, OC: C)

@@ -8,6 +8,8 @@ public struct Workflow: Codable, Sendable, Hashable {
     public var seed: UInt64 = 0
     public var data: DataSpec = DataSpec()
     public var model: ModelSpec = ModelSpec()
+    /// Causal language modelling before π_ref's supervised fine-tuning (nil: no pretraining).
+    public var pretrain: PretrainSpec? = nil
     public var reference: ReferenceSpec = ReferenceSpec()
     public var rewards: [RewardSpec] = []
     public var kl: KLSpec = KLSpec()
@@ -54,6 +56,10 @@ public struct DataSpec: Codable, Sendable, Hashable {
     public var limit: Int? = nil
     /// `synthetic` only: number of examples generated.
     public var syntheticExamples: Int = 2000
+    /// Seed of the split (nil: the workflow seed). Workflows that share a split seed draw their
+    /// valid and test examples from the same hash order, so a model trained on one workflow's
+    /// training split never saw the other's held-out examples when their valid + test counts fit.
+    public var splitSeed: UInt64? = nil
 
     public init() {}
 
@@ -62,6 +68,7 @@ public struct DataSpec: Codable, Sendable, Hashable {
         case minDocumentChars = "min_document_chars", maxDocumentChars = "max_document_chars"
         case maxSummaryChars = "max_summary_chars", maxDocumentTokens = "max_document_tokens"
         case maxSummaryTokens = "max_summary_tokens", syntheticExamples = "synthetic_examples"
+        case splitSeed = "split_seed"
     }
 }
 
@@ -76,7 +83,7 @@ public struct FieldMapping: Codable, Sendable, Hashable {
 
 /// The named ladder of model sizes (parameter counts in docs/workflow-language.md).
 public enum ModelSize: String, Codable, Sendable, CaseIterable {
-    case nano, micro, mini, small
+    case nano, micro, mini, small, medium, large
 
     /// (layers, d_model, heads, context)
     public var shape: (layers: Int, dModel: Int, heads: Int, context: Int) {
@@ -85,6 +92,8 @@ public enum ModelSize: String, Codable, Sendable, CaseIterable {
         case .micro: return (2, 128, 4, 128)
         case .mini: return (4, 192, 6, 160)
         case .small: return (6, 256, 8, 192)
+        case .medium: return (6, 320, 5, 192)
+        case .large: return (8, 384, 6, 256)
         }
     }
 }
@@ -115,6 +124,46 @@ public struct ModelSpec: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case size, layers, heads, context, tokenizer
         case dModel = "d_model", initFrom = "init"
+    }
+}
+
+// MARK: pretraining
+
+/// Where the pretraining text comes from.
+public enum PretrainCorpus: String, Codable, Sendable, CaseIterable {
+    /// The data source's training split (never its valid or test examples), each example written
+    /// as its document, the summary separator, its summary and end-of-text.
+    case data
+    /// A JSON Lines file of plain texts (`path`, `field`), each followed by end-of-text.
+    case jsonl
+}
+
+/// Causal language modelling on a text corpus before π_ref's supervised fine-tuning: sequences
+/// are packed into windows of the model's context and every token is predicted.
+public struct PretrainSpec: Codable, Sendable, Hashable {
+    public var corpus: PretrainCorpus = .data
+    /// `jsonl` only: the file, relative to the workflow file.
+    public var path: String? = nil
+    /// `jsonl` only: the field holding each text.
+    public var field: String = "text"
+    public var steps: Int = 1000
+    /// Windows (sequences of the model's context) per step.
+    public var batch: Int = 16
+    public var learningRate: Double = 3e-3
+    public var schedule: LRSchedule = .cosine
+    public var warmup: Int = 100
+    public var weightDecay: Double = 0.1
+    public var clip: Double = 1.0
+    /// Validation loss and perplexity every this many steps (0: only at the end).
+    public var evalEvery: Int = 200
+    /// Resumable training state written every this many steps (0: never).
+    public var checkpointEvery: Int = 100
+
+    public init() {}
+    enum CodingKeys: String, CodingKey {
+        case corpus, path, field, steps, batch, schedule, warmup, clip
+        case learningRate = "learning_rate", weightDecay = "weight_decay", evalEvery = "eval_every"
+        case checkpointEvery = "checkpoint_every"
     }
 }
 

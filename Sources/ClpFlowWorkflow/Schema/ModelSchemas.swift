@@ -14,12 +14,13 @@ extension Workflow: SchemaDescribed {
             FieldSchema("seed", R.int(0, 9_007_199_254_740_991), "Root of every random choice (data split, initialisation, sampling, weight draws)."),
             FieldSchema("data", .object("DataSpec"), "The summarisation data set."),
             FieldSchema("model", .object("ModelSpec"), "The policy network."),
+            FieldSchema("pretrain", .object("PretrainSpec"), "Causal language modelling on a text corpus before π_ref's supervised fine-tuning (default: none)."),
             FieldSchema("reference", .object("ReferenceSpec"), "Supervised training of the reference policy π_ref."),
             FieldSchema("rewards", .array(.object("RewardSpec"), minItems: 1), "The rewards (objectives); at least one, names unique."),
             FieldSchema("kl", .object("KLSpec"), "The KL regulariser toward π_ref: a fixed α or a sampled range (multi-KL)."),
             FieldSchema("conditioning", .object("ConditioningSpec"), "How the policy is conditioned on the weighting; `conditioning: attn` is short for `{mechanism: attn}`."),
             FieldSchema("weights", .object("WeightsSpec"), "Weightings sampled in training and evaluated."),
-            FieldSchema("stages", .array(.object("StageSpec"), minItems: 1), "RL training stages, run in order."),
+            FieldSchema("stages", .array(.object("StageSpec"), minItems: 0), "RL training stages, run in order; `[]` trains and evaluates π_ref only (baselines need stages)."),
             FieldSchema("baselines", .array(e(Baseline.self), minItems: 0), "Baselines trained and evaluated with the same budget."),
             FieldSchema("evaluate", .object("EvaluateSpec"), "Evaluation of every policy on held-out prompts."),
             FieldSchema("ablate", .object("AblateSpec"), "An ablation matrix: each cell is the workflow with some values replaced."),
@@ -43,6 +44,7 @@ extension DataSpec: SchemaDescribed {
             FieldSchema("max_summary_tokens", R.int(1), "Summaries are truncated to this many tokens."),
             FieldSchema("limit", R.int(1), "Use at most this many examples after deduplication and filtering (default: all)."),
             FieldSchema("synthetic_examples", R.int(1), "`synthetic` only: number of examples generated."),
+            FieldSchema("split_seed", R.int(0, 9_007_199_254_740_991), "Seed of the train/valid/test split (default: the workflow seed). Workflows with the same split seed order examples alike: the first `valid` examples go to valid, the next `test` to test, so a model trained on one workflow's training split never saw another's held-out examples when their valid + test fit in its own."),
         ])
 }
 
@@ -58,7 +60,7 @@ extension FieldMapping: SchemaDescribed {
 extension ModelSpec: SchemaDescribed {
     public static let schemaObject = ObjectSchema(
         "ModelSpec", doc: "The GPT-2-style policy: a size preset with optional shape overrides.", defaults: ModelSpec(), fields: [
-            FieldSchema("size", e(ModelSize.self), "Preset (layers, d_model, heads, context): nano (2, 64, 2, 128), micro (2, 128, 4, 128), mini (4, 192, 6, 160), small (6, 256, 8, 192)."),
+            FieldSchema("size", e(ModelSize.self), "Preset (layers, d_model, heads, context): nano (2, 64, 2, 128), micro (2, 128, 4, 128), mini (4, 192, 6, 160), small (6, 256, 8, 192), medium (6, 320, 5, 192), large (8, 384, 6, 256)."),
             FieldSchema("layers", R.int(1), "Override of the preset's number of layers."),
             FieldSchema("d_model", R.int(8), "Override of the preset's width; must be divisible by `heads`."),
             FieldSchema("heads", R.int(1), "Override of the preset's attention heads."),
@@ -73,6 +75,24 @@ extension TokenizerSpec: SchemaDescribed {
         "TokenizerSpec", doc: "Tokenizer.", defaults: TokenizerSpec(), fields: [
             FieldSchema("kind", e(TokenizerKind.self), "`byte`: one token per byte; `bpe`: byte-level BPE trained on the training split."),
             FieldSchema("vocab_size", R.int(260), "`bpe` only: vocabulary size including the 256 byte tokens and the special tokens."),
+        ])
+}
+
+extension PretrainSpec: SchemaDescribed {
+    public static let schemaObject = ObjectSchema(
+        "PretrainSpec", doc: "Causal language modelling before supervised fine-tuning: texts packed into windows of the model's context, every token predicted.", defaults: PretrainSpec(), fields: [
+            FieldSchema("corpus", e(PretrainCorpus.self), "`data`: the data source's training split (never its valid or test examples), each example as document, summary separator, summary, end-of-text; `jsonl`: plain texts from a JSON Lines file."),
+            FieldSchema("path", .string, "`jsonl` only (and required there): the file, relative to the workflow file."),
+            FieldSchema("field", .string, "`jsonl` only: the field holding each text."),
+            FieldSchema("steps", R.int(1), "Optimizer steps."),
+            FieldSchema("batch", R.int(1), "Windows of the model's context per step."),
+            FieldSchema("learning_rate", R.positive, "Peak Adam learning rate."),
+            FieldSchema("schedule", e(LRSchedule.self), "Learning-rate schedule after warm-up."),
+            FieldSchema("warmup", R.int(0), "Linear warm-up steps."),
+            FieldSchema("weight_decay", R.nonNegative, "Decoupled weight decay."),
+            FieldSchema("clip", R.positive, "Global gradient-norm clip."),
+            FieldSchema("eval_every", R.int(0), "Validation loss and perplexity every this many steps (0: only after the last step)."),
+            FieldSchema("checkpoint_every", R.int(0), "Resumable state (parameters, optimiser moments, data position, curve) every this many steps; a killed step continues from it (0: never)."),
         ])
 }
 
@@ -161,7 +181,7 @@ extension EvaluateSpec: SchemaDescribed {
     public static let schemaObject = ObjectSchema(
         "EvaluateSpec", doc: "Evaluation on held-out prompts.", defaults: EvaluateSpec(), fields: [
             FieldSchema("prompts", R.int(1), "Test prompts per weighting."),
-            FieldSchema("temperature", R.positive, "Sampling temperature."),
+            FieldSchema("temperature", R.nonNegative, "Sampling temperature (0: greedy)."),
             FieldSchema("top_p", .number(minimum: nil, exclusiveMinimum: 0, maximum: 1), "Nucleus sampling mass (1: off)."),
             FieldSchema("max_new_tokens", R.int(1), "Tokens generated per summary."),
             FieldSchema("metrics", .array(e(EvalMetric.self), minItems: 1), "hypervolume of the Pareto front, steerability (rank correlation of weight and reward), dominated (share of dominated points)."),

@@ -104,7 +104,7 @@ public protocol SchemaDescribed {
 public enum SchemaRegistry {
     public static let objects: [ObjectSchema] = [
         Workflow.schemaObject, DataSpec.schemaObject, FieldMapping.schemaObject, ModelSpec.schemaObject,
-        TokenizerSpec.schemaObject, ReferenceSpec.schemaObject, RewardSpec.schemaObject, KLSpec.schemaObject,
+        TokenizerSpec.schemaObject, PretrainSpec.schemaObject, ReferenceSpec.schemaObject, RewardSpec.schemaObject, KLSpec.schemaObject,
         KLRange.schemaObject, ConditioningSpec.schemaObject, WeightsSpec.schemaObject, dirichletObject,
         adaptiveObject, tchebycheffObject, StageSpec.schemaObject, EvaluateSpec.schemaObject,
         AblateSpec.schemaObject, ExecutorSpec.schemaObject, SlurmResources.schemaObject,

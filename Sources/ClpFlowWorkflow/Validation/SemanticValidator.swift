@@ -68,6 +68,7 @@ struct SemanticValidator {
         checkRewards(&w)
         checkData(&w)
         checkModel(&w)
+        checkPretrain(&w)
         checkKL(&w)
         checkConditioning(w)
         checkWeights(w)
@@ -221,6 +222,29 @@ struct SemanticValidator {
         }
     }
 
+    func checkPretrain(_ w: inout Workflow) {
+        guard let p = w.pretrain else { return }
+        switch p.corpus {
+        case .jsonl:
+            guard let path = p.path else {
+                err("`pretrain.corpus: jsonl` needs `pretrain.path` (a JSON Lines file relative to the workflow file)",
+                    written(["pretrain", "corpus"]) ? ["pretrain", "corpus"] : ["pretrain"])
+                return
+            }
+            let (abs, rewritten) = resolveFile(path, at: ["pretrain", "path"])
+            if checkFiles, !FileManager.default.fileExists(atPath: abs) {
+                err("pretraining corpus '\(path)' does not exist (looked for \(abs))", ["pretrain", "path"])
+            }
+            w.pretrain?.path = rewritten
+        case .data:
+            if p.path != nil { errKey("`pretrain.path` applies only to `corpus: jsonl`", ["pretrain", "path"]) }
+            if written(["pretrain", "field"]) { warnKey("`pretrain.field` is ignored unless `corpus: jsonl`", ["pretrain", "field"]) }
+        }
+        if p.warmup >= p.steps, written(["pretrain", "warmup"]) {
+            warn("pretraining warm-up (\(p.warmup)) is not shorter than its \(p.steps) steps", ["pretrain", "warmup"])
+        }
+    }
+
     func checkKL(_ w: inout Workflow) {
         guard let r = w.kl.range else { return }
         if r.min >= r.max {
@@ -313,6 +337,9 @@ struct SemanticValidator {
     }
 
     func checkBaselines(_ w: Workflow) {
+        if w.stages.isEmpty, !w.baselines.isEmpty {
+            err("baselines are trained with the RL stages, and `stages` is empty", ["baselines"])
+        }
         var seen = Set<Baseline>()
         for (i, b) in w.baselines.enumerated() {
             let p = ["baselines", String(i)]
