@@ -27,12 +27,15 @@ public struct ReportData: Codable, Sendable, Equatable {
     public var ablation: AblationMatrix?
     /// Generated samples for side-by-side reading.
     public var samples: [SampleGroup]
+    /// Trivial baselines scored with the same rewards on the same prompts (Lead-k: the
+    /// document's first k words), shown beside π_ref.
+    public var trivialBaselines: [ReferencePoint]
 
     public init(metadata: RunMetadata, rewardNames: [String], rewardUnits: [String]? = nil,
                 methods: [MethodResult], reference: ReferencePoint? = nil,
                 hypervolume: HypervolumeTable? = nil, steerability: [SteerabilityRow] = [],
                 trainingCurves: [TrainingCurve] = [], ablation: AblationMatrix? = nil,
-                samples: [SampleGroup] = []) {
+                samples: [SampleGroup] = [], trivialBaselines: [ReferencePoint] = []) {
         self.metadata = metadata
         self.rewardNames = rewardNames
         self.rewardUnits = rewardUnits
@@ -43,6 +46,7 @@ public struct ReportData: Codable, Sendable, Equatable {
         self.trainingCurves = trainingCurves
         self.ablation = ablation
         self.samples = samples
+        self.trivialBaselines = trivialBaselines
     }
 }
 
@@ -330,7 +334,7 @@ public struct Generation: Codable, Sendable, Equatable {
 extension ReportData {
     private enum CodingKeys: String, CodingKey {
         case metadata, rewardNames, rewardUnits, methods, reference, hypervolume, steerability,
-             trainingCurves, ablation, samples
+             trainingCurves, ablation, samples, trivialBaselines
     }
 
     public init(from decoder: Decoder) throws {
@@ -344,7 +348,8 @@ extension ReportData {
                   steerability: try c.decodeIfPresent([SteerabilityRow].self, forKey: .steerability) ?? [],
                   trainingCurves: try c.decodeIfPresent([TrainingCurve].self, forKey: .trainingCurves) ?? [],
                   ablation: try c.decodeIfPresent(AblationMatrix.self, forKey: .ablation),
-                  samples: try c.decodeIfPresent([SampleGroup].self, forKey: .samples) ?? [])
+                  samples: try c.decodeIfPresent([SampleGroup].self, forKey: .samples) ?? [],
+                  trivialBaselines: try c.decodeIfPresent([ReferencePoint].self, forKey: .trivialBaselines) ?? [])
     }
 }
 

@@ -193,8 +193,30 @@ public enum ReportRenderer {
             o += "<td class=\"n\">\(ReportText.fixed(r.meanRho, decimals: 3))</td><td class=\"n\">\(r.steerRank.map(String.init) ?? "–")</td>"
             o += "<td class=\"n\">\(ReportText.percent(r.dominated))</td></tr>"
         }
-        o += "</tbody></table></section>\n"
+        o += "</tbody></table>"
+        o += referencesTable(ctx)
+        o += "</section>\n"
         return o
+    }
+
+    /// π_ref and the trivial baselines (Lead-k) on the same prompts, each reward as mean ± 1.96 se.
+    static func referencesTable(_ ctx: Context) -> String {
+        let data = ctx.data
+        let rows = (ctx.reference.map { [$0] } ?? []) + data.trivialBaselines.filter { $0.rewardMeans.count == ctx.m }
+        guard !rows.isEmpty else { return "" }
+        var o = "<h3>Reference points</h3><p class=\"note\">The reference policy and copying the document's first k words (Lead-k), scored with the same rewards on the same prompts (mean ± 1.96 standard errors over prompts).</p>"
+        o += "<table class=\"data\"><thead><tr><th>Summariser</th>"
+        for n in data.rewardNames { o += "<th class=\"n\">\(e(n))</th>" }
+        o += "</tr></thead><tbody>"
+        for r in rows {
+            o += "<tr><td>\(e(r.label))</td>"
+            for i in 0..<ctx.m {
+                let se = r.rewardStandardErrors.flatMap { i < $0.count ? $0[i] : nil }
+                o += "<td class=\"n\">\(ReportText.fixed(r.rewardMeans[i], decimals: 3))\(se.map { " ± " + ReportText.fixed(1.96 * $0, decimals: 3) } ?? "")</td>"
+            }
+            o += "</tr>"
+        }
+        return o + "</tbody></table>"
     }
 
     struct SummaryRow {

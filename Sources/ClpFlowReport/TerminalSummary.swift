@@ -14,6 +14,10 @@ extension ReportRenderer {
         if let r = ctx.reference {
             out += "reference \(t(r.label)): \(ReportText.vector(r.rewardMeans))\n"
         }
+        if !data.trivialBaselines.isEmpty {
+            out += "copying the document's first k words: "
+            out += data.trivialBaselines.map { "\(t($0.label)) \(ReportText.vector($0.rewardMeans))" }.joined(separator: ", ") + "\n"
+        }
         let problems = data.problems
         if !problems.isEmpty {
             out += "data problems:\n" + problems.map { "  - " + t($0) + "\n" }.joined()

@@ -35,8 +35,9 @@ enum EvaluateStep {
         let task = try TextTask(ctx: ctx, data: data)
         let reference = try GPTModel.importHuggingFace(from: try ctx.input(of: .trainReference).appendingPathComponent(ArtifactFiles.modelDir))
         let score = TextTask.scorer(try task.rewards(rewards, ctx: ctx))
-        let examples = task.rlExamples(Array(task.splits.test.prefix(spec.prompts)))
-        guard !examples.isEmpty else { throw StepError.failed("the test split is empty") }
+        let heldOut = spec.split == .valid ? task.splits.valid : task.splits.test
+        let examples = task.rlExamples(Array(heldOut.prefix(spec.prompts)))
+        guard !examples.isEmpty else { throw StepError.failed("the \(spec.split.rawValue) split is empty") }
         let builder = PromptBuilder(codec: task.codec, context: reference.config.context, maxNewTokens: spec.maxNewTokens,
                                     rewardNames: names)
         let settings = GenerationSettings(temperature: spec.temperature, topP: spec.topP, maxNewTokens: spec.maxNewTokens)

@@ -76,6 +76,13 @@ public enum ReportBuilder {
                     pts.append(CurvePoint(step: r.step, name: k, value: v))
                 } }
                 curves.append(TrainingCurve(method: step.id, points: pts))
+            case .pretrain:
+                let c = try Files.readJSON([PretrainStep.Curve].self, from: dir.appendingPathComponent(ArtifactFiles.curve))
+                var pts: [CurvePoint] = []
+                for r in c { for (k, v) in r.metrics.sorted(by: { $0.key < $1.key }) where k == "loss" || k == "valid_loss" || k == "valid_perplexity" {
+                    pts.append(CurvePoint(step: r.step, name: k, value: v))
+                } }
+                curves.append(TrainingCurve(method: step.id, points: pts))
             case .ablate:
                 ablation = try Files.readJSON(AblationArtifact.self, from: dir.appendingPathComponent(ArtifactFiles.ablation))
             default: break
@@ -119,7 +126,7 @@ public enum ReportBuilder {
         var groups: [String: SampleGroup] = [:]
         var order: [String] = []
         let testById: [String: SummaryExample] = (try? DatasetSplits.load(from: preparedDataDir(plan: plan, runDir: runDir)))
-            .map { Dictionary($0.test.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }) } ?? [:]
+            .map { Dictionary(($0.test + $0.valid).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }) } ?? [:]
         for x in evaluations {
             for s in x.e.evaluation.samples {
                 if groups[s.exampleId] == nil {
@@ -150,7 +157,11 @@ public enum ReportBuilder {
                                                         referenceLabel: multiKL ? "π_ref rewards and −KL bound \(String(format: "%.3g", klBound)) (objectives: rewards and −KL)" : "π_ref",
                                                         rows: hvRows),
                           steerability: steer, trainingCurves: curves, ablation: ablationMatrix,
-                          samples: order.compactMap { groups[$0] })
+                          samples: order.compactMap { groups[$0] },
+                          trivialBaselines: (first.lead ?? []).map {
+                              ReferencePoint(label: "Lead-\($0.k)", rewardMeans: $0.rewards.map(\.mean),
+                                             rewardStandardErrors: $0.rewards.map(\.se))
+                          })
     }
 
     static func preparedDataDir(plan: Plan, runDir: RunDirectory) throws -> URL {

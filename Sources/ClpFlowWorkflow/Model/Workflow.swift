@@ -355,9 +355,19 @@ public enum Baseline: String, Codable, Sendable, CaseIterable {
 
 public enum EvalMetric: String, Codable, Sendable, CaseIterable { case hypervolume, steerability, dominated }
 
+/// Which held-out split evaluation reads.
+public enum EvalSplit: String, Codable, Sendable, CaseIterable {
+    /// For choosing settings (with seeds that are not reported).
+    case valid
+    /// For the numbers that are reported.
+    case test
+}
+
 public struct EvaluateSpec: Codable, Sendable, Hashable {
-    /// Held-out test prompts per weighting.
+    /// Held-out prompts per weighting.
     public var prompts: Int = 64
+    /// The split the prompts come from.
+    public var split: EvalSplit = .test
     public var temperature: Double = 0.7
     public var topP: Double = 1.0
     public var maxNewTokens: Int = 24
@@ -369,7 +379,7 @@ public struct EvaluateSpec: Codable, Sendable, Hashable {
 
     public init() {}
     enum CodingKeys: String, CodingKey {
-        case prompts, temperature, metrics, seeds
+        case prompts, split, temperature, metrics, seeds
         case topP = "top_p", maxNewTokens = "max_new_tokens", samplePrompts = "sample_prompts"
     }
 }

@@ -187,6 +187,7 @@ extension EvaluateSpec: SchemaDescribed {
             FieldSchema("metrics", .array(e(EvalMetric.self), minItems: 1), "hypervolume of the Pareto front, steerability (rank correlation of weight and reward), dominated (share of dominated points)."),
             FieldSchema("seeds", R.int(1), "Training and evaluation seeds; results report mean ± standard error."),
             FieldSchema("sample_prompts", R.int(0), "Sample generations shown in the report."),
+            FieldSchema("split", e(EvalSplit.self), "Where the prompts come from: `test` for the numbers you report, `valid` while choosing settings (with seeds you will not report)."),
         ])
 }
 
