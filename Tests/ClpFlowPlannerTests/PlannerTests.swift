@@ -297,3 +297,49 @@ import Testing
         #expect(fs.aptIndexFingerprint().arrayValue?.first?["size"] == 1)
     }
 }
+
+@Suite struct PretrainPlanningTests {
+    static func withPretrain() -> Workflow {
+        var wf = Fixtures.twoRewards()
+        var p = PretrainSpec()
+        p.steps = 50
+        wf.pretrain = p
+        return wf
+    }
+
+    @Test func pretrainSitsBetweenTheTokenizerAndTheReference() {
+        let plan = Fixtures.plan(Self.withPretrain())
+        #expect(plan.ids(.pretrain) == ["pretrain"])
+        let pre = plan[id: "pretrain"]!
+        #expect(pre.inputs == ["prepare-data"])
+        #expect(pre.config.objectValue!.keys.sorted() == ["data", "model", "pretrain", "seed"])
+        #expect(pre.config["pretrain"]?["checkpoint_every"] == nil, "the resume interval changes no output")
+        #expect(pre.config["pretrain"]?["path"] == nil)
+        #expect(plan[id: "train-reference"]!.inputs == ["prepare-data", "pretrain"])
+        #expect(plan[id: "report"]!.inputs.contains("pretrain"))
+        #expect(Fixtures.plan(Fixtures.twoRewards()).ids(.pretrain).isEmpty)
+    }
+
+    @Test func pretrainKeyChangesOnlyWithWhatChangesItsOutput() {
+        let base = Self.withPretrain()
+        let key = Fixtures.plan(base)[id: "pretrain"]!.cacheKey
+        var resumeOften = base
+        resumeOften.pretrain!.checkpointEvery = 7
+        #expect(Fixtures.plan(resumeOften)[id: "pretrain"]!.cacheKey == key)
+        var rlChanged = base
+        rlChanged.kl.alpha = 0.3
+        rlChanged.reference.steps = 7
+        #expect(Fixtures.plan(rlChanged)[id: "pretrain"]!.cacheKey == key, "RL and fine-tuning settings do not retrain the base")
+        var longer = base
+        longer.pretrain!.steps = 51
+        let changed = Fixtures.plan(longer)
+        #expect(changed[id: "pretrain"]!.cacheKey != key)
+        #expect(changed[id: "train-reference"]!.cacheKey != Fixtures.plan(base)[id: "train-reference"]!.cacheKey)
+    }
+
+    @Test func cellsShareOnePretrainStep() {
+        let (wf, cells) = Fixtures.withAblation(Self.withPretrain(), mechanisms: [.attn, .full, .logit])
+        let plan = Fixtures.plan(wf, cells: cells)
+        #expect(plan.ids(.pretrain) == ["pretrain"])
+    }
+}

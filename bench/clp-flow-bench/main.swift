@@ -16,6 +16,7 @@ func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 
 var args = CommandLine.arguments.dropFirst()
 var steps = 50, warmup = 5, B = 16, T = 64, genBatch = 16, promptLen = 8, newTokens = 56
 var only: String? = nil
+var shape: GPTConfig? = nil
 while let a = args.popFirst() {
     switch a {
     case "--steps": steps = Int(args.popFirst()!)!
@@ -23,12 +24,17 @@ while let a = args.popFirst() {
     case "--batch": B = Int(args.popFirst()!)!
     case "--gen-batch": genBatch = Int(args.popFirst()!)!
     case "--only": only = args.popFirst()
-    default: fatalError("unknown argument \(a) (--steps N --warmup N --batch N --gen-batch N --only train|gemm|gen)")
+    case "--seq": T = Int(args.popFirst()!)!
+    case "--shape":
+        // layers,d_model,heads,vocab,context
+        let v = args.popFirst()!.split(separator: ",").map { Int($0)! }
+        shape = GPTConfig(vocabSize: v[3], context: v[4], layers: v[0], heads: v[2], dModel: v[1])
+    default: fatalError("unknown argument \(a) (--steps N --warmup N --batch N --seq T --gen-batch N --shape L,C,H,V,P --only train|gemm|gen)")
     }
 }
 if let env = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"], let n = Int(env) { BLAS.setThreads(n) }
 
-let cfg = GPTConfig.reference   // 2 layers, d_model 128, 4 heads, vocab 256, context 64
+let cfg = shape ?? GPTConfig.reference   // default: 2 layers, d_model 128, 4 heads, vocab 256, context 64
 let C = cfg.dModel, V = cfg.vocabSize, NL = cfg.layers, NH = cfg.heads
 let N = B * T
 
