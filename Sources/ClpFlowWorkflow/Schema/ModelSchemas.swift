@@ -205,7 +205,7 @@ extension ExecutorSpec: SchemaDescribed {
     public static let schemaObject = ObjectSchema(
         "ExecutorSpec", doc: "Where steps run.", defaults: ExecutorSpec(), fields: [
             FieldSchema("kind", e(ExecutorKind.self), "`local`: processes on this machine; `slurm`: one job per step through sbatch."),
-            FieldSchema("max_parallel", R.int(1), "Local: steps run at once (each with `resources.cpus` threads; 2 steps × 1 thread fill a 2-core machine)."),
+            FieldSchema("max_parallel", R.int(1), "Local: steps run at once (the machine's cores are shared among the steps running)."),
             FieldSchema("resources", .object("SlurmResources"), "Defaults for every step (Slurm resources; `retries` applies to both executors)."),
             FieldSchema("overrides", .array(.object("StepOverride"), minItems: 0), "Per-step resources, first match wins."),
         ])
@@ -217,7 +217,7 @@ extension SlurmResources: SchemaDescribed {
             FieldSchema("partition", .string, "Slurm partition (default: the cluster's)."),
             FieldSchema("account", .string, "Slurm account."),
             FieldSchema("time_minutes", R.int(1), "Time limit in minutes."),
-            FieldSchema("cpus", R.int(1), "CPUs per step (default 1), on every executor: also the step's kernel and BLAS thread count. OpenBLAS results depend on it, so the same cpus give bit-identical numbers locally and on Slurm."),
+            FieldSchema("cpus", R.int(1), "CPUs per step (default 1): the step's kernel threads on Slurm; locally a step uses at least this many, and a fair share of the idle cores when that is more. Results do not depend on the thread count."),
             FieldSchema("memory_mb", R.int(1), "Memory in megabytes."),
             FieldSchema("retries", R.int(0), "Times a failed step is retried."),
         ])
