@@ -120,7 +120,7 @@ struct ExportCommand: ParsableCommand {
             "separator_token": SpecialTokens.summary,
             "separator_id": tokenizer.sepId,
             "end_of_text_id": tokenizer.eotId,
-            "prompt_format": "\(extra["prompt_prefix"] != nil ? "prompt_prefix + " : "")document + \(SpecialTokens.summary); the model continues with the summary and ends it with \(SpecialTokens.endOfText)",
+            "prompt_format": "\(extra["prompt_prefix"] != nil ? "encode(prompt_prefix) + " : "")encode(document) + [separator_id]\(extra["prompt_prefix"] != nil ? ", each part encoded on its own" : ""); the model continues with the summary and ends it with end_of_text_id",
         ]
         if let kl { info["kl"] = kl }
         if let m = opened.conditioning { info["conditioning"] = m }
