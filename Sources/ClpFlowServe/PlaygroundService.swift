@@ -15,6 +15,26 @@ public final class PlaygroundService: @unchecked Sendable {
         /// Safe to call from several threads.
         public let steerable: SteerableMethod
         public let evaluation: EvaluationArtifact?
+        /// `soft`: the SOFT policies, one per reward.
+        let softModels: [GPTModel]?
+
+        /// The method with prompts built for `maxNewTokens` new tokens (documents are cut so that
+        /// prompt and response fit the context, as `clp-flow generate` does). Only wrappers are
+        /// made: the networks are shared and only read.
+        func steerable(maxNewTokens: Int) -> SteerableMethod {
+            let o = opened.builder
+            let b = PromptBuilder(codec: o.codec, context: o.context, maxNewTokens: maxNewTokens, rewardNames: o.rewardNames)
+            switch opened.method {
+            case let p as PolicyMethod: return IsolatedPolicyMethod(name: p.name, policy: p.policy, builder: b)
+            case let l as LogitMixingMethod: return LogitMixingMethod(name: l.name, soft: l.soft, builder: b)
+            case let d as DeRaMethod:
+                return DeRaMethod(name: d.name, aligned: d.aligned, reference: d.reference, alignedAlpha: d.alignedAlpha, builder: b)
+            case let f as FixedModelMethod: return FixedModelMethod(name: f.name, model: f.model, builder: b)
+            default:
+                if let softModels { return VertexMethod(models: softModels, builder: b) }
+                return steerable
+            }
+        }
     }
 
     public let run: TrainedRun
@@ -41,7 +61,14 @@ public final class PlaygroundService: @unchecked Sendable {
             do {
                 let opened = try run.open(method: name, maxNewTokens: limits.maxNewTokens)
                 let steerable: SteerableMethod = (opened.method as? PolicyMethod).map { IsolatedPolicyMethod($0) } ?? opened.method
-                methods[name] = Method(opened: opened, steerable: steerable, evaluation: run.evaluation(of: opened.evaluateStep))
+                var soft: [GPTModel]? = nil
+                if name == "soft" {
+                    soft = try run.inputDirectories(of: opened.evaluateStep, kind: .trainSoft).map {
+                        try ConditionedPolicy.load(from: $0.appendingPathComponent(ArtifactFiles.policyDir)).model
+                    }
+                }
+                methods[name] = Method(opened: opened, steerable: steerable, evaluation: run.evaluation(of: opened.evaluateStep),
+                                       softModels: soft)
                 order.append(name)
             } catch {
                 skipped.append((name, "\(error)"))
@@ -168,7 +195,7 @@ public final class PlaygroundService: @unchecked Sendable {
         let t0 = Date()
         let out: (tokens: [[Int32]], logProbs: [Double])
         do {
-            out = try method.steerable.generate(Array(repeating: doc, count: r.samples), conditioning: c,
+            out = try method.steerable(maxNewTokens: r.maxNewTokens).generate(Array(repeating: doc, count: r.samples), conditioning: c,
                                                 settings: GenerationSettings(temperature: r.temperature, topP: r.topP, maxNewTokens: r.maxNewTokens),
                                                 seed: r.seed)
         } catch let e as PolicyError {
@@ -178,7 +205,9 @@ public final class PlaygroundService: @unchecked Sendable {
         }
         let seconds = Date().timeIntervalSince(t0)
         let texts = out.tokens.map { codec.decodeTokens($0.filter { $0 != codec.endOfText }) }
-        let promptText = codec.decodeTokens(method.opened.builder.tokens(doc, conditioning: nil, textual: false))
+        let builder = PromptBuilder(codec: codec, context: method.opened.builder.context, maxNewTokens: r.maxNewTokens,
+                                    rewardNames: rewardNames)
+        let promptText = codec.decodeTokens(builder.tokens(doc, conditioning: nil, textual: false))
         let inputs = texts.map { RewardInput(prompt: promptText, document: r.input, response: $0, reference: r.reference ?? "") }
         var columns: [[Double]?] = []
         for (spec, reward) in zip(rewardSpecs, rewards) {
@@ -242,5 +271,22 @@ public final class PlaygroundService: @unchecked Sendable {
                                "max_body_bytes": .number(Double(limits.maxBodyBytes))]),
             "example": example.map { .object(["input": .string($0.document), "reference": .string($0.reference)]) } ?? .null,
         ])
+    }
+}
+
+/// The SOFT baseline served: the policy of reward i answers at the vertex eᵢ only.
+final class VertexMethod: SteerableMethod, @unchecked Sendable {
+    let models: [GPTModel]
+    let builder: PromptBuilder
+    var name: String { "soft" }
+    var forwardPassesPerToken: Int { 1 }
+    init(models: [GPTModel], builder: PromptBuilder) { self.models = models; self.builder = builder }
+    func generate(_ examples: [RLExample], conditioning c: ConditioningInput, settings: GenerationSettings,
+                  seed: UInt64) throws -> (tokens: [[Int32]], logProbs: [Double]) {
+        guard let i = c.weights.firstIndex(of: 1), i < models.count else {
+            throw PolicyError.invalid("SOFT policies answer at vertices only (one weight 1, the others 0)")
+        }
+        return try FixedModelMethod(name: "soft", model: models[i], builder: builder)
+            .generate(examples, conditioning: c, settings: settings, seed: seed)
     }
 }
