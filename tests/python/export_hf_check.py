@@ -128,12 +128,15 @@ def main():
                 print(f"FAIL: {label}: max |Δlogit| {diff} > {TOL}", file=sys.stderr)
                 sys.exit(1)
             # Greedy generation: transformers on the export against clp-flow at the same weighting.
+            # As many new tokens as fit the context after this prompt (at most 10), so that clp-flow
+            # does not shorten the document.
+            n_new = min(10, config["n_positions"] - len(hf_ids))
             gen_args = [binary, "generate", "--run-dir", str(rd), "--method", method, "--weights", wtext, *extra,
-                        "--temperature", "0", "--max-new-tokens", "10", "--json", DOC]
+                        "--temperature", "0", "--max-new-tokens", str(n_new), "--json", DOC]
             ours_text = json.loads(run(gen_args).stdout)["texts"][0]
             with torch.no_grad():
                 g = model.generate(torch.tensor([hf_ids]), attention_mask=torch.ones(1, len(hf_ids), dtype=torch.long),
-                                   max_new_tokens=10, do_sample=False, eos_token_id=config["eos_token_id"],
+                                   max_new_tokens=n_new, do_sample=False, eos_token_id=config["eos_token_id"],
                                    pad_token_id=config["eos_token_id"])
             new = [t for t in g[0, len(hf_ids):].tolist() if t not in (info["end_of_text_id"], info["separator_id"])]
             hf_text = tok.decode(new)
