@@ -338,6 +338,27 @@ func processGone(_ pid: Int32) -> Bool { kill(pid, 0) != 0 && errno == ESRCH }
         #expect(throws: RewardError.self) { try CommandReward(name: "w", argv: ["cat"], workers: 0) }
     }
 
+    /// The protocol's own cost per batch (pipes, framing, JSON) is small against model work: an
+    /// answer that needs no computation comes back in well under 0.1 s per batch on average.
+    @Test func protocolOverheadPerBatchIsSmall() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let echo = try script(dir, "zeros.py", """
+            #!/usr/bin/env python3
+            import sys
+            for line in sys.stdin:
+                sys.stdout.write("[" + ",".join("0" for _ in range(line.count('"response"'))) + "]\\n"); sys.stdout.flush()
+            """)
+        let r = try CommandReward(name: "zeros", argv: [echo], persistent: true)
+        let b = batch([10, 20, 30, 40])
+        _ = try r.score(b)
+        let n = 300
+        for _ in 0..<n { #expect(try r.score(b) == [0, 0, 0, 0]) }
+        let s = r.statistics
+        let perBatch = (s.seconds - s.firstBatchSeconds!) / Double(n)
+        #expect(perBatch < 0.1, "\(perBatch) s per batch")
+        r.shutdown()
+    }
+
     @Test func answerParsing() {
         #expect(CommandReward.parseAnswer("[1, -2.5e-3, 0]") == [1, -0.0025, 0])
         #expect(CommandReward.parseAnswer(" [] ") == [])
