@@ -127,6 +127,11 @@ func processGone(_ pid: Int32) -> Bool { kill(pid, 0) != 0 && errno == ESRCH }
         r.shutdown()
         #expect(processGone(pid))
         #expect(r.processIds == [nil])
+        // The process's CPU time is known once it has been waited for (Python's start-up alone
+        // takes more than a millisecond), and so is clp-flow's own over the batches.
+        #expect(r.statistics.processCPUSeconds > 0.001)
+        #expect(r.statistics.callerCPUSeconds >= 0)
+        #expect(r.summary().contains("CPU: reward processes"))
         // A later batch starts a new process.
         #expect(try r.score(batch([1])) == [1001])
         let again = try #require(r.processIds.first ?? nil)

@@ -50,6 +50,10 @@ public final class CommandReward: Reward, @unchecked Sendable {
         /// Wall time from the start of the first batch to the end of the last one, in seconds
         /// (the caller's own work between batches included).
         public var span = 0.0
+        /// CPU time (user + system) of the reward processes that have ended, in seconds.
+        public var processCPUSeconds = 0.0
+        /// CPU time of this process (every thread) over the span, in seconds.
+        public var callerCPUSeconds = 0.0
     }
 
     private let lock = NSLock()
@@ -57,6 +61,7 @@ public final class CommandReward: Reward, @unchecked Sendable {
     private var pool: [RewardProcess?] = []
     private var stats = Statistics()
     private var firstStart: UInt64?
+    private var firstStartCPU = 0.0
 
     public init(name: String, argv: [String], timeout: Double = 60, workingDirectory: String? = nil,
                 persistent: Bool = false, workers: Int = 1) throws {
@@ -171,8 +176,9 @@ public final class CommandReward: Reward, @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         stats.batches += 1
         stats.items += batch.count
-        if firstStart == nil { firstStart = start }
+        if firstStart == nil { firstStart = start; firstStartCPU = RewardProcess.ownCPUSeconds() }
         defer {
+            stats.callerCPUSeconds = RewardProcess.ownCPUSeconds() - firstStartCPU
             let end = DispatchTime.now().uptimeNanoseconds
             let s = Double(end - start) / 1e9
             stats.seconds += s
@@ -203,7 +209,7 @@ public final class CommandReward: Reward, @unchecked Sendable {
     private func scorePerBatch(_ batch: [RewardInput], executable: String) throws -> [Double] {
         let ranges = Self.chunks(count: batch.count, parts: workers)
         var procs: [RewardProcess] = []
-        defer { for p in procs { p.terminate() } }
+        defer { for p in procs { p.terminate(); stats.processCPUSeconds += p.cpuSeconds } }
         for i in ranges.indices { procs.append(try spawn(executable: executable, worker: i, mode: "batch")) }
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
         let parts = try Self.inParallel(procs: procs) { i, p, abort in
@@ -348,7 +354,7 @@ public final class CommandReward: Reward, @unchecked Sendable {
     // MARK: shutdown
 
     private func stopAll() {
-        for p in pool { p?.terminate() }
+        for p in pool { p?.terminate(); stats.processCPUSeconds += p?.cpuSeconds ?? 0 }
         pool = Array(repeating: nil, count: pool.count)
     }
 
@@ -375,6 +381,7 @@ public final class CommandReward: Reward, @unchecked Sendable {
                 default: break
                 }
                 p.terminate()
+                stats.processCPUSeconds += p.cpuSeconds
             }
             pool = Array(repeating: nil, count: pool.count)
         }
@@ -406,6 +413,7 @@ public final class CommandReward: Reward, @unchecked Sendable {
             text += " (\(s.processesStarted) processes: one per batch\(workers == 1 ? "" : " and worker"))"
             if s.seconds > 0 { text += "; \(String(format: "%.1f", Double(s.items) / s.seconds)) items/s" }
         }
+        text += "; CPU: reward processes \(String(format: "%.2f", s.processCPUSeconds)) s, clp-flow \(String(format: "%.2f", s.callerCPUSeconds)) s over the span"
         return text
     }
 }

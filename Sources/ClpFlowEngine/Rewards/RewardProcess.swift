@@ -29,6 +29,8 @@ final class RewardProcess {
     private static let errTailBytes = 8192
     /// Set once the process has been waited for.
     private(set) var exit: Exit?
+    /// User + system CPU time of the process, known once it has been waited for.
+    private(set) var cpuSeconds: Double = 0
 
     /// Starts `executable` (an absolute path) with `argv` (argv[0] included) in `workingDirectory`
     /// with `environment` added to clp-flow's own.
@@ -216,9 +218,11 @@ final class RewardProcess {
     private func reapIfExited() -> Bool {
         if exit != nil { return true }
         var status: Int32 = 0
-        let r = waitpid(pid, &status, WNOHANG)
+        var usage = rusage()
+        let r = wait4(pid, &status, WNOHANG, &usage)
         if r == pid {
             exit = RewardProcess.decode(status)
+            cpuSeconds = RewardProcess.seconds(usage)
         } else if r < 0 && errno == ECHILD {
             // Someone else waited for it (a process-wide waitpid(-1) elsewhere in the program).
             exit = .unknown
@@ -239,9 +243,10 @@ final class RewardProcess {
             if waitForExit(deadline: deadline) == nil {
                 _ = sendSignal(pid, SIGKILL)
                 var status: Int32 = 0
+                var usage = rusage()
                 while true {
-                    let r = waitpid(pid, &status, 0)
-                    if r == pid { exit = RewardProcess.decode(status); break }
+                    let r = wait4(pid, &status, 0, &usage)
+                    if r == pid { exit = RewardProcess.decode(status); cpuSeconds = RewardProcess.seconds(usage); break }
                     if r < 0 && errno == EINTR { continue }
                     exit = .unknown; break
                 }
@@ -256,6 +261,21 @@ final class RewardProcess {
     /// Sends SIGKILL without waiting (from another thread, to abort a batch); the owning thread
     /// sees the end of the output and reaps the process.
     static func forceKill(pid: pid_t) { _ = sendSignal(pid, SIGKILL) }
+
+    static func seconds(_ u: rusage) -> Double {
+        Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+    }
+
+    /// User + system CPU time of this process (all threads) so far.
+    static func ownCPUSeconds() -> Double {
+        var u = rusage()
+        #if canImport(Glibc)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        #else
+        getrusage(RUSAGE_SELF, &u)
+        #endif
+        return seconds(u)
+    }
 
     private static func decode(_ status: Int32) -> Exit {
         let sig = status & 0x7f
