@@ -211,8 +211,12 @@ public struct RewardSpec: Codable, Sendable, Hashable {
     public var n: Int? = nil
     /// `command`: argv list (never a shell string), run with batched JSON Lines on stdin.
     public var command: [String]? = nil
-    /// `command`: seconds before the reward process is killed.
+    /// `command`: seconds before the reward process is killed (per batch).
     public var timeout: Double? = nil
+    /// `command`: keep one process (per worker) alive for the whole step, one batch per line.
+    public var persistent: Bool? = nil
+    /// `command`: processes scoring parts of each batch at the same time.
+    public var workers: Int? = nil
     public var normalize: Normalization = .zscore
 
     public init(name: String, kind: RewardKind) { self.name = name; self.kind = kind }
