@@ -44,7 +44,8 @@ let package = Package(
         // Steps: what each step kind does (prepare data, train tokenizer / reference / policies,
         // evaluate, ablate, report), run inside a `clp-flow step` process.
         .target(name: "ClpFlowSteps", dependencies: [
-            "ClpFlowEngine", "ClpFlowWorkflow", "ClpFlowPlanner", "ClpFlowRunner", "ClpFlowReport", "ClpFlowCore",
+            "ClpFlowEngine", "ClpFlowKernels", "COpenBLAS", "ClpFlowWorkflow", "ClpFlowPlanner", "ClpFlowRunner",
+            "ClpFlowReport", "ClpFlowCore",
         ]),
         // Command-line interface: one command per file.
         .target(name: "ClpFlowCLI", dependencies: [

@@ -176,6 +176,8 @@ enum ReportStep {
 /// Runs the step of a `clp-flow step` process.
 public enum StepExecutor {
     public static func run(_ ctx: StepContext) throws {
+        // What this artifact's numbers depend on (BLAS library and core type, thread counts).
+        try NumericsRecord.current().write(to: ctx.workDir)
         switch ctx.step.kind {
         case .prepareData: try PrepareDataStep.run(ctx)
         case .trainTokenizer: try TrainTokenizerStep.run(ctx)
