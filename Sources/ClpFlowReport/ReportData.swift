@@ -27,12 +27,18 @@ public struct ReportData: Codable, Sendable, Equatable {
     public var ablation: AblationMatrix?
     /// Generated samples for side-by-side reading.
     public var samples: [SampleGroup]
+    /// The metrics the workflow asked for (`evaluate.metrics`: hypervolume, steerability,
+    /// dominated); nil shows every metric.
+    public var metrics: [String]?
+
+    /// Whether the report shows `metric`.
+    public func shows(_ metric: String) -> Bool { metrics?.contains(metric) ?? true }
 
     public init(metadata: RunMetadata, rewardNames: [String], rewardUnits: [String]? = nil,
                 methods: [MethodResult], reference: ReferencePoint? = nil,
                 hypervolume: HypervolumeTable? = nil, steerability: [SteerabilityRow] = [],
                 trainingCurves: [TrainingCurve] = [], ablation: AblationMatrix? = nil,
-                samples: [SampleGroup] = []) {
+                samples: [SampleGroup] = [], metrics: [String]? = nil) {
         self.metadata = metadata
         self.rewardNames = rewardNames
         self.rewardUnits = rewardUnits
@@ -43,6 +49,7 @@ public struct ReportData: Codable, Sendable, Equatable {
         self.trainingCurves = trainingCurves
         self.ablation = ablation
         self.samples = samples
+        self.metrics = metrics
     }
 }
 
@@ -290,7 +297,8 @@ public struct AblationCell: Codable, Sendable, Equatable {
 /// One evaluation prompt with the texts each method generated for it.
 public struct SampleGroup: Codable, Sendable, Equatable {
     public var id: String?
-    /// The instruction or prompt given to the model.
+    /// The model's input (the text it read before generating), shared by the methods whose
+    /// input is the document alone; empty when not recorded.
     public var prompt: String
     /// The source document (e.g. the text to summarise).
     public var document: String
@@ -315,13 +323,18 @@ public struct Generation: Codable, Sendable, Equatable {
     public var text: String
     /// Reward values of this text (one per reward), if scored.
     public var rewards: [Double]?
+    /// This generation's input when it differs from the group's `prompt` (e.g. prompt
+    /// conditioning writes the weighting before the document).
+    public var input: String?
 
-    public init(method: String, weights: [Double], alpha: Double? = nil, text: String, rewards: [Double]? = nil) {
+    public init(method: String, weights: [Double], alpha: Double? = nil, text: String, rewards: [Double]? = nil,
+                input: String? = nil) {
         self.method = method
         self.weights = weights
         self.alpha = alpha
         self.text = text
         self.rewards = rewards
+        self.input = input
     }
 }
 
@@ -330,7 +343,7 @@ public struct Generation: Codable, Sendable, Equatable {
 extension ReportData {
     private enum CodingKeys: String, CodingKey {
         case metadata, rewardNames, rewardUnits, methods, reference, hypervolume, steerability,
-             trainingCurves, ablation, samples
+             trainingCurves, ablation, samples, metrics
     }
 
     public init(from decoder: Decoder) throws {
@@ -344,7 +357,8 @@ extension ReportData {
                   steerability: try c.decodeIfPresent([SteerabilityRow].self, forKey: .steerability) ?? [],
                   trainingCurves: try c.decodeIfPresent([TrainingCurve].self, forKey: .trainingCurves) ?? [],
                   ablation: try c.decodeIfPresent(AblationMatrix.self, forKey: .ablation),
-                  samples: try c.decodeIfPresent([SampleGroup].self, forKey: .samples) ?? [])
+                  samples: try c.decodeIfPresent([SampleGroup].self, forKey: .samples) ?? [],
+                  metrics: try c.decodeIfPresent([String].self, forKey: .metrics))
     }
 }
 
