@@ -55,7 +55,7 @@ enum Fixtures {
         InMemoryFileSystem(files: [
             "/project/workflows/data/pairs.jsonl": #"{"document": "a b c", "summary": "a"}"# + "\n",
             "/project/workflows/scripts/judge.py": "import sys\nprint(1)\n",
-        ], aptIndex: [["name": "deb_Translation-en.lz4", "size": 100, "mtime": 1_700_000_000]])
+        ], aptIndex: [.string(SHA256.hex("deb_Translation-en.lz4 contents"))])
     }
 
     /// An ablation matrix over the conditioning mechanism (and optionally model size).
