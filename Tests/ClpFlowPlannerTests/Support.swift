@@ -1,6 +1,7 @@
 import ClpFlowCore
 import ClpFlowWorkflow
 import Foundation
+import Testing
 @testable import ClpFlowPlanner
 
 /// Workflows built in Swift for the planner tests (the same shapes the YAML examples describe).
