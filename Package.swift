@@ -46,7 +46,8 @@ let package = Package(
         // Steps: what each step kind does (prepare data, train tokenizer / reference / policies,
         // evaluate, ablate, report), run inside a `clp-flow step` process.
         .target(name: "ClpFlowSteps", dependencies: [
-            "ClpFlowEngine", "ClpFlowWorkflow", "ClpFlowPlanner", "ClpFlowRunner", "ClpFlowReport", "ClpFlowCore",
+            "ClpFlowEngine", "ClpFlowKernels", "COpenBLAS", "ClpFlowWorkflow", "ClpFlowPlanner", "ClpFlowRunner",
+            "ClpFlowReport", "ClpFlowCore",
         ]),
         // HTTP server of `clp-flow serve`: JSON API, playground page, per-request θ(w).
         .target(name: "ClpFlowServe", dependencies: [

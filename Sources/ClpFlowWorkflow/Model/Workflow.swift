@@ -332,13 +332,11 @@ public struct StageSpec: Codable, Sendable, Hashable {
     public var clip: Double = 1.0
     public var temperature: Double = 1.0
     public var maxNewTokens: Int = 24
-    /// Evaluate on a few validation prompts every this many steps (0: never).
-    public var evalEvery: Int = 50
 
     public init() {}
     enum CodingKeys: String, CodingKey {
         case name, algorithm, steps, batch, samples, warmup, clip, temperature
-        case learningRate = "learning_rate", maxNewTokens = "max_new_tokens", evalEvery = "eval_every"
+        case learningRate = "learning_rate", maxNewTokens = "max_new_tokens"
     }
 }
 

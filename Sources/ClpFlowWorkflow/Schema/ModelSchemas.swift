@@ -175,7 +175,6 @@ extension StageSpec: SchemaDescribed {
             FieldSchema("clip", R.positive, "Global gradient-norm clip."),
             FieldSchema("temperature", R.positive, "Sampling temperature during training."),
             FieldSchema("max_new_tokens", R.int(1), "Tokens generated per sample."),
-            FieldSchema("eval_every", R.int(0), "Evaluate a few validation prompts every this many steps (0: never)."),
         ])
 }
 
