@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // HTTP server of `clp-flow serve` (no further dependencies; see docs/architecture.md).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // System libraries.
@@ -44,12 +46,18 @@ let package = Package(
         // Steps: what each step kind does (prepare data, train tokenizer / reference / policies,
         // evaluate, ablate, report), run inside a `clp-flow step` process.
         .target(name: "ClpFlowSteps", dependencies: [
-            "ClpFlowEngine", "ClpFlowWorkflow", "ClpFlowPlanner", "ClpFlowRunner", "ClpFlowReport", "ClpFlowCore",
+            "ClpFlowEngine", "ClpFlowKernels", "COpenBLAS", "ClpFlowWorkflow", "ClpFlowPlanner", "ClpFlowRunner",
+            "ClpFlowReport", "ClpFlowCore",
+        ]),
+        // HTTP server of `clp-flow serve`: JSON API, playground page, per-request θ(w).
+        .target(name: "ClpFlowServe", dependencies: [
+            "ClpFlowSteps", "ClpFlowEngine", "ClpFlowWorkflow", "ClpFlowCore",
+            .product(name: "FlyingFox", package: "FlyingFox"),
         ]),
         // Command-line interface: one command per file.
         .target(name: "ClpFlowCLI", dependencies: [
             "ClpFlowWorkflow", "ClpFlowPlanner", "ClpFlowEngine", "ClpFlowRunner", "ClpFlowReport",
-            "ClpFlowSteps", "ClpFlowCore",
+            "ClpFlowSteps", "ClpFlowServe", "ClpFlowCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

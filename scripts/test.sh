@@ -9,6 +9,9 @@ bash scripts/setup-python.sh
 export CLP_FLOW_PYTHON="$PWD/.venv/bin/python"
 start=$(date +%s)
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
+# The browser test must run here (Chromium was installed above): a missing browser fails it
+# instead of skipping it as a bare `swift test` does.
+export CLP_FLOW_REQUIRE_BROWSER=1
 if ! swift test 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|^Test Case .* (started|passed)|^.. Test .* (started|passed)'; then
     echo "test: swift test failed" >&2; exit 1
 fi

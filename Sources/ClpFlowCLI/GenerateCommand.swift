@@ -104,35 +104,16 @@ struct GenerateCommand: ParsableCommand {
             }
             if policy.multiKL && kl == nil { throw fail("this policy is conditioned on the KL weight: give --kl") }
         } else if let runDir, let name = method_ {
-            let rd = RunDirectory(URL(fileURLWithPath: runDir))
-            let plan: Plan
-            do { plan = try rd.readPlan() } catch { throw fail("\(runDir) is not a run directory: \(error)") }
-            let cellFilter = cell
-            guard let eval = plan.steps.first(where: { s in
-                s.kind == .evaluate && s.config["method"]?.stringValue == name && (cellFilter.map { s.id.contains($0) } ?? true)
-            }) else { throw fail("no evaluate step for method \(name) in \(runDir)") }
-            func dirs(_ kind: StepKind) throws -> [URL] {
-                try eval.inputs.compactMap { id in
-                    guard let s = plan.step(id), s.kind == kind else { return nil }
-                    guard rd.artifacts.verify(cacheKey: s.cacheKey).isValid else { throw fail("step \(id) has not finished; run the workflow first") }
-                    return try rd.artifacts.url(for: s.cacheKey)
-                }
+            let opened: OpenedMethod
+            do {
+                opened = try TrainedRun(path: runDir).open(method: name, cell: cell, maxNewTokens: maxNewTokens)
+            } catch let e as TrainedRunError { throw fail(e.description) }
+            guard w.count == opened.rewardNames.count else {
+                throw fail("--weights has \(w.count) values; the run has \(opened.rewardNames.count) rewards (\(opened.rewardNames.joined(separator: ", ")))")
             }
-            guard let refDir = try dirs(.trainReference).first else { throw fail("no reference policy in the run") }
-            let ref = try GPTModel.importHuggingFace(from: refDir.appendingPathComponent(ArtifactFiles.modelDir))
-            tokenizer = try loadTokenizer(from: refDir.appendingPathComponent(ArtifactFiles.modelDir))
-            let names = (eval.config["rewards"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
-            guard w.count == names.count else { throw fail("--weights has \(w.count) values; the run has \(names.count) rewards (\(names.joined(separator: ", ")))") }
-            var klSpec = KLSpec()
-            if let a = eval.config["kl"]?["alpha"]?.doubleValue { klSpec.alpha = a }
-            if let r = eval.config["kl"]?["range"], let lo = r["min"]?.doubleValue, let hi = r["max"]?.doubleValue {
-                klSpec.range = KLRange(min: lo, max: hi)
-            }
-            let builder = PromptBuilder(codec: TokenizerCodec(tokenizer: tokenizer), context: ref.config.context,
-                                        maxNewTokens: maxNewTokens, rewardNames: names)
-            method = try MethodFactory.make(method: name, clpDirs: dirs(.trainCLP), softDirs: dirs(.trainSoft), reference: ref,
-                                            builder: builder, rewardNames: names, kl: klSpec).method
-            reference = ref
+            method = opened.method
+            tokenizer = opened.tokenizer
+            reference = opened.reference
         } else {
             throw fail("give --checkpoint DIR, or --run-dir DIR with --method")
         }

@@ -40,9 +40,15 @@ func planWorkflow(file: String) throws -> (LoadedWorkflow, Plan) {
     }
     for w in loaded.warnings { FileHandle.standardError.write(Data(w.rendered.utf8)) }
     let cells = loaded.cells.map { PlannerCell(name: $0.name, assignments: $0.assignments, workflow: $0.workflow) }
-    let plan = Planner.plan(workflow: loaded.workflow, cells: cells,
-                            workflowDir: URL(fileURLWithPath: file).deletingLastPathComponent())
-    return (loaded, plan)
+    do {
+        let plan = try Planner.plan(workflow: loaded.workflow, cells: cells,
+                                    workflowDir: URL(fileURLWithPath: file).deletingLastPathComponent())
+        return (loaded, plan)
+    } catch {
+        // A validated workflow always encodes: this is a bug, not bad input.
+        FileHandle.standardError.write(Data("error: internal error: \(error); please report this\n".utf8))
+        throw ExitCode(ClpFlowExit.internalError)
+    }
 }
 
 /// `runs/<workflow name>` next to where the command runs, with the name made file-safe.

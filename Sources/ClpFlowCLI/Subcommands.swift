@@ -12,11 +12,14 @@ extension ClpFlowCommand {
         ExplainCommand.self,
         ReportCommand.self,
         GenerateCommand.self,
+        ExportCommand.self,
+        ServeCommand.self,
         SchemaCommand.self,
         StepCommand.self,
         PublishArtifactCommand.self,
         DebugLogitsCommand.self,
         DebugInitModelCommand.self,
         DebugTokenizeCommand.self,
+        DebugPolicyLogitsCommand.self,
     ]
 }

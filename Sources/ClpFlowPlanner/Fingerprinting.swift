@@ -11,8 +11,10 @@ public protocol PlannerFileSystem: Sendable {
     /// Fingerprint of a directory: relative file path → hex SHA-256 of every regular file inside,
     /// recursively (an empty object when the directory is missing).
     func directoryFingerprint(_ url: URL) -> JSONValue
-    /// Fingerprint of apt's English description index files (`*Translation-en*` under
-    /// /var/lib/apt/lists): an array of {name, size, mtime} sorted by name.
+    /// Fingerprint of apt's English description index: the SHA-256 of each file the
+    /// debian-descriptions source reads (`*_i18n_Translation-en*` under /var/lib/apt/lists, no
+    /// `.diff`), in the order it reads them (sorted by name). Content only: an `apt-get update`
+    /// that rewrites identical files, or a copy with new times, keeps the key.
     func aptIndexFingerprint() -> JSONValue
     /// A JSON file's contents (for a checkpoint's config.json), nil when unreadable.
     func readJSON(_ url: URL) -> JSONValue?
@@ -62,16 +64,18 @@ public struct SystemFileSystem: PlannerFileSystem {
         return .object(files)
     }
 
+    /// The index files the debian-descriptions source reads, in its order (same selection as
+    /// `DebianDescriptions.indexFiles()`).
+    public static func aptIndexNames(_ names: [String]) -> [String] {
+        names.filter { $0.contains("_i18n_Translation-en") && !$0.hasSuffix(".diff") && !$0.contains(".diff_") }.sorted()
+    }
+
     public func aptIndexFingerprint() -> JSONValue {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: aptListsDirectory.path) else { return .array([]) }
         var entries: [JSONValue] = []
-        for name in names.sorted() where name.contains("Translation-en") {
-            let path = aptListsDirectory.appendingPathComponent(name).path
-            guard let attrs = try? fm.attributesOfItem(atPath: path) else { continue }
-            let size = (attrs[.size] as? NSNumber)?.doubleValue ?? 0
-            let mtime = (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            entries.append(["name": .string(name), "size": .number(size), "mtime": .number(mtime.rounded())])
+        for name in SystemFileSystem.aptIndexNames(names) {
+            if let digest = fileSHA256(aptListsDirectory.appendingPathComponent(name)) { entries.append(.string(digest)) }
         }
         return .array(entries)
     }

@@ -21,11 +21,13 @@ public enum Planner {
     /// Plans `cells` (or the workflow itself as a single cell when `cells` is empty). Relative
     /// paths in the workflow (jsonl data, init checkpoint, reward scripts) resolve against
     /// `workflowDir`; their contents are fingerprinted through `fileSystem`.
+    /// Throws `PlannerError.encoding` when a configuration section cannot be encoded (a section
+    /// never enters a cache key in any other form).
     public static func plan(workflow: Workflow, cells: [PlannerCell], workflowDir: URL,
-                            fileSystem: any PlannerFileSystem = SystemFileSystem()) -> Plan {
+                            fileSystem: any PlannerFileSystem = SystemFileSystem()) throws -> Plan {
         let cells = cells.isEmpty ? [PlannerCell(name: "", assignments: [], workflow: workflow)] : cells
         let builder = PlanBuilder(cells: cells, workflowDir: workflowDir, fingerprints: FingerprintCache(fileSystem))
-        for index in cells.indices { builder.planCell(index) }
+        for index in cells.indices { try builder.planCell(index) }
         return builder.finish(base: workflow)
     }
 
@@ -72,6 +74,20 @@ public enum Planner {
     }
 }
 
+/// Why a workflow could not be planned.
+public enum PlannerError: Error, CustomStringConvertible, Equatable {
+    /// A configuration section has no JSON form (e.g. a non-finite number that bypassed
+    /// validation); it cannot be part of a cache key.
+    case encoding(section: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .encoding(let section, let reason):
+            return "cannot encode the `\(section)` section for its cache key: \(reason)"
+        }
+    }
+}
+
 /// Encodes workflow sections with their Codable form (the keys of the YAML / resolved JSON).
 struct SectionEncoder {
     let encoder: JSONEncoder = {
@@ -80,11 +96,12 @@ struct SectionEncoder {
         return e
     }()
 
-    func json<T: Encodable>(_ value: T) -> JSONValue {
-        guard let data = try? encoder.encode(value), let v = try? JSONValue.parse(data: data) else {
-            return .string(String(describing: value))
+    func json<T: Encodable>(_ value: T, section: String) throws -> JSONValue {
+        do {
+            return try JSONValue.parse(data: try encoder.encode(value))
+        } catch {
+            throw PlannerError.encoding(section: section, reason: "\(error)")
         }
-        return v
     }
 }
 
@@ -93,9 +110,9 @@ final class SectionCache {
     let encoder = SectionEncoder()
     private var store: [String: [AnyHashable: Canon]] = [:]
 
-    func canon<T: Hashable>(_ section: String, _ value: T, _ make: (T) -> JSONValue) -> Canon {
+    func canon<T: Hashable>(_ section: String, _ value: T, _ make: (T) throws -> JSONValue) rethrows -> Canon {
         if let c = store[section]?[AnyHashable(value)] { return c }
-        let c = Canon(make(value))
+        let c = Canon(try make(value))
         store[section, default: [:]][AnyHashable(value)] = c
         return c
     }
@@ -104,6 +121,9 @@ final class SectionCache {
 /// A cell's workflow sections, encoded once (with their canonical text).
 struct CellSections {
     var data: Canon
+    /// `data` without the fields prepare-data does not read (the token limits apply when model
+    /// inputs are built, in later steps).
+    var dataPrepare: Canon
     var model: Canon
     var tokenizer: Canon
     var reference: Canon
@@ -126,63 +146,72 @@ struct CellSections {
     var rewardScripts: [JSONValue?]
     var stageSuffixes: [String]
 
-    init(_ wf: Workflow, cache: SectionCache, fingerprintScripts: (RewardSpec) -> JSONValue?) {
+    init(_ wf: Workflow, cache: SectionCache, fingerprintScripts: (RewardSpec) -> JSONValue?) throws {
         let enc = cache.encoder
         // Fields a data source does not read are left out: `path` and `fields` belong to jsonl,
         // `synthetic_examples` to synthetic.
-        data = cache.canon("data", wf.data) { spec in
-            var d = enc.json(spec).objectValue ?? [:]
+        data = try cache.canon("data", wf.data) { spec in
+            var d = try enc.json(spec, section: "data").objectValue ?? [:]
             if spec.source != .jsonl { d["path"] = nil; d["fields"] = nil }
             if spec.source != .synthetic { d["synthetic_examples"] = nil }
             return .object(d)
         }
+        dataPrepare = try cache.canon("data.prepare", wf.data) { spec in
+            var d = try enc.json(spec, section: "data").objectValue ?? [:]
+            if spec.source != .jsonl { d["path"] = nil; d["fields"] = nil }
+            if spec.source != .synthetic { d["synthetic_examples"] = nil }
+            d["max_document_tokens"] = nil; d["max_summary_tokens"] = nil
+            return .object(d)
+        }
         // The byte tokenizer has a fixed vocabulary: `vocab_size` only matters to BPE.
-        func tokenizerJSON(_ t: TokenizerSpec) -> JSONValue {
-            var tok = enc.json(t)
+        func tokenizerJSON(_ t: TokenizerSpec) throws -> JSONValue {
+            var tok = try enc.json(t, section: "model.tokenizer")
             if t.kind == .byte, var o = tok.objectValue { o["vocab_size"] = nil; tok = .object(o) }
             return tok
         }
-        tokenizer = cache.canon("tokenizer", wf.model.tokenizer, tokenizerJSON)
-        model = cache.canon("model", wf.model) { spec in
-            var modelObject = enc.json(spec).objectValue ?? [:]
-            modelObject["tokenizer"] = tokenizerJSON(spec.tokenizer)
+        tokenizer = try cache.canon("tokenizer", wf.model.tokenizer, tokenizerJSON)
+        model = try cache.canon("model", wf.model) { spec in
+            var modelObject = try enc.json(spec, section: "model").objectValue ?? [:]
+            modelObject["tokenizer"] = try tokenizerJSON(spec.tokenizer)
             return .object(modelObject)
         }
-        reference = cache.canon("reference", wf.reference) { enc.json($0) }
-        pretrain = wf.pretrain.map { p in
-            cache.canon("pretrain", p) { spec in
-                var o = enc.json(spec).objectValue ?? [:]
+        reference = try cache.canon("reference", wf.reference) { try enc.json($0, section: "reference") }
+        pretrain = try wf.pretrain.map { p in
+            try cache.canon("pretrain", p) { spec in
+                var o = try enc.json(spec, section: "pretrain").objectValue ?? [:]
                 // `path` and `field` belong to the jsonl corpus; the resume interval changes no output.
                 if spec.corpus != .jsonl { o["path"] = nil; o["field"] = nil }
                 o["checkpoint_every"] = nil
                 return .object(o)
             }
         }
-        rewards = wf.rewards.map { cache.canon("reward", $0) { enc.json($0) } }
+        rewards = try wf.rewards.map { r in try cache.canon("reward", r) { try enc.json($0, section: "rewards") } }
         allRewards = Canon.array(rewards)
-        kl = cache.canon("kl", wf.kl) { enc.json($0) }
+        kl = try cache.canon("kl", wf.kl) { try enc.json($0, section: "kl") }
         softKL = cache.canon("soft-kl", wf.kl) { .object(["alpha": .number(Planner.softAlpha($0))]) }
-        conditioning = cache.canon("conditioning", wf.conditioning) {
-            CellSections.normalized(enc.json($0), $0.mechanism)
+        conditioning = try cache.canon("conditioning", wf.conditioning) {
+            CellSections.normalized(try enc.json($0, section: "conditioning"), $0.mechanism)
         }
-        weightsEval = cache.canon("weights.eval", wf.weights) {
-            .object(["eval": enc.json($0).objectValue?["eval"] ?? .null])
+        weightsEval = try cache.canon("weights.eval", wf.weights) {
+            .object(["eval": try enc.json($0, section: "weights").objectValue?["eval"] ?? .null])
         }
-        weightsTrain = cache.canon("weights.train", wf.weights) {
-            var w = enc.json($0).objectValue ?? [:]
+        weightsTrain = try cache.canon("weights.train", wf.weights) {
+            var w = try enc.json($0, section: "weights").objectValue ?? [:]
             w["eval"] = nil
             return .object(w)
         }
-        stages = wf.stages.map { cache.canon("stage", $0) { enc.json($0) } }
+        stages = try wf.stages.map { st in try cache.canon("stage", st) { try enc.json($0, section: "stages") } }
         let m = wf.rewards.count
-        softStages = wf.stages.map { st in
+        softStages = try wf.stages.map { st in
             var s = st
             s.steps = Planner.softSteps(stageSteps: st.steps, rewards: m)
-            return cache.canon("stage", s) { enc.json($0) }
+            return try cache.canon("stage", s) { try enc.json($0, section: "stages") }
         }
-        evaluate = cache.canon("evaluate", wf.evaluate) {
-            var e = enc.json($0).objectValue ?? [:]
+        // `seeds` is expressed by each step's own seed; `metrics` only selects what the report shows.
+        evaluate = try cache.canon("evaluate", wf.evaluate) {
+            var e = try enc.json($0, section: "evaluate").objectValue ?? [:]
             e["seeds"] = nil
+            e["metrics"] = nil
             return .object(e)
         }
         rewardScripts = wf.rewards.map(fingerprintScripts)
@@ -260,9 +289,9 @@ final class PlanBuilder {
         return out.isEmpty ? nil : .object(out)
     }
 
-    func sections(_ wf: Workflow) -> CellSections {
+    func sections(_ wf: Workflow) throws -> CellSections {
         if let s = sectionCache[wf] { return s }
-        let s = CellSections(wf, cache: sectionValues, fingerprintScripts: scriptFingerprint)
+        let s = try CellSections(wf, cache: sectionValues, fingerprintScripts: scriptFingerprint)
         sectionCache[wf] = s
         return s
     }
@@ -285,13 +314,13 @@ final class PlanBuilder {
         return key
     }
 
-    func planCell(_ c: Int) {
+    func planCell(_ c: Int) throws {
         let wf = cells[c].workflow
-        let s = sections(wf)
+        let s = try sections(wf)
         let seed = Canon(Planner.seedJSON(wf.seed))
 
-        // prepare-data
-        var prep: [String: Canon] = ["data": s.data, "seed": seed]
+        // prepare-data: only the data fields it reads.
+        var prep: [String: Canon] = ["data": s.dataPrepare, "seed": seed]
         switch wf.data.source {
         case .jsonl:
             if let p = wf.data.path { prep["fingerprints"] = Canon(["data_file": fingerprints.file(resolve(p))]) }
@@ -440,8 +469,7 @@ final class PlanBuilder {
             if let n = ablate.name { ablateJSON["name"] = .string(n) }
             let cfg: JSONValue = [
                 "ablate": .object(ablateJSON), "cells": .array(cellsJSON),
-                "evaluate": ["metrics": .array(base.evaluate.metrics.map { .string($0.rawValue) }),
-                             "seeds": .number(Double(max(1, base.evaluate.seeds)))],
+                "evaluate": ["seeds": .number(Double(max(1, base.evaluate.seeds)))],
             ]
             let key = CacheKey.compute(canonicalConfig: cfg.canonical, upstreamKeys: evalKeys)
             ordered.append(Draft(kind: .ablate, config: cfg, inputKeys: evalKeys, key: key, role: "ablate", cell: 0))
@@ -451,8 +479,7 @@ final class PlanBuilder {
             .map(\.key)
         let reportCfg: JSONValue = [
             "name": .string(base.name), "description": .string(base.description),
-            "evaluate": ["metrics": .array(base.evaluate.metrics.map { .string($0.rawValue) }),
-                         "sample_prompts": .number(Double(base.evaluate.samplePrompts))],
+            "evaluate": ["metrics": .array(base.evaluate.metrics.map { .string($0.rawValue) })],
             "cells": .array(cells.map { .string($0.name) }),
         ]
         let reportKey = CacheKey.compute(canonicalConfig: reportCfg.canonical, upstreamKeys: reportInputs)

@@ -30,12 +30,18 @@ public struct ReportData: Codable, Sendable, Equatable {
     /// Trivial baselines scored with the same rewards on the same prompts (Lead-k: the
     /// document's first k words), shown beside π_ref.
     public var trivialBaselines: [ReferencePoint]
+    /// The metrics the workflow asked for (`evaluate.metrics`: hypervolume, steerability,
+    /// dominated); nil shows every metric.
+    public var metrics: [String]?
+
+    /// Whether the report shows `metric`.
+    public func shows(_ metric: String) -> Bool { metrics?.contains(metric) ?? true }
 
     public init(metadata: RunMetadata, rewardNames: [String], rewardUnits: [String]? = nil,
                 methods: [MethodResult], reference: ReferencePoint? = nil,
                 hypervolume: HypervolumeTable? = nil, steerability: [SteerabilityRow] = [],
                 trainingCurves: [TrainingCurve] = [], ablation: AblationMatrix? = nil,
-                samples: [SampleGroup] = [], trivialBaselines: [ReferencePoint] = []) {
+                samples: [SampleGroup] = [], metrics: [String]? = nil, trivialBaselines: [ReferencePoint] = []) {
         self.metadata = metadata
         self.rewardNames = rewardNames
         self.rewardUnits = rewardUnits
@@ -47,6 +53,7 @@ public struct ReportData: Codable, Sendable, Equatable {
         self.ablation = ablation
         self.samples = samples
         self.trivialBaselines = trivialBaselines
+        self.metrics = metrics
     }
 }
 
@@ -294,7 +301,8 @@ public struct AblationCell: Codable, Sendable, Equatable {
 /// One evaluation prompt with the texts each method generated for it.
 public struct SampleGroup: Codable, Sendable, Equatable {
     public var id: String?
-    /// The instruction or prompt given to the model.
+    /// The model's input (the text it read before generating), shared by the methods whose
+    /// input is the document alone; empty when not recorded.
     public var prompt: String
     /// The source document (e.g. the text to summarise).
     public var document: String
@@ -319,13 +327,18 @@ public struct Generation: Codable, Sendable, Equatable {
     public var text: String
     /// Reward values of this text (one per reward), if scored.
     public var rewards: [Double]?
+    /// This generation's input when it differs from the group's `prompt` (e.g. prompt
+    /// conditioning writes the weighting before the document).
+    public var input: String?
 
-    public init(method: String, weights: [Double], alpha: Double? = nil, text: String, rewards: [Double]? = nil) {
+    public init(method: String, weights: [Double], alpha: Double? = nil, text: String, rewards: [Double]? = nil,
+                input: String? = nil) {
         self.method = method
         self.weights = weights
         self.alpha = alpha
         self.text = text
         self.rewards = rewards
+        self.input = input
     }
 }
 
@@ -334,7 +347,7 @@ public struct Generation: Codable, Sendable, Equatable {
 extension ReportData {
     private enum CodingKeys: String, CodingKey {
         case metadata, rewardNames, rewardUnits, methods, reference, hypervolume, steerability,
-             trainingCurves, ablation, samples, trivialBaselines
+             trainingCurves, ablation, samples, metrics, trivialBaselines
     }
 
     public init(from decoder: Decoder) throws {
@@ -349,6 +362,7 @@ extension ReportData {
                   trainingCurves: try c.decodeIfPresent([TrainingCurve].self, forKey: .trainingCurves) ?? [],
                   ablation: try c.decodeIfPresent(AblationMatrix.self, forKey: .ablation),
                   samples: try c.decodeIfPresent([SampleGroup].self, forKey: .samples) ?? [],
+                  metrics: try c.decodeIfPresent([String].self, forKey: .metrics),
                   trivialBaselines: try c.decodeIfPresent([ReferencePoint].self, forKey: .trivialBaselines) ?? [])
     }
 }

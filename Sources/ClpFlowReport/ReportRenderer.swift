@@ -159,8 +159,8 @@ public enum ReportRenderer {
     static func navigation(_ ctx: Context) -> String {
         var links: [(String, String)] = [("summary", "Summary")]
         if ctx.m >= 2 { links.append(("pareto", "Pareto fronts")) }
-        if ctx.data.hypervolume != nil { links.append(("hypervolume", "Hypervolume")) }
-        links.append(("steerability", "Steerability"))
+        if ctx.data.hypervolume != nil && ctx.data.shows("hypervolume") { links.append(("hypervolume", "Hypervolume")) }
+        if ctx.data.shows("steerability") { links.append(("steerability", "Steerability")) }
         if hasKL(ctx) { links.append(("kl", "KL vs reward")) }
         if !ctx.data.trainingCurves.isEmpty { links.append(("curves", "Training curves")) }
         if ctx.data.ablation != nil { links.append(("ablation", "Ablation")) }
@@ -178,20 +178,28 @@ public enum ReportRenderer {
 
     static func summarySection(_ ctx: Context) -> String {
         let rows = summaryRows(ctx)
+        // Only the metrics the workflow asked for (evaluate.metrics).
+        let hv = ctx.data.shows("hypervolume"), steer = ctx.data.shows("steerability"), dom = ctx.data.shows("dominated")
         var o = "<section id=\"summary\"><h2>Summary</h2>"
-        if let best = rows.filter({ $0.hvRank == 1 }).map({ $0.method }).first {
-            o += "<p>Largest hypervolume: <b>\(e(best))</b>."
-            if let steer = rows.filter({ $0.steerRank == 1 }).map({ $0.method }).first {
-                o += " Most steerable (mean Spearman ρ): <b>\(e(steer))</b>."
-            }
-            o += "</p>"
+        var headline: [String] = []
+        if hv, let best = rows.filter({ $0.hvRank == 1 }).map({ $0.method }).first {
+            headline.append("Largest hypervolume: <b>\(e(best))</b>.")
         }
-        o += "<table class=\"data\"><thead><tr><th>Method</th><th>Kind</th><th class=\"n\">Points</th><th class=\"n\">Hypervolume</th><th class=\"n\">HV rank</th><th class=\"n\">Mean ρ</th><th class=\"n\">Steer. rank</th><th class=\"n\">Dominated by others</th></tr></thead><tbody>"
+        if steer, let s = rows.filter({ $0.steerRank == 1 }).map({ $0.method }).first {
+            headline.append("Most steerable (mean Spearman ρ): <b>\(e(s))</b>.")
+        }
+        if !headline.isEmpty { o += "<p>" + headline.joined(separator: " ") + "</p>" }
+        o += "<table class=\"data\"><thead><tr><th>Method</th><th>Kind</th><th class=\"n\">Points</th>"
+        if hv { o += "<th class=\"n\">Hypervolume</th><th class=\"n\">HV rank</th>" }
+        if steer { o += "<th class=\"n\">Mean ρ</th><th class=\"n\">Steer. rank</th>" }
+        if dom { o += "<th class=\"n\">Dominated by others</th>" }
+        o += "</tr></thead><tbody>"
         for r in rows {
             o += "<tr><td>\(swatch(ctx, r.method))</td><td>\(e(r.kind))</td><td class=\"n\">\(r.points.map(String.init) ?? "–")</td>"
-            o += "<td class=\"n\">\(num(r.hypervolume))</td><td class=\"n\">\(r.hvRank.map(String.init) ?? "–")</td>"
-            o += "<td class=\"n\">\(ReportText.fixed(r.meanRho, decimals: 3))</td><td class=\"n\">\(r.steerRank.map(String.init) ?? "–")</td>"
-            o += "<td class=\"n\">\(ReportText.percent(r.dominated))</td></tr>"
+            if hv { o += "<td class=\"n\">\(num(r.hypervolume))</td><td class=\"n\">\(r.hvRank.map(String.init) ?? "–")</td>" }
+            if steer { o += "<td class=\"n\">\(ReportText.fixed(r.meanRho, decimals: 3))</td><td class=\"n\">\(r.steerRank.map(String.init) ?? "–")</td>" }
+            if dom { o += "<td class=\"n\">\(ReportText.percent(r.dominated))</td>" }
+            o += "</tr>"
         }
         o += "</tbody></table>"
         o += referencesTable(ctx)
@@ -298,24 +306,28 @@ public enum ReportRenderer {
     }
 
     static func hypervolumeSection(_ ctx: Context) -> String {
-        guard let hv = ctx.data.hypervolume else { return "" }
+        guard let hv = ctx.data.hypervolume, ctx.data.shows("hypervolume") else { return "" }
         var o = "<section id=\"hypervolume\"><h2>Hypervolume</h2>"
         o += "<p class=\"note\">Volume of the reward region dominated by a method's points and bounded below by the reference point \(e(ReportText.vector(hv.referencePoint)))"
         if let l = hv.referenceLabel { o += " (\(e(l)))" }
-        o += ". Larger is better. “Dominated by others” is the share of the method's points that some point of another method dominates.</p>"
+        let dom = ctx.data.shows("dominated")
+        o += ". Larger is better." + (dom ? " “Dominated by others” is the share of the method's points that some point of another method dominates." : "") + "</p>"
         let rk = ranks(hv.rows.map { $0.hypervolume })
         let order = hv.rows.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
-        o += "<table class=\"data\"><thead><tr><th class=\"n\">Rank</th><th>Method</th><th class=\"n\">Hypervolume</th><th class=\"n\">Dominated by others</th><th class=\"n\">Front size</th></tr></thead><tbody>"
+        o += "<table class=\"data\"><thead><tr><th class=\"n\">Rank</th><th>Method</th><th class=\"n\">Hypervolume</th>"
+            + (dom ? "<th class=\"n\">Dominated by others</th>" : "") + "<th class=\"n\">Front size</th></tr></thead><tbody>"
         for k in order {
             let r = hv.rows[k]
             o += "<tr\(rk[k] == 1 ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
-            o += "<td class=\"n\">\(num(r.hypervolume))</td><td class=\"n\">\(ReportText.percent(r.dominatedShare))</td><td class=\"n\">\(r.frontSize.map(String.init) ?? "–")</td></tr>"
+            o += "<td class=\"n\">\(num(r.hypervolume))</td>" + (dom ? "<td class=\"n\">\(ReportText.percent(r.dominatedShare))</td>" : "")
+                + "<td class=\"n\">\(r.frontSize.map(String.init) ?? "–")</td></tr>"
         }
         o += "</tbody></table></section>\n"
         return o
     }
 
     static func steerabilitySection(_ ctx: Context) -> String {
+        guard ctx.data.shows("steerability") else { return "" }
         var o = "<section id=\"steerability\"><h2>Steerability</h2>"
         o += "<p class=\"note\">ρ is Spearman's rank correlation between the weight wᵢ and the mean reward rᵢ along the weight grid (1 = rᵢ rises monotonically with wᵢ; “–” = undefined because wᵢ or rᵢ is constant). Spread is max − min of rᵢ over the grid. Methods are ranked by mean ρ.</p>"
         let rows = ctx.data.steerability
@@ -491,7 +503,7 @@ public enum ReportRenderer {
         var o = "<section id=\"samples\"><h2>Samples</h2><p class=\"note\">Generated texts side by side: one column per method, one row per weighting.</p>"
         for (k, g) in groups.enumerated() {
             o += "<article class=\"sample\"><h3>Sample \(k + 1)\(g.id.map { ": " + e($0) } ?? "")</h3>"
-            o += "<p><b>Prompt:</b> \(e(g.prompt))</p>"
+            o += "<p><b>Model input:</b> " + (g.prompt.isEmpty ? "<i>not recorded</i>" : "<span class=\"input\">\(e(g.prompt))</span>") + "</p>"
             o += "<details open><summary>Document (\(g.document.count) characters)</summary><div class=\"doc\">\(e(g.document))</div></details>"
             if let r = g.referenceText { o += "<p><b>Reference:</b> \(e(r))</p>" }
             var methods: [String] = []
@@ -516,6 +528,7 @@ public enum ReportRenderer {
                     o += "<td>"
                     for gen in gens {
                         o += "<div class=\"gen\">\(e(gen.text))</div>"
+                        if let input = gen.input { o += "<div class=\"input\">input: \(e(input))</div>" }
                         if let r = gen.rewards, r.count == ctx.m {
                             o += "<div class=\"rewards\">" + (0..<ctx.m).map { "\(e(ctx.rewardName($0))) \(num(r[$0]))" }.joined(separator: " · ") + "</div>"
                         }
@@ -605,6 +618,7 @@ public enum ReportRenderer {
     .doc{white-space:pre-wrap;background:#f7f8fa;border:1px solid #e6e9ed;border-radius:4px;padding:8px 10px;max-height:220px;overflow:auto;margin:6px 0}
     summary{cursor:pointer;color:#4a5563;font-weight:600}
     table.samples{table-layout:fixed;width:100%}
+    .input{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;color:#444;white-space:pre-wrap}
     table.samples th.w{width:110px;white-space:nowrap;font-weight:600}
     .gen{white-space:pre-wrap}
     .rewards{font-size:11.5px;color:#5b6673;margin-top:4px}

@@ -23,22 +23,25 @@ extension ReportRenderer {
             out += "data problems:\n" + problems.map { "  - " + t($0) + "\n" }.joined()
         }
 
-        if let hv = data.hypervolume {
+        let showHV = data.hypervolume != nil && data.shows("hypervolume")
+        let showSteer = !data.steerability.isEmpty && data.shows("steerability")
+        let dom = data.shows("dominated")
+        if let hv = data.hypervolume, showHV {
             out += "\nHypervolume (reference point \(ReportText.vector(hv.referencePoint))"
             if let l = hv.referenceLabel { out += ", \(t(l))" }
             out += "; larger is better)\n"
             let rk = ranks(hv.rows.map { $0.hypervolume })
             let order = hv.rows.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
-            var rows = [["rank", "method", "hypervolume", "dominated"]]
+            var rows = [["rank", "method", "hypervolume"] + (dom ? ["dominated"] : [])]
             for k in order {
                 let r = hv.rows[k]
-                rows.append([rk[k].map(String.init) ?? "–", t(r.method), ReportText.number(r.hypervolume),
-                             ReportText.percent(r.dominatedShare)])
+                rows.append([rk[k].map(String.init) ?? "–", t(r.method), ReportText.number(r.hypervolume)]
+                            + (dom ? [ReportText.percent(r.dominatedShare)] : []))
             }
             out += table(rows, rightAligned: [0, 2, 3])
         }
 
-        if !data.steerability.isEmpty {
+        if showSteer {
             out += "\nSteerability (Spearman ρ(wᵢ, rᵢ) / spread of rᵢ; ranked by mean ρ)\n"
             let rk = ranks(data.steerability.map { $0.meanRho })
             let order = data.steerability.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
@@ -61,8 +64,9 @@ extension ReportRenderer {
             }
             out += table(rows, rightAligned: Set([0]).union(Set(2..<(ctx.m + 3))))
         }
-        if data.hypervolume == nil && data.steerability.isEmpty {
-            out += "\nno hypervolume or steerability results in this report\n"
+        if !showHV && !showSteer {
+            out += data.metrics == nil ? "\nno hypervolume or steerability results in this report\n"
+                : "\nno hypervolume or steerability results in this report (evaluate.metrics: \(data.metrics!.map(t).joined(separator: ", ")))\n"
         }
         return out
     }

@@ -24,6 +24,9 @@ struct JobCompletion {
     var outcome: Outcome
     var exitStatus: Int?
     var reason: String?
+    /// When the job began and stopped running, as the backend reports them (Slurm), else nil.
+    var started: Date? = nil
+    var ended: Date? = nil
 }
 
 /// Where step processes run: child processes (local) or Slurm jobs.
@@ -42,12 +45,16 @@ protocol ExecutionBackend: AnyObject {
     func cancelAll() -> [String]
     /// Takes over a job submitted by an earlier runner if it is still queued or running.
     func adopt(stepId: String, jobId: String) -> Bool
+    /// When each running job started, by step id (queued jobs are absent; local steps start
+    /// when launched and are never listed).
+    func runningSince() -> [String: Date]
 }
 
 /// Runs each attempt as a child process with stdout and stderr appended to the step log.
 final class LocalBackend: ExecutionBackend {
     var submitsAhead: Bool { false }
     func adopt(stepId: String, jobId: String) -> Bool { false }
+    func runningSince() -> [String: Date] { [:] }
     var publishesInJob: Bool { false }
     private var running: [String: (process: Process, log: FileHandle)] = [:]
     var inFlight: Int { running.count }

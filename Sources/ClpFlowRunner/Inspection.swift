@@ -19,6 +19,8 @@ public enum RunInspection {
         public var steps: [StepStatusLine]
         public var lockHolder: LockHolder?
         public var lockHeld: Bool
+        /// Attempt folders this run removed because no live process owned them.
+        public var removedAttempts: [RemovedAttempt] = []
     }
 
     static func openStore(_ rd: RunDirectory) throws -> RunStore { try RunStore(url: rd.storeURL, readOnly: true) }
@@ -39,7 +41,8 @@ public enum RunInspection {
             lines.append(StepStatusLine(record: r, progress: progress))
         }
         let lock = RunLock.inspect(rd.lockURL)
-        return Status(run: run, steps: lines, lockHolder: lock.holder, lockHeld: lock.held)
+        return Status(run: run, steps: lines, lockHolder: lock.holder, lockHeld: lock.held,
+                      removedAttempts: try store.removedAttempts(runId: run.id))
     }
 
     public static func renderStatus(_ s: Status, now: Date = Date()) -> String {
@@ -48,32 +51,56 @@ public enum RunInspection {
         if s.run.status == RunStatus.running.rawValue && !s.lockHeld {
             out += "warning: the run is recorded as running but no runner holds the directory (it stopped abruptly)\n"
         }
-        let header = ["STEP", "STATUS", "ATTEMPT", "TIME", "NOTE"]
+        // TIME is the step's own run time; QUEUE (Slurm runs) the wait between submission and start.
+        let queued = s.steps.contains { $0.record.submitted != nil }
+        let header = ["STEP", "STATUS", "ATTEMPT", "TIME"] + (queued ? ["QUEUE"] : []) + ["NOTE"]
         var rows: [[String]] = []
         for l in s.steps {
             let r = l.record
-            var time = "-"
-            if let a = r.started.flatMap(Timestamp.date) {
-                let b = r.ended.flatMap(Timestamp.date) ?? now
-                time = ProgressRendering.duration(b.timeIntervalSince(a))
-            }
+            let times = stepTimes(r, now: now)
             var note = r.reason ?? ""
             if let p = l.progress { note = "\(p.step)/\(p.total)" + (note.isEmpty ? "" : "  " + note) }
             if let j = r.slurmJobId { note = "job \(j)" + (note.isEmpty ? "" : "  " + note) }
-            rows.append([r.stepId, r.status.rawValue, r.attempt == 0 ? "-" : String(r.attempt), time, note])
+            let time = times.run.map(ProgressRendering.duration) ?? "-"
+            let queue = times.queue.map(ProgressRendering.duration) ?? "-"
+            rows.append([r.stepId, r.status.rawValue, r.attempt == 0 ? "-" : String(r.attempt), time] + (queued ? [queue] : []) + [note])
         }
+        let columns = header.count
         var widths = header.map(\.count)
-        for row in rows { for i in 0..<4 { widths[i] = max(widths[i], row[i].count) } }
+        for row in rows { for i in 0..<(columns - 1) { widths[i] = max(widths[i], row[i].count) } }
         func line(_ c: [String]) -> String {
             var x = ""
-            for i in 0..<4 { x += c[i] + String(repeating: " ", count: widths[i] - c[i].count + 2) }
-            x += c[4]
+            for i in 0..<(columns - 1) { x += c[i] + String(repeating: " ", count: widths[i] - c[i].count + 2) }
+            x += c[columns - 1]
             while x.hasSuffix(" ") { x.removeLast() }
             return x + "\n"
         }
         out += line(header)
         for row in rows { out += line(row) }
+        if !s.removedAttempts.isEmpty {
+            let n = s.removedAttempts.count
+            let bytes = s.removedAttempts.reduce(Int64(0)) { $0 + $1.bytes }
+            out += "removed \(n) attempt folder\(n == 1 ? "" : "s") no live process owned (\(ProgressRendering.bytes(bytes))):\n"
+            for r in s.removedAttempts {
+                out += "  work/\(r.name)  \(ProgressRendering.bytes(r.bytes))  at \(r.when)\n"
+            }
+        }
         return out
+    }
+
+    /// Run time (start → end, or → now while running) and queue wait (submission → start, or →
+    /// now while queued) of a step, in seconds; nil when unknown or not applicable.
+    public static func stepTimes(_ r: StepRecord, now: Date = Date()) -> (run: Double?, queue: Double?) {
+        let submitted = r.submitted.flatMap(Timestamp.date)
+        let started = r.started.flatMap(Timestamp.date)
+        let ended = r.ended.flatMap(Timestamp.date)
+        var run: Double? = nil, queue: Double? = nil
+        if let a = started { run = max(0, (ended ?? now).timeIntervalSince(a)) }
+        if let q = submitted {
+            if let a = started { queue = max(0, a.timeIntervalSince(q)) }
+            else { queue = max(0, (ended ?? now).timeIntervalSince(q)) }
+        }
+        return (run, queue)
     }
 
     public static func statusJSON(_ s: Status) -> JSONValue {
@@ -88,6 +115,10 @@ public enum RunInspection {
                 "host": opt(r.host), "slurmJobId": opt(r.slurmJobId), "reason": opt(r.reason),
             ]
             if let p = l.progress { o["progress"] = ["step": .number(Double(p.step)), "total": .number(Double(p.total))] }
+            o["submitted"] = opt(r.submitted)
+            let times = stepTimes(r)
+            o["runSeconds"] = times.run.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
+            o["queueSeconds"] = times.queue.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
             return .object(o)
         }
         let run: JSONValue = [
@@ -97,7 +128,10 @@ public enum RunInspection {
         ]
         var lock: [String: JSONValue] = ["held": .bool(s.lockHeld)]
         if let h = s.lockHolder { lock["pid"] = .number(Double(h.pid)); lock["host"] = .string(h.host); lock["started"] = .string(h.started) }
-        return ["run": run, "steps": .array(steps), "lock": .object(lock)]
+        let removed: [JSONValue] = s.removedAttempts.map {
+            ["name": .string($0.name), "bytes": .number(Double($0.bytes)), "when": .string($0.when), "removed": .string($0.removed)]
+        }
+        return ["run": run, "steps": .array(steps), "lock": .object(lock), "removedAttempts": .array(removed)]
     }
 
     // MARK: metrics

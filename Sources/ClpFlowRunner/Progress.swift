@@ -51,6 +51,15 @@ public struct SummaryRow: Sendable, Equatable {
 public enum ProgressRendering {
     public static let esc = "\u{1B}["
 
+    /// `512 B`, `3.4 KB`, `12.0 MB`, `1.2 GB` (powers of 1000).
+    public static func bytes(_ n: Int64) -> String {
+        let x = Double(n)
+        if x < 1000 { return "\(n) B" }
+        if x < 1e6 { return String(format: "%.1f KB", x / 1e3) }
+        if x < 1e9 { return String(format: "%.1f MB", x / 1e6) }
+        return String(format: "%.1f GB", x / 1e9)
+    }
+
     /// `12s`, `3m05s`, `1h02m`.
     public static func duration(_ seconds: Double) -> String {
         let s = max(0, Int(seconds.rounded()))

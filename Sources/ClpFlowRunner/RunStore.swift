@@ -41,13 +41,16 @@ public struct StepRecord: Codable, Sendable, Equatable {
     public var host: String?
     public var slurmJobId: String?
     public var reason: String?
+    /// When the attempt was handed to Slurm (nil for local steps, which start when launched).
+    /// `started` is when the step began running, so `started - submitted` is its queue wait.
+    public var submitted: String?
 
     public init(runId: Int64, stepId: String, kind: String, cacheKey: String, status: StepStatus, attempt: Int = 0,
                 started: String? = nil, ended: String? = nil, exitStatus: Int? = nil, host: String? = nil,
-                slurmJobId: String? = nil, reason: String? = nil) {
+                slurmJobId: String? = nil, reason: String? = nil, submitted: String? = nil) {
         self.runId = runId; self.stepId = stepId; self.kind = kind; self.cacheKey = cacheKey; self.status = status
         self.attempt = attempt; self.started = started; self.ended = ended; self.exitStatus = exitStatus
-        self.host = host; self.slurmJobId = slurmJobId; self.reason = reason
+        self.host = host; self.slurmJobId = slurmJobId; self.reason = reason; self.submitted = submitted
     }
 }
 
@@ -162,6 +165,21 @@ public final class RunStore {
                 );
                 """)
         }
+        // v2: when a Slurm job was submitted (steps.started is when it began running), and the
+        // attempt folders a run removed because no live process owned them.
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE steps ADD COLUMN submitted TEXT;
+                CREATE TABLE removed_attempts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    at_point TEXT NOT NULL,
+                    removed TEXT NOT NULL
+                );
+                """)
+        }
         return m
     }
 
@@ -218,13 +236,13 @@ public final class RunStore {
             try dbQueue.write { db in
                 try db.execute(sql: """
                     INSERT INTO steps (run_id, step_id, kind, cache_key, status, attempt, started, ended,
-                        exit_status, host, slurm_job_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        exit_status, host, slurm_job_id, reason, submitted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (run_id, step_id) DO UPDATE SET kind = excluded.kind, cache_key = excluded.cache_key,
                         status = excluded.status, attempt = excluded.attempt, started = excluded.started,
                         ended = excluded.ended, exit_status = excluded.exit_status, host = excluded.host,
-                        slurm_job_id = excluded.slurm_job_id, reason = excluded.reason
+                        slurm_job_id = excluded.slurm_job_id, reason = excluded.reason, submitted = excluded.submitted
                     """, arguments: [r.runId, r.stepId, r.kind, r.cacheKey, r.status.rawValue, r.attempt, r.started,
-                                     r.ended, r.exitStatus, r.host, r.slurmJobId, r.reason])
+                                     r.ended, r.exitStatus, r.host, r.slurmJobId, r.reason, r.submitted])
             }
         }
     }
@@ -233,7 +251,7 @@ public final class RunStore {
         StepRecord(runId: row["run_id"], stepId: row["step_id"], kind: row["kind"], cacheKey: row["cache_key"],
                    status: StepStatus(rawValue: row["status"]) ?? .pending, attempt: row["attempt"],
                    started: row["started"], ended: row["ended"], exitStatus: row["exit_status"], host: row["host"],
-                   slurmJobId: row["slurm_job_id"], reason: row["reason"])
+                   slurmJobId: row["slurm_job_id"], reason: row["reason"], submitted: row["submitted"])
     }
 
     /// Steps of a run, in plan order (the order they were first recorded; updates keep it).
@@ -252,6 +270,31 @@ public final class RunStore {
             try dbQueue.read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE step_id = ? ORDER BY run_id", arguments: [stepId])
                     .map(RunStore.step)
+            }
+        }
+    }
+
+    // MARK: removed attempt folders
+
+    public func recordRemoved(_ rows: [RemovedAttempt]) throws {
+        guard !rows.isEmpty else { return }
+        try wrap("cannot record removed attempt folders") {
+            try dbQueue.write { db in
+                for r in rows {
+                    try db.execute(sql: "INSERT INTO removed_attempts (run_id, name, bytes, at_point, removed) VALUES (?, ?, ?, ?, ?)",
+                                   arguments: [r.runId, r.name, r.bytes, r.when, r.removed])
+                }
+            }
+        }
+    }
+
+    /// The attempt folders a run removed, in removal order (empty for stores older than v2).
+    public func removedAttempts(runId: Int64) throws -> [RemovedAttempt] {
+        try wrap("cannot read removed attempt folders") {
+            try dbQueue.read { db in
+                guard try db.tableExists("removed_attempts") else { return [] }
+                return try Row.fetchAll(db, sql: "SELECT * FROM removed_attempts WHERE run_id = ? ORDER BY id", arguments: [runId])
+                    .map { RemovedAttempt(runId: $0["run_id"], name: $0["name"], bytes: $0["bytes"], when: $0["at_point"], removed: $0["removed"]) }
             }
         }
     }

@@ -104,9 +104,10 @@ public enum Runner {
         let runId = try store.beginRun(workflow: plan.workflowName, host: host, pid: getpid(), argv: options.argv)
 
         let backend: ExecutionBackend
+        var slurmBinDir: String? = nil
         switch options.executor {
         case .local: backend = LocalBackend()
-        case .slurm(let so): backend = try SlurmBackend(options: so, runDir: rd)
+        case .slurm(let so): backend = try SlurmBackend(options: so, runDir: rd); slurmBinDir = so.binDir
         }
 
         var previousHandlers: [(Int32, sigaction)] = []
@@ -128,6 +129,7 @@ public enum Runner {
         var engine = Scheduler(plan: plan, rd: rd, store: store, runId: runId, host: host, options: options,
                                launcher: launcher, backend: backend, display: display)
         engine.orphanedJobs = orphanedJobs
+        engine.sweeper = AttemptSweeper(rd: rd, store: store, slurmJobAlive: AttemptSweeper.slurmProbe(binDir: slurmBinDir))
         let result: RunResult
         do { result = try engine.execute() } catch {
             try? store.endRun(id: runId, status: .failed)
@@ -201,6 +203,8 @@ struct Scheduler {
     var whyRun: [String: String] = [:]
     /// Slurm jobs left in flight by a runner that died, by step id: adopted instead of resubmitted.
     var orphanedJobs: [String: StepRecord] = [:]
+    /// Removes attempt folders no live process owns (at run start and after each publish).
+    var sweeper: AttemptSweeper? = nil
 
     init(plan: Plan, rd: RunDirectory, store: RunStore, runId: Int64, host: String, options: RunOptions,
          launcher: StepLauncher, backend: ExecutionBackend, display: ProgressDisplay) {
@@ -217,12 +221,17 @@ struct Scheduler {
         try store.saveStep(r)
     }
 
-    mutating func finish(_ id: String, _ status: StepStatus, exit: Int? = nil, reason: String? = nil, logTail: [String] = []) throws {
+    mutating func finish(_ id: String, _ status: StepStatus, exit: Int? = nil, reason: String? = nil, logTail: [String] = [],
+                         startedAt: Date? = nil, endedAt: Date? = nil) throws {
         let now = Date()
-        endTimes[id] = now
+        // A Slurm job's own start and end (from Slurm) when known, else the runner's clock.
+        let end = endedAt ?? now
+        endTimes[id] = end
+        if let startedAt { startTimes[id] = startedAt }
         state[id] = .final
         try save(id) { r in
-            r.status = status; r.ended = Timestamp.string(now); r.reason = reason
+            r.status = status; r.ended = Timestamp.string(end); r.reason = reason
+            if let startedAt { r.started = Timestamp.string(startedAt) }
             if let exit { r.exitStatus = exit }
         }
         outcomes[id] = StepOutcome(status: status, attempts: attempts[id] ?? 0, exitStatus: exit ?? records[id]?.exitStatus,
@@ -261,6 +270,7 @@ struct Scheduler {
         }
         display.runStarted(runId: runId, workflow: plan.workflowName, total: plan.steps.count, cached: cachedCount)
         try adoptOrphanedJobs()
+        try sweepAttempts(when: "run start")
 
         var signal: Int32? = nil
         do { signal = try loop() } catch {
@@ -284,6 +294,7 @@ struct Scheduler {
                 break
             }
             for c in backend.poll() { try complete(c) }
+            try recordJobStarts()
             try launchReady()
             let open = plan.steps.contains { state[$0.id] != .final }
             if !open { break }
@@ -330,7 +341,6 @@ struct Scheduler {
     mutating func launch(_ s: PlannedStep) throws {
         let attempt = (attempts[s.id] ?? 0) + 1
         attempts[s.id] = attempt
-        if attempt == 1 { removeStaleWorkDirs(s.cacheKey) }
         let work = try rd.workDir(cacheKey: s.cacheKey, attempt: "\(runId)-\(attempt)")
         if FileManager.default.fileExists(atPath: work.path) { try? FileManager.default.removeItem(at: work) }
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -343,14 +353,13 @@ struct Scheduler {
         env[StepContext.Env.workDir] = work.path
         env[StepContext.Env.attempt] = String(attempt)
         env[StepContext.Env.events] = work.appendingPathComponent(StepEvents.fileName).path
-        // Threads of the step's kernels: its `cpus`, or locally a fair share of the machine's
-        // cores when more are idle (a step running alone uses every core). The kernels' results do
-        // not depend on the thread count, so this changes speed only (CLP_FLOW_THREADS set by the
-        // user overrides it).
+        // Everything the step's numbers could depend on (thread counts, the OpenBLAS core type) is
+        // set the same way for every executor: local steps get it in their environment, Slurm batch
+        // scripts export (or unset) each variable explicitly (NumericsEnvironment). Locally a step
+        // uses at least a fair share of the cores (a step running alone uses every core); the
+        // kernels' results do not depend on the thread count.
         let share = backend.submitsAhead ? 1 : Swift.max(1, Runner.cores / Swift.max(1, backend.inFlight + 1))
-        let threads = env["CLP_FLOW_THREADS"].flatMap { Int($0) }.map { Swift.max(1, $0) } ?? Swift.max(1, s.resources.cpus, share)
-        env["OPENBLAS_NUM_THREADS"] = String(threads)
-        env["CLP_FLOW_THREADS"] = String(threads)
+        env = NumericsEnvironment.apply(to: env, for: s, share: share)
         for (i, input) in s.inputs.enumerated() { env[StepContext.Env.input(i)] = try rd.artifacts.url(for: step(input).cacheKey).path }
         let deps = s.inputs.compactMap { i in state[i] == .inFlight ? jobIds[i] : nil }
         let job = JobSpec(step: s, attempt: attempt, workDir: work, logURL: rd.logURL(stepId: s.id),
@@ -365,11 +374,14 @@ struct Scheduler {
             return
         }
         jobIds[s.id] = jobId
-        startTimes[s.id] = now
+        if jobId == nil { startTimes[s.id] = now } else { startTimes[s.id] = nil }
         state[s.id] = .inFlight
         let localHost: String? = jobId == nil ? host : nil
         try save(s.id) { r in
-            r.status = .running; r.attempt = attempt; r.started = Timestamp.string(now); r.ended = nil
+            // A Slurm job is only queued now: `started` is filled in when Slurm starts it.
+            r.status = .running; r.attempt = attempt; r.ended = nil
+            r.started = jobId == nil ? Timestamp.string(now) : nil
+            r.submitted = jobId == nil ? nil : Timestamp.string(now)
             r.host = localHost; r.slurmJobId = jobId; r.exitStatus = nil
         }
         display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: now)
@@ -393,17 +405,33 @@ struct Scheduler {
             let why = "adopted slurm job \(jobId) of run \(old.runId)"
             whyRun[s.id] = why
             try save(s.id) { r in
-                r.status = .running; r.attempt = attempt; r.started = old.started; r.slurmJobId = jobId; r.reason = why
+                r.status = .running; r.attempt = attempt; r.started = old.started; r.submitted = old.submitted
+                r.slurmJobId = jobId; r.reason = why
             }
             display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: started)
             display.note("\(s.id): \(why)")
         }
     }
 
-    func removeStaleWorkDirs(_ key: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: rd.workURL.path) else { return }
-        for n in names where n.hasPrefix(key + ".tmp-") {
-            try? FileManager.default.removeItem(at: rd.workURL.appendingPathComponent(n))
+    /// Removes attempt folders that no live process owns (the attempts in flight here are kept),
+    /// records them in the run store and says so.
+    mutating func sweepAttempts(when: String) throws {
+        guard let sweeper else { return }
+        var protected = Set<String>()
+        for s in plan.steps where state[s.id] == .inFlight { if let w = workDirs[s.id] { protected.insert(w.lastPathComponent) } }
+        let removed = sweeper.sweep(runId: runId, protected: protected, when: when)
+        guard !removed.isEmpty else { return }
+        try store.recordRemoved(removed)
+        let bytes = removed.reduce(Int64(0)) { $0 + $1.bytes }
+        display.note("removed \(removed.count) attempt folder\(removed.count == 1 ? "" : "s") no live process owned (\(ProgressRendering.bytes(bytes))): "
+                     + removed.map { "work/" + $0.name }.joined(separator: ", "))
+    }
+
+    /// Records when Slurm started the jobs in flight (their queue wait ends there).
+    mutating func recordJobStarts() throws {
+        for (id, date) in backend.runningSince() where state[id] == .inFlight && records[id]?.started == nil {
+            startTimes[id] = date
+            try save(id) { $0.started = Timestamp.string(date) }
         }
     }
 
@@ -462,9 +490,10 @@ struct Scheduler {
         }
         switch outcome {
         case .succeeded:
-            try finish(s.id, .done, exit: c.exitStatus, reason: whyRun[s.id])
+            try finish(s.id, .done, exit: c.exitStatus, reason: whyRun[s.id], startedAt: c.started, endedAt: c.ended)
+            try sweepAttempts(when: "after publishing \(s.id)")
         case .cancelled:
-            try finish(s.id, .cancelled, exit: c.exitStatus, reason: reason)
+            try finish(s.id, .cancelled, exit: c.exitStatus, reason: reason, startedAt: c.started, endedAt: c.ended)
         case .failed:
             let attempt = attempts[s.id] ?? 1
             let tailLines = Runner.tail(of: rd.logURL(stepId: s.id))
@@ -474,7 +503,7 @@ struct Scheduler {
                 state[s.id] = .pending
                 try launch(s)
             } else {
-                try finish(s.id, .failed, exit: c.exitStatus, reason: reason, logTail: tailLines)
+                try finish(s.id, .failed, exit: c.exitStatus, reason: reason, logTail: tailLines, startedAt: c.started, endedAt: c.ended)
                 if !options.keepGoing && stopReason == nil { stopReason = "'\(s.id)' failed" }
             }
         }

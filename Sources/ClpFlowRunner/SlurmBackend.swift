@@ -67,6 +67,9 @@ struct SlurmJobInfo: Equatable {
     var reason: String?
     var exitCode: Int?
     var signal: Int?
+    /// `StartTime` / `EndTime` of a job that ran (Slurm's local time), nil while it is queued.
+    var startTime: Date? = nil
+    var endTime: Date? = nil
 
     static let terminal: Set<String> = ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
                                         "PREEMPTED", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT", "REVOKED"]
@@ -88,7 +91,23 @@ struct SlurmJobInfo: Equatable {
             sig = parts.count > 1 ? Int(parts[1]) : nil
         }
         let reason = fields["Reason"].flatMap { $0 == "None" ? nil : $0 }
-        return SlurmJobInfo(state: state, reason: reason, exitCode: code, signal: sig)
+        var info = SlurmJobInfo(state: state, reason: reason, exitCode: code, signal: sig)
+        // A queued job's StartTime is only an estimate: keep the times of jobs that ran.
+        if state != "PENDING" {
+            info.startTime = fields["StartTime"].flatMap(parseTime)
+            info.endTime = info.isTerminal ? fields["EndTime"].flatMap(parseTime) : nil
+            if let a = info.startTime, let b = info.endTime, b < a { info.endTime = a }
+        }
+        return info
+    }
+
+    /// Slurm's `2026-11-29T02:30:00` (local time of the controller; `Unknown`/`None` give nil).
+    static func parseTime(_ s: String) -> Date? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone.current
+        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        return f.date(from: s)
     }
 }
 
@@ -100,6 +119,7 @@ final class SlurmBackend: ExecutionBackend {
     let rd: RunDirectory
     let sbatch: String, squeue: String, scontrol: String, scancel: String
     private var jobs: [String: String] = [:]   // step id -> job id
+    private var started: [String: Date] = [:]  // step id -> when its running job started
     private var lastPoll = Date.distantPast
     var inFlight: Int { jobs.count }
 
@@ -120,9 +140,13 @@ final class SlurmBackend: ExecutionBackend {
     /// The batch script of one attempt: exports the step variables, runs the step, publishes.
     static func script(_ job: JobSpec) -> String {
         var s = "#!/bin/sh\n# clp-flow step \(job.step.id.replacingOccurrences(of: "\n", with: " ")) attempt \(job.attempt)\n"
-        for (k, v) in job.environment.sorted(by: { $0.key < $1.key }) where k.hasPrefix("CLP_FLOW_") {
+        for (k, v) in job.environment.sorted(by: { $0.key < $1.key })
+        where k.hasPrefix("CLP_FLOW_") && !NumericsEnvironment.names.contains(k) {
             s += "export \(k)=\(shellQuote(v))\n"
         }
+        // The variables the numbers depend on, exactly as a local step gets them (whatever
+        // sbatch's --export or the node's login environment would give).
+        s += NumericsEnvironment.shellLines(job.environment)
         s += "cd \(shellQuote(job.workDir.path)) || exit 1\n"
         s += "echo \"== $(date -u +%Y-%m-%dT%H:%M:%SZ) attempt \(job.attempt) on $(hostname) (slurm job $SLURM_JOB_ID)\"\n"
         s += job.argv.map(shellQuote).joined(separator: " ") + "\n"
@@ -175,12 +199,16 @@ final class SlurmBackend: ExecutionBackend {
         // One squeue call for every job; scontrol only for the ones that ended (exit code).
         var states: [String: String] = [:]
         let ids = jobs.values.sorted().joined(separator: ",")
-        if let r = try? runTool([squeue, "-h", "-t", "all", "-j", ids, "-o", "%i|%T"]), r.status == 0 {
+        var startTimes: [String: Date] = [:]
+        if let r = try? runTool([squeue, "-h", "-t", "all", "-j", ids, "-o", "%i|%T|%S"]), r.status == 0 {
             for line in r.out.split(separator: "\n") {
                 let f = line.split(separator: "|", omittingEmptySubsequences: false)
-                if f.count == 2 { states[String(f[0])] = String(f[1]) }
+                guard f.count >= 2 else { continue }
+                states[String(f[0])] = String(f[1])
+                if f.count >= 3, f[1] != "PENDING", let d = SlurmJobInfo.parseTime(String(f[2])) { startTimes[String(f[0])] = d }
             }
         }
+        for (stepId, jobId) in jobs where started[stepId] == nil { if let d = startTimes[jobId] { started[stepId] = d } }
         var out: [JobCompletion] = []
         for (stepId, jobId) in jobs.sorted(by: { $0.key < $1.key }) {
             if let st = states[jobId], !SlurmJobInfo.terminal.contains(st) { continue }
@@ -194,19 +222,26 @@ final class SlurmBackend: ExecutionBackend {
             }
             guard info.isTerminal else { continue }
             jobs[stepId] = nil
+            started[stepId] = nil
             let detail = "slurm job \(jobId) \(info.state)" + (info.reason.map { " (\($0))" } ?? "")
+            var c: JobCompletion
             switch info.state {
             case "COMPLETED":
-                out.append(JobCompletion(stepId: stepId, outcome: .succeeded, exitStatus: info.exitCode ?? 0, reason: nil))
+                c = JobCompletion(stepId: stepId, outcome: .succeeded, exitStatus: info.exitCode ?? 0, reason: nil)
             case "CANCELLED":
-                out.append(JobCompletion(stepId: stepId, outcome: .cancelled, exitStatus: info.exitCode, reason: detail))
+                c = JobCompletion(stepId: stepId, outcome: .cancelled, exitStatus: info.exitCode, reason: detail)
             default:
-                out.append(JobCompletion(stepId: stepId, outcome: .failed, exitStatus: info.exitCode,
-                                         reason: detail + (info.exitCode.map { ", exit status \($0)" } ?? "")))
+                c = JobCompletion(stepId: stepId, outcome: .failed, exitStatus: info.exitCode,
+                                  reason: detail + (info.exitCode.map { ", exit status \($0)" } ?? ""))
             }
+            c.started = info.startTime
+            c.ended = info.endTime
+            out.append(c)
         }
         return out
     }
+
+    func runningSince() -> [String: Date] { started }
 
     func adopt(stepId: String, jobId: String) -> Bool {
         guard let info = info(jobId: jobId), !info.isTerminal else { return false }
@@ -219,6 +254,7 @@ final class SlurmBackend: ExecutionBackend {
         if !ids.isEmpty { _ = try? runTool([scancel] + ids) }
         let steps = jobs.keys.sorted()
         jobs.removeAll()
+        started.removeAll()
         return steps
     }
 }

@@ -57,8 +57,12 @@ enum AblateStep {
 
 /// Builds the report's data from a run's artifacts.
 public enum ReportBuilder {
+    /// `metrics`: what `evaluate.metrics` asks the report to show; nil takes it from the plan's
+    /// report step (every metric when there is none).
     public static func build(plan: Plan, runDir: RunDirectory, name: String, description: String,
-                             stepRecords: [ClpFlowReport.StepRecord] = [], status: String = "completed") throws -> ReportData {
+                             stepRecords: [ClpFlowReport.StepRecord] = [], status: String = "completed",
+                             metrics: [String]? = nil) throws -> ReportData {
+        let metrics = metrics ?? plan.steps.first { $0.kind == .report }.flatMap(requestedMetrics)
         var evaluations: [(id: String, e: EvaluationArtifact)] = []
         var curves: [TrainingCurve] = []
         var ablation: AblationArtifact? = nil
@@ -127,15 +131,24 @@ public enum ReportBuilder {
         var order: [String] = []
         let testById: [String: SummaryExample] = (try? DatasetSplits.load(from: preparedDataDir(plan: plan, runDir: runDir)))
             .map { Dictionary(($0.test + $0.valid).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }) } ?? [:]
+        // The group's input is the one most of its generations read (the document and the
+        // separator); a generation whose model read something else (prompt conditioning writes
+        // the weighting first) shows its own.
+        var inputCounts: [String: [String: Int]] = [:]
+        for x in evaluations {
+            for s in x.e.evaluation.samples { if let i = s.input { inputCounts[s.exampleId, default: [:]][i, default: 0] += 1 } }
+        }
         for x in evaluations {
             for s in x.e.evaluation.samples {
+                let common = inputCounts[s.exampleId].flatMap { c in c.max { a, b in (a.value, b.key) < (b.value, a.key) }?.key } ?? ""
                 if groups[s.exampleId] == nil {
                     let ex = testById[s.exampleId]
-                    groups[s.exampleId] = SampleGroup(id: s.exampleId, prompt: "Summarise in one line:", document: ex?.document ?? "",
+                    groups[s.exampleId] = SampleGroup(id: s.exampleId, prompt: common, document: ex?.document ?? "",
                                                       referenceText: ex?.summary, generations: [])
                     order.append(s.exampleId)
                 }
-                groups[s.exampleId]!.generations.append(Generation(method: displayName(x), weights: s.weights, alpha: s.alpha, text: s.text))
+                groups[s.exampleId]!.generations.append(Generation(method: displayName(x), weights: s.weights, alpha: s.alpha, text: s.text,
+                                                                   input: s.input == common ? nil : s.input))
             }
         }
         var ablationMatrix: AblationMatrix? = nil
@@ -157,11 +170,16 @@ public enum ReportBuilder {
                                                         referenceLabel: multiKL ? "π_ref rewards and −KL bound \(String(format: "%.3g", klBound)) (objectives: rewards and −KL)" : "π_ref",
                                                         rows: hvRows),
                           steerability: steer, trainingCurves: curves, ablation: ablationMatrix,
-                          samples: order.compactMap { groups[$0] },
+                          samples: order.compactMap { groups[$0] }, metrics: metrics,
                           trivialBaselines: (first.lead ?? []).map {
                               ReferencePoint(label: "Lead-\($0.k)", rewardMeans: $0.rewards.map(\.mean),
                                              rewardStandardErrors: $0.rewards.map(\.se))
                           })
+    }
+
+    /// `evaluate.metrics` of a report step's configuration.
+    static func requestedMetrics(_ step: PlannedStep) -> [String]? {
+        step.config["evaluate"]?["metrics"]?.arrayValue?.compactMap(\.stringValue)
     }
 
     static func preparedDataDir(plan: Plan, runDir: RunDirectory) throws -> URL {
@@ -177,7 +195,8 @@ enum ReportStep {
         // Only this step's inputs are read: restrict the plan to them.
         var sub = ctx.plan
         sub.steps = ctx.plan.steps.filter { ctx.step.inputs.contains($0.id) || $0.kind == .prepareData }
-        let data = try ReportBuilder.build(plan: sub, runDir: ctx.runDirectory, name: name, description: description)
+        let data = try ReportBuilder.build(plan: sub, runDir: ctx.runDirectory, name: name, description: description,
+                                           metrics: ReportBuilder.requestedMetrics(ctx.step))
         try Files.writeJSON(data, to: ctx.workDir.appendingPathComponent(ArtifactFiles.reportData))
         try ReportRenderer.html(data).write(to: ctx.workDir.appendingPathComponent(ArtifactFiles.report), atomically: true, encoding: .utf8)
         ctx.events.progress(step: 1, total: 1)
@@ -187,6 +206,8 @@ enum ReportStep {
 /// Runs the step of a `clp-flow step` process.
 public enum StepExecutor {
     public static func run(_ ctx: StepContext) throws {
+        // What this artifact's numbers depend on (BLAS library and core type, thread counts).
+        try NumericsRecord.current().write(to: ctx.workDir)
         switch ctx.step.kind {
         case .prepareData: try PrepareDataStep.run(ctx)
         case .trainTokenizer: try TrainTokenizerStep.run(ctx)

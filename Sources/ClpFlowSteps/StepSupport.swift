@@ -197,9 +197,7 @@ struct TextTask {
     func rewards(_ specs: [RewardSpec], ctx: StepContext) throws -> [any Reward] {
         let corpus = splits.train.map(\.document)
         return try specs.map { r in
-            try RewardFactory.make(kind: r.kind.rawValue, name: r.name, target: r.target, tolerance: r.tolerance, n: r.n,
-                                   command: r.command, timeout: r.timeout, idfCorpus: corpus,
-                                   workingDirectory: ctx.source?.workflowDir)
+            try RewardFactory.make(r, idfCorpus: corpus, workingDirectory: ctx.source?.workflowDir)
         }
     }
 

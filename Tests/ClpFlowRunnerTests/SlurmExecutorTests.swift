@@ -246,4 +246,38 @@ final class SlurmExecutorTests: XCTestCase {
         XCTAssertTrue(r.steps["bad-partition"]?.reason?.contains("sbatch failed") == true, "\(r.steps["bad-partition"]!)")
         XCTAssertTrue(r.steps["bad-partition"]?.reason?.lowercased().contains("partition") == true, "\(r.steps["bad-partition"]!)")
     }
+
+    /// Steps see the same numerics variables on Slurm as locally (issue 13, point 2).
+    func testStepsSeeTheSameNumericsEnvironmentOnBothExecutors() throws {
+        let dir = try makeTempDir(self, "slurm-numerics")
+        var p = ScriptPlan()
+        p.add("env", "env | grep -E '^(CLP_FLOW_THREADS|OPENBLAS_NUM_THREADS|GOTO_NUM_THREADS|OMP_NUM_THREADS|OPENBLAS_CORETYPE)=' | sort > \"$CLP_FLOW_WORK_DIR/env.txt\"")
+        let launcher = ShellScriptLauncher(publisher: try testHost())
+        let s = RunDirectory(dir.appendingPathComponent("slurm-run")), l = RunDirectory(dir.appendingPathComponent("local-run"))
+        XCTAssertEqual(try Runner.run(plan: p.plan(), runDir: s.root, options: slurmOptions(), launcher: launcher).status, .done)
+        XCTAssertEqual(try Runner.run(plan: p.plan(), runDir: l.root, options: quietOptions(), launcher: launcher).status, .done)
+        let key = p.steps[0].cacheKey
+        let a = readText(try s.artifacts.url(for: key).appendingPathComponent("env.txt")) ?? ""
+        let b = readText(try l.artifacts.url(for: key).appendingPathComponent("env.txt")) ?? ""
+        XCTAssertTrue(a.contains("OPENBLAS_NUM_THREADS=") && a.contains("OMP_NUM_THREADS="), a)
+        XCTAssertEqual(a, b, "the Slurm job saw other numerics variables than the local step")
+    }
+
+    /// A job held in the queue: its run time excludes the wait, which is recorded apart (point 9).
+    func testQueueWaitIsRecordedApartFromRunTime() throws {
+        let dir = try makeTempDir(self, "slurm-queue")
+        var p = ScriptPlan()
+        p.add("quick", "echo 1 > \"$CLP_FLOW_WORK_DIR/x.txt\"")
+        var o = slurmOptions()
+        o.executor = .slurm(SlurmOptions(pollInterval: 0.2, extraSbatchArgs: ["--begin=now+4"]))
+        let r = try Runner.run(plan: p.plan(), runDir: dir, options: o, launcher: ShellScriptLauncher(publisher: try testHost()))
+        XCTAssertEqual(r.status, .done)
+        let rec = try XCTUnwrap(try RunStore(url: RunDirectory(dir).storeURL, readOnly: true).steps(runId: r.runId).first)
+        let t = RunInspection.stepTimes(rec)
+        XCTAssertNotNil(rec.submitted)
+        XCTAssertGreaterThanOrEqual(t.queue ?? 0, 3, "\(rec)")
+        XCTAssertLessThan(t.run ?? 99, 3, "the run time includes the queue wait: \(rec)")
+        let status = RunInspection.renderStatus(try RunInspection.status(runDir: dir))
+        XCTAssertTrue(status.contains("QUEUE"), status)
+    }
 }

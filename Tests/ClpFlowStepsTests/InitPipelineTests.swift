@@ -23,7 +23,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let rd = RunDirectory(root)
         try FileManager.default.createDirectory(at: rd.workURL, withIntermediateDirectories: true)
-        let plan = Planner.plan(workflow: wf, cells: [], workflowDir: root)
+        let plan = try Planner.plan(workflow: wf, cells: [], workflowDir: root)
         try rd.writePlan(plan)
         #expect(!plan.steps.contains { $0.kind == .trainTokenizer })
         for step in plan.steps {

@@ -64,7 +64,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let rd = RunDirectory(root)
         try FileManager.default.createDirectory(at: rd.workURL, withIntermediateDirectories: true)
-        let plan = Planner.plan(workflow: wf, cells: [], workflowDir: root)
+        let plan = try Planner.plan(workflow: wf, cells: [], workflowDir: root)
         try rd.writePlan(plan)
         let kinds = plan.steps.map(\.kind)
         #expect(kinds.contains(.trainSoft) && kinds.contains(.trainCLP) && kinds.last == .report)

@@ -183,7 +183,7 @@ private func tree(_ s: String) throws -> YAMLNode { try WorkflowLoader.parseTree
     do { _ = try WorkflowLoader.parseTree(bytes: Array("a: \(deep)\n".utf8), file: "d.yaml"); Issue.record("should fail") } catch {
         #expect(error.errors.first?.message.contains("nested deeper") == true)
     }
-    let axes = (0..<13).map { "    stages.0.\(["steps", "batch", "samples", "warmup", "max_new_tokens", "eval_every"][$0 % 6])\($0 < 6 ? "" : "X"): [2, 3]" }
+    let axes = (0..<13).map { "    stages.0.\(["steps", "batch", "samples", "warmup", "max_new_tokens", "temperature"][$0 % 6])\($0 < 6 ? "" : "X"): [2, 3]" }
     let matrix = axes.prefix(6).joined(separator: "\n") + "\n    evaluate.seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65]"
     let text = "name: big\nrewards: [{name: a, kind: rougeL}]\nablate:\n  matrix:\n\(matrix)\n"
     do { _ = try WorkflowLoader.load(text: text, file: "big.yaml"); Issue.record("should fail") } catch {

@@ -105,7 +105,7 @@ rewards:
   - {name: rouge, kind: rouge1}
   - {name: short, kind: length, target: 3, tolerance: 2}
 stages:
-  - {steps: 2, batch: 2, samples: 2, max_new_tokens: 6, eval_every: 0}
+  - {steps: 2, batch: 2, samples: 2, max_new_tokens: 6}
 weights:
   eval: {points_per_edge: 2}
 evaluate:

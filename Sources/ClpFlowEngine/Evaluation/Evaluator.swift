@@ -36,6 +36,9 @@ public struct GeneratedSample: Sendable, Hashable, Codable {
     public var weights: [Double]
     public var alpha: Double?
     public var text: String
+    /// The model's input for this sample as text (`SteerableMethod.inputText`); nil in
+    /// evaluations written before it was recorded.
+    public var input: String? = nil
 }
 
 /// The evaluation of one method over the grid.
@@ -98,7 +101,8 @@ public struct Evaluator {
                 }
                 if s == 0 {
                     for j in 0..<min(samplePrompts, examples.count) {
-                        samples.append(GeneratedSample(exampleId: examples[j].id, weights: c.weights, alpha: c.alpha, text: texts[j]))
+                        samples.append(GeneratedSample(exampleId: examples[j].id, weights: c.weights, alpha: c.alpha, text: texts[j],
+                                                       input: method.inputText(examples[j], conditioning: c)))
                     }
                 }
             }

@@ -14,6 +14,31 @@ public protocol SteerableMethod: AnyObject {
     /// temperature 1 (for the KL to π_ref).
     func generate(_ examples: [RLExample], conditioning c: ConditioningInput, settings: GenerationSettings,
                   seed: UInt64) throws -> (tokens: [[Int32]], logProbs: [Double])
+    /// Builds the token sequences the method's models read.
+    var builder: PromptBuilder { get }
+    /// The tokens the method's model reads for `ex` at c (default: the document and the
+    /// separator; prompt conditioning writes the weighting before the document).
+    func inputTokens(_ ex: RLExample, conditioning c: ConditioningInput) -> [Int32]
+    /// Learned prefix vectors placed before the tokens (soft-token conditioning), else 0.
+    var prefixVectorCount: Int { get }
+}
+
+extension SteerableMethod {
+    public func inputTokens(_ ex: RLExample, conditioning c: ConditioningInput) -> [Int32] {
+        builder.tokens(ex, conditioning: nil, textual: false)
+    }
+    public var prefixVectorCount: Int { 0 }
+
+    /// The model's input as text: special tokens written out (`…<|summary|>`), prefix vectors
+    /// shown as `⟨k learned prefix vectors⟩`.
+    public func inputText(_ ex: RLExample, conditioning c: ConditioningInput) -> String {
+        var tokens = inputTokens(ex, conditioning: c)
+        var tail = ""
+        if tokens.last == builder.codec.separator { tokens.removeLast(); tail = SpecialTokens.summary }
+        let k = prefixVectorCount
+        let head = k > 0 ? "⟨\(k) learned prefix vector\(k == 1 ? "" : "s")⟩ " : ""
+        return head + builder.codec.decodeTokens(tokens) + tail
+    }
 }
 
 /// A conditioned policy (CLP variants, prompt, soft-token, none) or a Rewarded Soup.
@@ -26,6 +51,12 @@ public final class PolicyMethod: SteerableMethod {
     public init(name: String, policy: ConditionedPolicy, builder: PromptBuilder) {
         self.name = name; self.policy = policy; self.builder = builder
     }
+
+    public func inputTokens(_ ex: RLExample, conditioning c: ConditioningInput) -> [Int32] {
+        builder.tokens(ex, conditioning: c, textual: policy.mechanism == .prompt, prefixVectors: policy.softTokenCount)
+    }
+
+    public var prefixVectorCount: Int { policy.softTokenCount }
 
     public func generate(_ examples: [RLExample], conditioning c: ConditioningInput, settings: GenerationSettings,
                          seed: UInt64) throws -> (tokens: [[Int32]], logProbs: [Double]) {

@@ -31,6 +31,9 @@ public enum RewardError: Error, CustomStringConvertible, Equatable {
     case wrongCount(reward: String, expected: Int, got: Int)
     case timeout(reward: String, seconds: Double)
     case emptySample(reward: String)
+    /// A persistent `command` reward process failed a batch (numbered from 1) in worker `worker`
+    /// (1…`workers`).
+    case persistentFailure(reward: String, batch: Int, worker: Int, workers: Int, problem: RewardProcessProblem, stderrTail: String)
 
     public var description: String {
         func tail(_ s: String) -> String { s.isEmpty ? "" : "\n--- stderr (last lines) ---\n\(s)" }
@@ -53,6 +56,9 @@ public enum RewardError: Error, CustomStringConvertible, Equatable {
             return "reward \"\(r)\": command did not finish within \(JSONNumber.format(s)) s and was killed; raise `timeout` or make it faster"
         case .emptySample(let r):
             return "reward \"\(r)\": cannot fit a z-score normaliser on an empty sample of scores"
+        case .persistentFailure(let r, let b, let w, let n, let problem, let t):
+            let who = n > 1 ? " (worker \(w) of \(n))" : ""
+            return "reward \"\(r)\": persistent command failed on batch \(b)\(who): \(problem)" + tail(t)
         }
     }
 }

@@ -145,7 +145,7 @@ struct AblationExpander {
             var tree = base
             for a in combo { tree = set(tree, a.segments[...], a.node, type: .object("Workflow")) }
             let cellSink = DiagnosticSink()
-            cellSink.sources = sink.sources
+            cellSink.inherit(from: sink)
             let decoded = decode(tree, cellSink)
             let positions = Set(combo.map(\.node.position))
             if cellSink.internalFailure { sink.internalFailure = true }

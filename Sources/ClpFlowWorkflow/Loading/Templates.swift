@@ -19,9 +19,27 @@ final class TemplateResolver {
 
     init(sink: DiagnosticSink) { self.sink = sink }
 
-    /// Reads and parses a file (once).
+    /// Largest file read as a workflow or template.
+    static let maxFileBytes = 8 << 20
+
+    /// Reads and parses a file (once). Only regular files are read (a device such as /dev/zero or
+    /// a FIFO would never end), at most `maxFileBytes`.
     func parseFile(_ path: String, reportAt: SourcePosition?) -> YAMLNode? {
         if let cached = parsed[path] { return cached }
+        let what = reportAt == nil ? "workflow file" : "template file"
+        if let attrs = try? FileManager.default.attributesOfItem(atPath: path), let type = attrs[.type] as? FileAttributeType,
+           type != .typeRegular && type != .typeDirectory {
+            sink.error("\(what) '\(path)' is not a regular file", at: reportAt ?? SourcePosition(file: path, line: 1, column: 1))
+            parsed[path] = .some(nil)
+            return nil
+        }
+        if let attrs = try? FileManager.default.attributesOfItem(atPath: path), let size = attrs[.size] as? NSNumber,
+           size.intValue > TemplateResolver.maxFileBytes {
+            sink.error("\(what) '\(path)' is too large (\(size.intValue) bytes; at most \(TemplateResolver.maxFileBytes))",
+                       at: reportAt ?? SourcePosition(file: path, line: 1, column: 1))
+            parsed[path] = .some(nil)
+            return nil
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             let msg: String
             var isDir: ObjCBool = false
@@ -60,6 +78,7 @@ final class TemplateResolver {
     /// expanded (for cycle detection). Returns the merged mapping without those keys.
     func resolve(_ root: YAMLNode, file: String, chain: [String]) -> YAMLNode? {
         guard var pairs = root.pairs else {
+            sink.withholdSource(root.position.file)
             sink.error("a workflow file must be a mapping of keys (name, rewards, …), found \(root.typeWithArticle)", at: root.position)
             return nil
         }
@@ -159,8 +178,15 @@ final class TemplateResolver {
             sink.error("template cycle: \(cycle)", at: ref.path.position)
             return nil
         }
-        guard let root = parseFile(normalized, reportAt: ref.path.position) else { return nil }
+        // Errors inside the template are reported there, with a note naming this reference.
+        sink.recordInclude(normalized, from: ref.path.position)
+        guard let root = parseFile(normalized, reportAt: ref.path.position) else {
+            // Not YAML at all: never echo its lines (it may be any file on the machine).
+            sink.withholdSource(normalized)
+            return nil
+        }
         guard var pairs = root.pairs else {
+            sink.withholdSource(normalized)
             sink.error("a template file must be a mapping, found \(root.typeWithArticle)", at: root.position)
             return nil
         }

@@ -105,7 +105,7 @@ public enum WorkflowLoader {
         let before = sink.errorCount
         let locator = NodeLocator(root: tree)
         let semanticSink = walkFailed ? DiagnosticSink() : sink
-        semanticSink.sources = sink.sources
+        semanticSink.inherit(from: sink)
         SemanticValidator(sink: semanticSink, locator: locator, baseDirectory: baseDirectory, checkFiles: checkFiles).validate(&w)
         if walkFailed {
             var suppressed = Set<SourcePosition>()

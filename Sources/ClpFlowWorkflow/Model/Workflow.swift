@@ -211,8 +211,12 @@ public struct RewardSpec: Codable, Sendable, Hashable {
     public var n: Int? = nil
     /// `command`: argv list (never a shell string), run with batched JSON Lines on stdin.
     public var command: [String]? = nil
-    /// `command`: seconds before the reward process is killed.
+    /// `command`: seconds before the reward process is killed (per batch).
     public var timeout: Double? = nil
+    /// `command`: keep one process (per worker) alive for the whole step, one batch per line.
+    public var persistent: Bool? = nil
+    /// `command`: processes scoring parts of each batch at the same time.
+    public var workers: Int? = nil
     public var normalize: Normalization = .zscore
 
     public init(name: String, kind: RewardKind) { self.name = name; self.kind = kind }
@@ -328,13 +332,11 @@ public struct StageSpec: Codable, Sendable, Hashable {
     public var clip: Double = 1.0
     public var temperature: Double = 1.0
     public var maxNewTokens: Int = 24
-    /// Evaluate on a few validation prompts every this many steps (0: never).
-    public var evalEvery: Int = 50
 
     public init() {}
     enum CodingKeys: String, CodingKey {
         case name, algorithm, steps, batch, samples, warmup, clip, temperature
-        case learningRate = "learning_rate", maxNewTokens = "max_new_tokens", evalEvery = "eval_every"
+        case learningRate = "learning_rate", maxNewTokens = "max_new_tokens"
     }
 }
 

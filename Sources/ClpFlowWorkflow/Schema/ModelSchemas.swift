@@ -119,7 +119,9 @@ extension RewardSpec: SchemaDescribed {
             FieldSchema("tolerance", R.int(0), "`length` only: words of slack around the target without penalty (default 0)."),
             FieldSchema("n", R.int(1), "`novelty` and `repetition` only: n-gram order (default 2)."),
             FieldSchema("command", .array(.string, minItems: 1), "`command` only (required there): argv list (never a shell string), run in the workflow's directory; it reads one JSON object per summary on stdin ({prompt, document, response, reference}) and prints one number per line."),
-            FieldSchema("timeout", R.positive, "`command` only: seconds before the reward process is killed (default 60)."),
+            FieldSchema("timeout", R.positive, "`command` only: seconds a batch may take before the reward process is killed (default 60); with `persistent`, per batch, the first one including start-up."),
+            FieldSchema("persistent", .boolean, "`command` only: keep the process alive for the whole step and send it one batch per line (a JSON array of inputs), answered by one line (a JSON array of numbers); default false: one process per batch (docs/rewards.md)."),
+            FieldSchema("workers", R.int(1), "`command` only: processes scoring contiguous parts of each batch at the same time (default 1)."),
             FieldSchema("normalize", e(Normalization.self), "`zscore`: standardised with mean and deviation frozen from π_ref samples before RL; `none`: raw."),
         ])
 }
@@ -173,7 +175,6 @@ extension StageSpec: SchemaDescribed {
             FieldSchema("clip", R.positive, "Global gradient-norm clip."),
             FieldSchema("temperature", R.positive, "Sampling temperature during training."),
             FieldSchema("max_new_tokens", R.int(1), "Tokens generated per sample."),
-            FieldSchema("eval_every", R.int(0), "Evaluate a few validation prompts every this many steps (0: never)."),
         ])
 }
 

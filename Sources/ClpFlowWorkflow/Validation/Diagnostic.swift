@@ -1,6 +1,20 @@
 import ClpFlowCore
 import Foundation
 
+/// Where a template file was included from (`extends` / `uses` of another file), shown under a
+/// diagnostic in that template like a compiler's "included from".
+public struct DiagnosticNote: Sendable, Hashable {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    /// The text of the including line, empty when unknown.
+    public var sourceLine: String
+
+    public init(file: String, line: Int, column: Int, sourceLine: String = "") {
+        self.file = file; self.line = line; self.column = column; self.sourceLine = sourceLine
+    }
+}
+
 /// One problem found in a workflow, at a position in a source file.
 public struct Diagnostic: Sendable, Hashable, Error {
     public enum Severity: String, Sendable, Hashable, Codable { case error, warning }
@@ -10,12 +24,18 @@ public struct Diagnostic: Sendable, Hashable, Error {
     public var column: Int
     public var severity: Severity
     public var message: String
-    /// The text of the offending line (without its newline), empty when unknown.
+    /// The text of the offending line (without its newline), empty when unknown or withheld
+    /// (lines of a file that is not a YAML mapping are never echoed).
     public var sourceLine: String
+    /// The chain of `extends` / `uses` references that brought `file` in, innermost first (empty
+    /// for the workflow file itself).
+    public var includedFrom: [DiagnosticNote]
 
-    public init(file: String, line: Int, column: Int, severity: Severity, message: String, sourceLine: String = "") {
+    public init(file: String, line: Int, column: Int, severity: Severity, message: String, sourceLine: String = "",
+                includedFrom: [DiagnosticNote] = []) {
         self.file = file; self.line = line; self.column = column
         self.severity = severity; self.message = message; self.sourceLine = sourceLine
+        self.includedFrom = includedFrom
     }
 
     public init(_ severity: Severity, _ message: String, at p: SourcePosition) {
@@ -24,25 +44,39 @@ public struct Diagnostic: Sendable, Hashable, Error {
 
     public var position: SourcePosition { SourcePosition(file: file, line: line, column: column) }
 
-    /// `file:line:col: error: message`, then the source line and a caret under the column.
+    /// `file:line:col: error: message`, then the source line and a caret under the column; then
+    /// for a template, `note: included from FILE:LINE:COL` with the including line, for each
+    /// level of inclusion.
     public var rendered: String {
         var out = "\(file):\(line):\(column): \(severity.rawValue): \(message)\n"
-        if !sourceLine.isEmpty {
-            out += sourceLine + "\n"
-            var caret = ""
-            for (i, ch) in sourceLine.enumerated() where i < column - 1 { caret.append(ch == "\t" ? "\t" : " ") }
-            if sourceLine.count < column - 1 { caret += String(repeating: " ", count: column - 1 - sourceLine.count) }
-            out += caret + "^\n"
+        out += Diagnostic.excerpt(sourceLine, column: column)
+        for n in includedFrom {
+            out += "note: included from \(n.file):\(n.line):\(n.column)\n"
+            out += Diagnostic.excerpt(n.sourceLine, column: n.column)
         }
         return out
     }
 
+    static func excerpt(_ sourceLine: String, column: Int) -> String {
+        guard !sourceLine.isEmpty else { return "" }
+        var caret = ""
+        for (i, ch) in sourceLine.enumerated() where i < column - 1 { caret.append(ch == "\t" ? "\t" : " ") }
+        if sourceLine.count < column - 1 { caret += String(repeating: " ", count: column - 1 - sourceLine.count) }
+        return sourceLine + "\n" + caret + "^\n"
+    }
+
     public var json: JSONValue {
-        .object([
+        var o: [String: JSONValue] = [
             "file": .string(file), "line": .number(Double(line)), "column": .number(Double(column)),
             "severity": .string(severity.rawValue), "message": .string(message),
             "source_line": .string(sourceLine),
-        ])
+        ]
+        if !includedFrom.isEmpty {
+            o["included_from"] = .array(includedFrom.map {
+                ["file": .string($0.file), "line": .number(Double($0.line)), "column": .number(Double($0.column))]
+            })
+        }
+        return .object(o)
     }
 }
 
@@ -68,11 +102,42 @@ final class DiagnosticSink {
     var internalFailure = false
     private var seen = Set<String>()
     var sources: [String: [Substring]] = [:]
+    /// Template file → the position of the `extends` / `uses` reference that first included it.
+    var includes: [String: SourcePosition] = [:]
+    /// Files whose lines are never echoed (not YAML mappings).
+    var withheld = Set<String>()
 
     func addSource(file: String, text: String) {
+        guard !withheld.contains(file) else { return }
         sources[file] = text.split(separator: "\n", omittingEmptySubsequences: false).map {
             $0.hasSuffix("\r") ? $0.dropLast() : $0
         }
+    }
+
+    /// Takes the source lines and inclusion records of another sink (sinks of cells and of the
+    /// semantic pass report in the same files).
+    func inherit(from other: DiagnosticSink) {
+        sources = other.sources
+        includes = other.includes
+        withheld = other.withheld
+    }
+
+    /// Records that `file` was included by the reference at `position` (the first inclusion wins).
+    func recordInclude(_ file: String, from position: SourcePosition) {
+        if includes[file] == nil && file != position.file { includes[file] = position }
+    }
+
+    /// Stops echoing lines of `file` (a file that is not a YAML mapping), including in the
+    /// diagnostics already collected.
+    func withholdSource(_ file: String) {
+        withheld.insert(file)
+        sources[file] = nil
+        for i in diagnostics.indices where diagnostics[i].file == file { diagnostics[i].sourceLine = "" }
+    }
+
+    func sourceLine(_ file: String, _ line: Int) -> String {
+        guard let lines = sources[file], line >= 1, line <= lines.count else { return "" }
+        return String(lines[line - 1])
     }
 
     func error(_ message: String, at p: SourcePosition) { add(Diagnostic(.error, message, at: p)) }
@@ -80,8 +145,14 @@ final class DiagnosticSink {
 
     func add(_ d: Diagnostic) {
         var d = d
-        if d.sourceLine.isEmpty, let lines = sources[d.file], d.line >= 1, d.line <= lines.count {
-            d.sourceLine = String(lines[d.line - 1])
+        if d.sourceLine.isEmpty { d.sourceLine = sourceLine(d.file, d.line) }
+        if d.includedFrom.isEmpty {
+            var file = d.file
+            var visited = Set<String>()
+            while let p = includes[file], visited.insert(file).inserted {
+                d.includedFrom.append(DiagnosticNote(file: p.file, line: p.line, column: p.column, sourceLine: sourceLine(p.file, p.line)))
+                file = p.file
+            }
         }
         let key = "\(d.file):\(d.line):\(d.column):\(d.severity):\(d.message)"
         if seen.insert(key).inserted { diagnostics.append(d) }

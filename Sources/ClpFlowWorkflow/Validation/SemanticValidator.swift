@@ -103,9 +103,13 @@ struct SemanticValidator {
                     warn("reward '\(r.name)': `command` is an argv list, not a shell string; '\(c[0])' is run as one program name", p + ["command", "0"])
                 }
                 if w.rewards[i].timeout == nil { w.rewards[i].timeout = 60 }
+                if w.rewards[i].persistent == nil { w.rewards[i].persistent = false }
+                if w.rewards[i].workers == nil { w.rewards[i].workers = 1 }
             } else {
                 if r.command != nil { errKey("`command` applies only to `command` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["command"]) }
                 if r.timeout != nil { errKey("`timeout` applies only to `command` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["timeout"]) }
+                if r.persistent != nil { errKey("`persistent` applies only to `command` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["persistent"]) }
+                if r.workers != nil { errKey("`workers` applies only to `command` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["workers"]) }
             }
             if k == .length {
                 if r.target == nil { err("reward '\(r.name)' of kind `length` needs `target` (a length in words)", p) }

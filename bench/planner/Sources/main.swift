@@ -150,7 +150,7 @@ var plan: Plan? = nil
 for _ in 0..<max(1, repeats) {
     let start = DispatchTime.now().uptimeNanoseconds
     let cpuStart = cpuSeconds()
-    plan = Planner.plan(workflow: wf, cells: cells, workflowDir: dir)
+    plan = try Planner.plan(workflow: wf, cells: cells, workflowDir: dir)
     cpuTimes.append(cpuSeconds() - cpuStart)
     times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
 }
@@ -167,7 +167,7 @@ let changedCells = cells.map { c -> PlannerCell in
     var w = c.workflow; w.stages[0].learningRate *= 2
     return PlannerCell(name: c.name, assignments: c.assignments, workflow: w)
 }
-let changedPlan = Planner.plan(workflow: changedWF, cells: changedCells, workflowDir: dir)
+let changedPlan = try Planner.plan(workflow: changedWF, cells: changedCells, workflowDir: dir)
 let history = InMemoryRunHistory(completedRunOf: p)
 let explainStart = DispatchTime.now().uptimeNanoseconds
 let explained = PlanReport.render(plan: changedPlan, history: history, json: false)
