@@ -72,7 +72,9 @@ final class ReliabilityTests: XCTestCase {
         let r = try Runner.run(plan: p.plan(), runDir: dir, options: quietOptions(), launcher: ShellScriptLauncher())
         XCTAssertEqual(r.status, .done)
         let text = readText(try rd.artifacts.url(for: p.steps[0].cacheKey).appendingPathComponent("env.txt")) ?? ""
-        let threads = ProcessInfo.processInfo.environment["CLP_FLOW_THREADS"].flatMap { Int($0) } ?? 1
+        // A step running alone gets every core (its cpus are 1); CLP_FLOW_THREADS overrides that.
+        let threads = ProcessInfo.processInfo.environment["CLP_FLOW_THREADS"].flatMap { Int($0) }
+            ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         for v in NumericsEnvironment.threadVariables { XCTAssertTrue(text.contains("\(v)=\(threads)\n"), text) }
     }
 
