@@ -136,7 +136,7 @@ import Testing
             let blas = numerics?["blas"] as? [String: Any]
             #expect((blas?["threads"] as? Int ?? 0) >= 1 && !((blas?["core"] as? String) ?? "").isEmpty && !((blas?["config"] as? String) ?? "").isEmpty,
                     "\(s.id): \(String(describing: numerics))")
-            #expect(numerics?["kernelThreads"] as? Int == blas?["threads"] as? Int)
+            #expect((numerics?["kernelThreads"] as? Int ?? 0) >= 1)
         }
         print("kill harness: \(compared) files compared, all identical")
 
