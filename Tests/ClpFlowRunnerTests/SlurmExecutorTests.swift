@@ -274,9 +274,14 @@ final class SlurmExecutorTests: XCTestCase {
         XCTAssertEqual(r.status, .done)
         let rec = try XCTUnwrap(try RunStore(url: RunDirectory(dir).storeURL, readOnly: true).steps(runId: r.runId).first)
         let t = RunInspection.stepTimes(rec)
-        XCTAssertNotNil(rec.submitted)
+        // Held by --begin: at least 3 s (Slurm's clock has whole seconds) between submission and
+        // start; the run time starts there, and the two make up the whole span.
+        let submitted = try XCTUnwrap(rec.submitted.flatMap(Timestamp.date))
+        let ended = try XCTUnwrap(rec.ended.flatMap(Timestamp.date))
         XCTAssertGreaterThanOrEqual(t.queue ?? 0, 3, "\(rec)")
-        XCTAssertLessThan(t.run ?? 99, 3, "the run time includes the queue wait: \(rec)")
+        XCTAssertEqual((t.run ?? -99) + (t.queue ?? -99), ended.timeIntervalSince(submitted), accuracy: 0.01,
+                       "run time and queue wait do not split the span: \(rec)")
+        XCTAssertLessThan(t.run ?? 99, ended.timeIntervalSince(submitted) - 2.9, "the run time includes the queue wait: \(rec)")
         let status = RunInspection.renderStatus(try RunInspection.status(runDir: dir))
         XCTAssertTrue(status.contains("QUEUE"), status)
     }
