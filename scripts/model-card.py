@@ -35,16 +35,18 @@ def bootstrap_ci(xs, seed=0, n=2000):
     return means[int(0.025 * n)], means[int(0.975 * n) - 1]
 
 
-def step_seconds(run, step_id):
+def step_seconds(run, step_id, cache_key):
+    """Wall time of every attempt of the step with this cache key (an attempt stopped and resumed
+    from its saved state counts with both parts) and the number of attempts."""
     db = sqlite3.connect(os.path.join(run, "runs.sqlite"))
-    rows = db.execute("SELECT started, ended FROM steps WHERE step_id = ? AND status = 'done' "
-                      "AND started IS NOT NULL AND ended IS NOT NULL ORDER BY run_id", (step_id,)).fetchall()
+    rows = db.execute("SELECT started, ended FROM steps WHERE step_id = ? AND cache_key = ? "
+                      "AND started IS NOT NULL AND ended IS NOT NULL ORDER BY run_id", (step_id, cache_key)).fetchall()
     total = 0.0
     for started, ended in rows:
         a = datetime.datetime.fromisoformat(started.replace("Z", "+00:00"))
         b = datetime.datetime.fromisoformat(ended.replace("Z", "+00:00"))
         total += (b - a).total_seconds()
-    return total if rows else None
+    return (total if rows else None), len(rows)
 
 
 def svg_curve(pre, ref, path):
@@ -150,8 +152,8 @@ def main():
     def ci(est):
         return f"{est['mean']:.3f} ± {1.96 * est['se']:.3f}"
 
-    pre_t = step_seconds(run, "pretrain")
-    ref_t = step_seconds(run, "train-reference")
+    pre_t, pre_attempts = step_seconds(run, "pretrain", key["pretrain"])
+    ref_t, _ = step_seconds(run, "train-reference", key["train-reference"])
     size = os.path.getsize(os.path.join(out, "model.safetensors"))
     pre = pre_cfg["pretrain"]
     ref = ref_cfg["reference"]
@@ -180,7 +182,9 @@ def main():
                  f"{pre['steps']:,} steps × {pre['batch']} windows ({pre_sum['tokens_seen']:,} tokens, {pre_sum['epochs']:.2f} epochs), "
                  f"AdamW lr {pre['learning_rate']} ({pre['schedule']}, warm-up {pre['warmup']}), weight decay {pre['weight_decay']}, clip {pre['clip']}. "
                  f"Final training loss {pre_sum['final_train_loss']:.3f}, validation loss {pre_sum['valid_loss']:.3f} nats/token "
-                 f"(perplexity {pre_sum['valid_perplexity']:.1f})" + (f"; wall time {pre_t / 60:.1f} min." if pre_t else "."))
+                 f"(perplexity {pre_sum['valid_perplexity']:.1f})" + (f"; wall time {pre_t / 60:.1f} min" if pre_t else "")
+                 + (f" over {pre_attempts} attempts (the step was stopped and continued from its saved state; "
+                    "the result is the same bytes as one uninterrupted attempt)." if pre_attempts > 1 else "."))
     lines.append(f"2. **Fine-tuning** (`train-reference` step): document → synopsis, loss on synopsis tokens only; "
                  f"{ref['steps']} steps × {ref['batch']} examples, lr {ref['learning_rate']}. Validation loss "
                  f"{ref_sum['validLoss']:.3f} nats per synopsis token (perplexity {ref_sum['validPerplexity']:.1f})"
@@ -215,8 +219,9 @@ def main():
                  "python3 scripts/model-card.py runs/base-model models/clp-base\n```\n")
     lines.append(f"Cache keys (engine format of the producing binary; a key names the exact configuration and inputs): "
                  f"pretrain `{key['pretrain']}`, train-reference `{key['train-reference']}`. "
-                 "`recipe.json` holds them with the first five pretraining losses, which the test suite "
-                 "(`BaseModelTests`) reproduces bit for bit by rerunning the first pretraining steps from the same data and seed.")
+                 "`recipe.json` holds them with the first five pretraining losses; `scripts/checks/base-model.sh` (part of "
+                 "`make test`) reruns the first pretraining steps from the same data and seed and compares the losses bit for "
+                 "bit, and loads this directory in `transformers` to compare its logits with clp-flow's.")
     with open(os.path.join(out, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"wrote {out}: model.safetensors {size} bytes, ROUGE-L π_ref {ci(ref_point['rewards'][ri])}")

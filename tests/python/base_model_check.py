@@ -45,7 +45,7 @@ def main():
         "name: base-model-first-steps\n"
         f"pretrain: {{steps: {k}, eval_every: 0, checkpoint_every: 0}}\n"
         "reference: {steps: 0}\n"
-        "evaluate: {prompts: 2, max_new_tokens: 4}\n")
+        "evaluate: {prompts: 2, max_new_tokens: 4, sample_prompts: 1}\n")
     run = subprocess.run([binary, "run", str(wf), "--run-dir", str(work / "run"), "--quiet"], capture_output=True, text=True)
     if run.returncode != 0:
         fail(f"run failed ({run.returncode}): {run.stderr[-2000:]}")
