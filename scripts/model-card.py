@@ -217,7 +217,8 @@ def main():
     lines.append("## Reproduce\n")
     lines.append("```\nclp-flow run workflows/base-model.yaml --run-dir runs/base-model\n"
                  "python3 scripts/model-card.py runs/base-model models/clp-base\n```\n")
-    lines.append(f"Cache keys (engine format of the producing binary; a key names the exact configuration and inputs): "
+    lines.append(f"Cache keys of the run that trained it (a key names the exact configuration and inputs as that binary "
+                 "encoded them; a later binary that keys a step on other fields gives other keys for the same outputs): "
                  f"pretrain `{key['pretrain']}`, train-reference `{key['train-reference']}`. "
                  "`recipe.json` holds them with the first five pretraining losses; `scripts/checks/base-model.sh` (part of "
                  "`make test`) reruns the first pretraining steps from the same data and seed and compares the losses bit for "
