@@ -128,15 +128,11 @@ import Testing
                                "temperature": 1.0, "max_new_tokens": 12, "seed": 3])
             }
         }
-        func key(_ r: HTTP.Response) -> String {
-            let gens = (r.json?["generations"] as? [[String: Any]]) ?? []
-            return gens.map { "\($0["text"] ?? "")|\($0["log_prob"] ?? "")" }.joined(separator: "\n")
-        }
         var sequential: [String] = []
         for b in bodies {
             let r = try await HTTP.post(url, json: b)
             #expect(r.status == 200, "\(r.text)")
-            sequential.append(key(r))
+            sequential.append(Self.key(r))
         }
         // Different weightings must give different results, or the comparison below proves nothing.
         #expect(Set(sequential[0..<4]).count == 4, "clp: the four weightings gave identical generations")
@@ -144,10 +140,12 @@ import Testing
         var order = Array(bodies.indices) + Array(bodies.indices) + Array(bodies.indices)
         var g = SystemRandomNumberGenerator()
         order.shuffle(using: &g)
+        let labels: [String] = bodies.map { b in "\(b["method"] as? String ?? "") w=\(b["weights"] as? [Double] ?? [])" }
+        let encoded: [Data] = try bodies.map { try JSONSerialization.data(withJSONObject: $0) }
         let concurrent = try await withThrowingTaskGroup(of: (Int, String, Int).self) { group in
             for i in order {
-                let b = bodies[i]
-                group.addTask { let r = try await HTTP.post(url, json: b); return (i, key(r), r.status) }
+                let b = encoded[i]
+                group.addTask { let r = try await HTTP.request("POST", url, body: b); return (i, Self.key(r), r.status) }
             }
             var out: [(Int, String, Int)] = []
             for try await x in group { out.append(x) }
@@ -156,8 +154,15 @@ import Testing
         #expect(concurrent.count == order.count)
         for (i, k, status) in concurrent {
             #expect(status == 200)
-            #expect(k == sequential[i], "request \(i) (\(bodies[i]["method"]!), w=\(bodies[i]["weights"]!)) differs when run concurrently")
+            let label: String = labels[i]
+            #expect(k == sequential[i], "request \(label) differs when run concurrently")
         }
+    }
+
+    /// Texts and log-probabilities of a generate answer, for comparing answers.
+    static func key(_ r: HTTP.Response) -> String {
+        let gens = (r.json?["generations"] as? [[String: Any]]) ?? []
+        return gens.map { "\($0["text"] ?? "")|\($0["log_prob"] ?? "")" }.joined(separator: "\n")
     }
 
     /// Without --host the listening socket is bound to 127.0.0.1 (read from /proc/net/tcp, so
@@ -169,8 +174,13 @@ import Testing
         let hexPort = String(format: "%04X", server.port)
         let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) + (try String(contentsOfFile: "/proc/net/tcp6", encoding: .utf8))
         // Columns: sl local_address rem_address st …; st 0A is LISTEN.
-        let listening = table.split(separator: "\n").map { $0.split(separator: " ") }
-            .filter { $0.count > 3 && $0[1].hasSuffix(":" + hexPort) && $0[3] == "0A" }
+        let suffix = ":" + hexPort
+        var listening: [[Substring]] = []
+        for line in table.split(separator: "\n") {
+            let cols: [Substring] = line.split(separator: " ")
+            guard cols.count > 3, cols[1].hasSuffix(suffix), cols[3] == "0A" else { continue }
+            listening.append(cols)
+        }
         #expect(listening.count == 1, "\(listening)")
         #expect(listening.first?[1] == "0100007F:\(hexPort)", "bound to \(listening.first?[1] ?? "?"), not 127.0.0.1")
 
