@@ -51,7 +51,7 @@ let package = Package(
         ]),
         // HTTP server of `clp-flow serve`: JSON API, playground page, per-request θ(w).
         .target(name: "ClpFlowServe", dependencies: [
-            "ClpFlowSteps", "ClpFlowEngine", "ClpFlowWorkflow", "ClpFlowCore",
+            "ClpFlowSteps", "ClpFlowEngine", "ClpFlowKernels", "ClpFlowWorkflow", "ClpFlowCore",
             .product(name: "FlyingFox", package: "FlyingFox"),
         ]),
         // Command-line interface: one command per file.

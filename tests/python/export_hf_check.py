@@ -130,7 +130,7 @@ def main():
             # Greedy generation: transformers on the export against clp-flow at the same weighting.
             # As many new tokens as fit the context after this prompt (at most 10), so that clp-flow
             # does not shorten the document.
-            n_new = min(10, config["n_positions"] - len(hf_ids))
+            n_new = min(10, config["n_positions"] - len(hf_ids) - 1)
             gen_args = [binary, "generate", "--run-dir", str(rd), "--method", method, "--weights", wtext, *extra,
                         "--temperature", "0", "--max-new-tokens", str(n_new), "--json", DOC]
             ours_text = json.loads(run(gen_args).stdout)["texts"][0]
