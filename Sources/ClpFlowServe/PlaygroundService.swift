@@ -55,10 +55,8 @@ public final class PlaygroundService: @unchecked Sendable {
 
     /// Opens every evaluated method of the run whose policies have finished training.
     public init(run: TrainedRun, limits: ServeLimits) throws {
-        // One OpenBLAS thread per matrix product: requests run side by side instead. It also keeps
-        // every request's numerics fixed: `KVCache.step` picks the BLAS thread count from
-        // `BLAS.threads` before taking the BLAS lock, so with a count above 1 a step could see
-        // another request's temporary count of 1 and run with a different summation order.
+        // One worker thread per request: requests run side by side instead of splitting each
+        // product. (Numerics do not depend on it: products are cut into fixed parts.)
         BLAS.setThreads(1)
         self.run = run
         self.limits = limits
