@@ -27,7 +27,9 @@ import Testing
         try "name: x\nextends: ../../../../etc/passwd\n".write(to: deep.appendingPathComponent("workflow.yaml"), atomically: true, encoding: .utf8)
         let r = try E2E.clpFlow(["validate", "workflow.yaml"], cwd: deep)
         #expect(r.status == 2, "\(r.err)")
-        #expect(r.err.contains("etc/passwd:1:1: error: a template file must be a mapping"), "\(r.err)")
+        // The error is reported in the included file (here a YAML error on its second line, which
+        // has a ": "), never in the including one.
+        #expect(r.err.hasPrefix("../../../../etc/passwd:2:12: error: YAML syntax error"), "\(r.err)")
         #expect(r.err.contains("note: included from workflow.yaml:2:10\nextends: ../../../../etc/passwd\n         ^\n"), "\(r.err)")
         #expect(!r.err.contains("root:x") && !r.err.contains("secret-line"), "lines of a file that is not a YAML mapping were echoed:\n\(r.err)")
 
@@ -53,13 +55,13 @@ import Testing
         seed: 13
         data: {source: synthetic, synthetic_examples: 200, valid: 16, test: 8, max_document_tokens: 32, max_summary_tokens: 8}
         model: {size: nano, context: 64, tokenizer: {kind: byte}}
-        reference: {steps: 24, batch: 8}
+        reference: {steps: 200, batch: 8}
         rewards:
           - {name: rouge, kind: rouge1}
           - {name: novel, kind: novelty, n: 1}
         conditioning: attn
         weights: {train: uniform, eval: {points_per_edge: 3}}
-        stages: [{steps: 30, batch: 2, samples: 2, max_new_tokens: 6}]
+        stages: [{steps: 160, batch: 2, samples: 2, max_new_tokens: 6}]
         baselines: [prompt]
         evaluate: {prompts: 4, max_new_tokens: 6, sample_prompts: 1, metrics: [hypervolume]}
         """
