@@ -3,7 +3,8 @@
 Sends --requests POST /v1/generate requests from --concurrency client threads, cycling through
 weightings (and methods), stops after the last request or after --max-seconds, whichever comes
 first, and prints one JSON object: latency percentiles (ms), requests/s, generated tokens/s
-(client wall time) and the status counts. Every request must answer 200.
+(client wall time), the server's own generation time per request (`elapsed_ms`) and the
+status counts. Every request must answer 200.
 
 Usage: load.py URL [--requests N] [--concurrency C] [--methods clp,rewarded-soups] [--rewards M]
                [--max-new-tokens T] [--samples S] [--max-seconds S]
@@ -63,7 +64,7 @@ def main():
                           "seed": i}).encode() for i in range(a.requests)]
     lock = threading.Lock()
     next_index = [0]
-    latencies, tokens, statuses, errors = [], [0], {}, []
+    latencies, server_ms, tokens, statuses, errors = [], [], [0], {}, []
     deadline = time.monotonic() + a.max_seconds
 
     def worker():
@@ -91,7 +92,9 @@ def main():
                 statuses[status] = statuses.get(status, 0) + 1
                 if status == 200:
                     latencies.append(dt)
-                    tokens[0] += json.loads(data)["generated_tokens"]
+                    answer = json.loads(data)
+                    tokens[0] += answer["generated_tokens"]
+                    server_ms.append(answer["elapsed_ms"])
                 elif len(errors) < 5:
                     errors.append(data.decode(errors="replace")[:200])
         conn.close()
@@ -108,6 +111,7 @@ def main():
         "requests": len(lat), "concurrency": a.concurrency, "methods": methods, "samples": a.samples,
         "max_new_tokens": a.max_new_tokens, "wall_s": round(wall, 2),
         "latency_ms": {f"p{p}": round(percentile(lat, p), 1) for p in (50, 90, 95, 99)} | {"max": round(lat[-1], 1) if lat else None},
+        "server_generation_ms": {f"p{p}": round(percentile(sorted(server_ms), p), 1) for p in (50, 90, 99)},
         "requests_per_s": round(len(lat) / wall, 2), "tokens_per_s": round(tokens[0] / wall, 1),
         "generated_tokens": tokens[0], "status": statuses, "errors": errors[:5],
     }
