@@ -170,7 +170,7 @@ final class TemplateResolver {
     private func instantiate(_ ref: Reference, from file: String, chain: [String]) -> YAMLNode? {
         let rel = ref.path.scalarText ?? ""
         let dir = (file as NSString).deletingLastPathComponent
-        let path = rel.hasPrefix("/") ? rel : ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(rel)
+        let path = rel.hasPrefix("/") || dir.isEmpty ? rel : (dir as NSString).appendingPathComponent(rel)
         let normalized = (path as NSString).standardizingPath
         let key = TemplateResolver.key(normalized)
         if let start = chain.firstIndex(of: key) {
