@@ -170,8 +170,6 @@ final class TemplateResolver {
     private func instantiate(_ ref: Reference, from file: String, chain: [String]) -> YAMLNode? {
         let rel = ref.path.scalarText ?? ""
         let dir = (file as NSString).deletingLastPathComponent
-        // Relative to the including file's folder; a file in the current folder keeps a plain
-        // relative path (no "./" prefix in messages).
         let path = rel.hasPrefix("/") || dir.isEmpty ? rel : (dir as NSString).appendingPathComponent(rel)
         let normalized = (path as NSString).standardizingPath
         let key = TemplateResolver.key(normalized)
