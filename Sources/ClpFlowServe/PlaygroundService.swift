@@ -32,7 +32,7 @@ public final class PlaygroundService: @unchecked Sendable {
                 return DeRaMethod(name: d.name, aligned: d.aligned, reference: d.reference, alignedAlpha: d.alignedAlpha, builder: b)
             case let f as FixedModelMethod: return FixedModelMethod(name: f.name, model: f.model, builder: b)
             default:
-                if let softModels { return VertexMethod(models: softModels, builder: b) }
+                if let softModels { return SoftSet(models: softModels, builder: b) }
                 return steerable
             }
         }
@@ -278,19 +278,3 @@ public final class PlaygroundService: @unchecked Sendable {
     }
 }
 
-/// The SOFT baseline served: the policy of reward i answers at the vertex eᵢ only.
-final class VertexMethod: SteerableMethod, @unchecked Sendable {
-    let models: [GPTModel]
-    let builder: PromptBuilder
-    var name: String { "soft" }
-    var forwardPassesPerToken: Int { 1 }
-    init(models: [GPTModel], builder: PromptBuilder) { self.models = models; self.builder = builder }
-    func generate(_ examples: [RLExample], conditioning c: ConditioningInput, settings: GenerationSettings,
-                  seed: UInt64) throws -> (tokens: [[Int32]], logProbs: [Double]) {
-        guard let i = c.weights.firstIndex(of: 1), i < models.count else {
-            throw PolicyError.invalid("SOFT policies answer at vertices only (one weight 1, the others 0)")
-        }
-        return try FixedModelMethod(name: "soft", model: models[i], builder: builder)
-            .generate(examples, conditioning: c, settings: settings, seed: seed)
-    }
-}

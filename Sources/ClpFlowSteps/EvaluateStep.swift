@@ -150,17 +150,17 @@ public enum MethodFactory {
     }
 }
 
-/// The SOFT baseline: policy i answers at the vertex eᵢ.
-final class SoftSet: SteerableMethod {
+/// The SOFT baseline: policy i answers at the vertex eᵢ only (evaluation and serving).
+public final class SoftSet: SteerableMethod, @unchecked Sendable {
     let models: [GPTModel]
-    let builder: PromptBuilder
-    var name: String { "soft" }
-    var forwardPassesPerToken: Int { 1 }
-    init(models: [GPTModel], builder: PromptBuilder) { self.models = models; self.builder = builder }
-    func generate(_ examples: [RLExample], conditioning c: ConditioningInput, settings: GenerationSettings,
+    public let builder: PromptBuilder
+    public var name: String { "soft" }
+    public var forwardPassesPerToken: Int { 1 }
+    public init(models: [GPTModel], builder: PromptBuilder) { self.models = models; self.builder = builder }
+    public func generate(_ examples: [RLExample], conditioning c: ConditioningInput, settings: GenerationSettings,
                   seed: UInt64) throws -> (tokens: [[Int32]], logProbs: [Double]) {
         guard let i = c.weights.firstIndex(of: 1), i < models.count else {
-            throw PolicyError.invalid("SOFT policies answer at vertices only")
+            throw PolicyError.invalid("SOFT policies answer at vertices only (one weight 1, the others 0)")
         }
         return try FixedModelMethod(name: "soft", model: models[i], builder: builder)
             .generate(examples, conditioning: c, settings: settings, seed: seed)
