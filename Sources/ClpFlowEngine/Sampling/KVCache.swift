@@ -42,7 +42,6 @@ public final class KVCache {
     /// are ignored) and returns their logits [B, S, V], owned by the cache until the next call.
     @discardableResult
     public func step(tokens: [Int32], S: Int) throws -> UnsafeMutableBufferPointer<Float> {
-        let C = model.config.dModel
         let V = model.config.vocabSize
         guard tokens.count == B * S, S >= 1 else {
             throw GPTModelError.invalidInput("KV cache step: \(tokens.count) tokens for B·S = \(B)·\(S)")
