@@ -23,6 +23,15 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         self.init(seed: seed ^ h)
     }
 
+    /// The generator's whole state, to save and later continue the same sequence.
+    public var state: [UInt64] { [s.0, s.1, s.2, s.3] }
+
+    /// Continues the sequence of a generator whose `state` was saved.
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        s = (state[0], state[1], state[2], state[3])
+    }
+
     @inline(__always) private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
     public mutating func next() -> UInt64 {

@@ -23,11 +23,16 @@ public struct StepResources: Codable, Sendable, Hashable {
     public var account: String?
     /// How many times a failed step is retried before it counts as failed.
     public var retries: Int
+    /// Training steps: resumable state every this many steps (nil or 0: only by time) …
+    public var checkpointEvery: Int?
+    /// … and at least every this many minutes (nil or 0: only by steps). Neither changes outputs.
+    public var checkpointMinutes: Double?
 
     public init(cpus: Int = 1, memoryMB: Int? = nil, timeMinutes: Int? = nil, partition: String? = nil,
-                account: String? = nil, retries: Int = 0) {
+                account: String? = nil, retries: Int = 0, checkpointEvery: Int? = nil, checkpointMinutes: Double? = nil) {
         self.cpus = cpus; self.memoryMB = memoryMB; self.timeMinutes = timeMinutes
         self.partition = partition; self.account = account; self.retries = retries
+        self.checkpointEvery = checkpointEvery; self.checkpointMinutes = checkpointMinutes
     }
 }
 

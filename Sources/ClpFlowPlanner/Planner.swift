@@ -175,7 +175,12 @@ struct CellSections {
             modelObject["tokenizer"] = try tokenizerJSON(spec.tokenizer)
             return .object(modelObject)
         }
-        reference = try cache.canon("reference", wf.reference) { try enc.json($0, section: "reference") }
+        // Resume intervals change no output: they reach the steps through their resources.
+        reference = try cache.canon("reference", wf.reference) {
+            var o = try enc.json($0, section: "reference").objectValue ?? [:]
+            o["checkpoint_every"] = nil
+            return .object(o)
+        }
         pretrain = try wf.pretrain.map { p in
             try cache.canon("pretrain", p) { spec in
                 var o = try enc.json(spec, section: "pretrain").objectValue ?? [:]
@@ -200,12 +205,17 @@ struct CellSections {
             w["eval"] = nil
             return .object(w)
         }
-        stages = try wf.stages.map { st in try cache.canon("stage", st) { try enc.json($0, section: "stages") } }
+        func stageJSON(_ st: StageSpec) throws -> JSONValue {
+            var o = try enc.json(st, section: "stages").objectValue ?? [:]
+            o["checkpoint_every"] = nil
+            return .object(o)
+        }
+        stages = try wf.stages.map { st in try cache.canon("stage", st, stageJSON) }
         let m = wf.rewards.count
         softStages = try wf.stages.map { st in
             var s = st
             s.steps = Planner.softSteps(stageSteps: st.steps, rewards: m)
-            return try cache.canon("stage", s) { try enc.json($0, section: "stages") }
+            return try cache.canon("stage", s, stageJSON)
         }
         // `seeds` is expressed by each step's own seed; `metrics` only selects what the report shows.
         evaluate = try cache.canon("evaluate", wf.evaluate) {
@@ -509,8 +519,10 @@ final class PlanBuilder {
             idOfKey[d.key] = id
             let inputs = d.inputKeys.map { idOfKey[$0]! }
             let executor = cells[d.cell].workflow.executor
+            var resources = StepResources.resolve(stepId: id, executor: executor)
+            resources.applyCheckpoints(kind: d.kind, config: d.config, workflow: cells[d.cell].workflow)
             steps.append(PlannedStep(id: id, kind: d.kind, config: d.config, inputs: inputs, cacheKey: d.key,
-                                     resources: .resolve(stepId: id, executor: executor)))
+                                     resources: resources))
         }
 
         var plan = Plan(workflowName: base.name, seed: base.seed, steps: steps)

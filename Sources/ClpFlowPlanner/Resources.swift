@@ -1,3 +1,4 @@
+import ClpFlowCore
 import ClpFlowWorkflow
 
 extension StepResources {
@@ -17,6 +18,28 @@ extension StepResources {
         if let v = s.partition { partition = v }
         if let v = s.account { account = v }
         if let v = s.retries { retries = v }
+        if let v = s.checkpointMinutes { checkpointMinutes = v }
+    }
+
+    /// Default wall-time interval of resumable state in training steps.
+    public static let defaultCheckpointMinutes = 5.0
+
+    /// The resume settings of a training step of `kind` (nil fields for other kinds):
+    /// `checkpointEvery` from its spec, minutes from the executor (default 5).
+    mutating func applyCheckpoints(kind: StepKind, config: JSONValue, workflow wf: Workflow) {
+        let every: Int
+        switch kind {
+        case .pretrain: every = wf.pretrain?.checkpointEvery ?? 0
+        case .trainReference: every = wf.reference.checkpointEvery
+        case .trainSoft, .trainCLP:
+            let name = config["stage"]?["name"]?.stringValue
+            every = wf.stages.first { $0.name == name }?.checkpointEvery ?? 0
+        default:
+            checkpointMinutes = nil
+            return
+        }
+        checkpointEvery = every
+        if checkpointMinutes == nil { checkpointMinutes = StepResources.defaultCheckpointMinutes }
     }
 }
 

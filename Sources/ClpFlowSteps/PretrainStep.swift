@@ -12,10 +12,6 @@ import Foundation
 enum PretrainStep {
     struct Curve: Codable { var step: Int; var metrics: [String: Double] }
 
-    static func resumeDir(_ ctx: StepContext) -> URL {
-        ctx.runDirectory.workURL.appendingPathComponent("\(ctx.step.cacheKey).resume", isDirectory: true)
-    }
-
     static func run(_ ctx: StepContext) throws {
         let cfg = StepConfig(json: ctx.step.config, stepId: ctx.step.id)
         let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
@@ -36,11 +32,12 @@ enum PretrainStep {
         ctx.events.message("pretraining: \(model.parameterCount) parameters, \(train.texts.count) texts, \(train.totalTokens) tokens (\(train.windowsPerEpoch) windows of \(T + 1)), \(spec.steps) steps of \(spec.batch) windows ≈ \(JSONValue.formatNumber(Double(spec.steps * spec.batch) / Double(train.windowsPerEpoch))) epochs")
         let settings = PretrainSettings(steps: spec.steps, batch: spec.batch, learningRate: spec.learningRate, schedule: spec.schedule,
                                         warmup: spec.warmup, weightDecay: spec.weightDecay, clip: spec.clip,
-                                        evalEvery: spec.evalEvery, checkpointEvery: spec.checkpointEvery)
+                                        evalEvery: spec.evalEvery, checkpointEvery: ctx.checkpointSchedule.everySteps,
+                                        checkpointSeconds: ctx.checkpointSchedule.everySeconds)
         var curve: [Curve] = []
-        let stateDir = resumeDir(ctx)
+        let stateDir = ctx.resumeDir
         let summary = try PretrainTrainer(settings: settings).train(
-            model: model, corpus: train, valid: valid, stateDir: spec.checkpointEvery > 0 ? stateDir : nil,
+            model: model, corpus: train, valid: valid, stateDir: ctx.checkpointSchedule.enabled ? stateDir : nil,
             say: { ctx.events.message($0) }
         ) { r in
             ctx.events.progress(step: r.step, total: r.total, metrics: r.metrics.filter { $0.key == "loss" || $0.key == "valid_loss" })

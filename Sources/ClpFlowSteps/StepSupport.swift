@@ -256,3 +256,18 @@ enum ModelShape {
                          heads: spec.heads ?? preset.heads, dModel: spec.dModel ?? preset.dModel)
     }
 }
+
+extension StepContext {
+    /// The resumable state of a training step: work/<key>.resume/ of the run directory, outside
+    /// any attempt folder, so a killed or failed attempt's successor continues from it. The step
+    /// removes it once its outputs are written.
+    var resumeDir: URL {
+        runDirectory.workURL.appendingPathComponent("\(step.cacheKey).resume", isDirectory: true)
+    }
+
+    /// When a training step writes its resumable state (from its planned resources).
+    var checkpointSchedule: CheckpointSchedule {
+        CheckpointSchedule(everySteps: step.resources.checkpointEvery ?? 0,
+                           everySeconds: (step.resources.checkpointMinutes ?? 0) * 60)
+    }
+}

@@ -34,9 +34,11 @@ enum TrainReferenceStep {
             ctx.events.message("documents are cut to fit the context: \(needed) > \(model.config.context) tokens")
         }
         ctx.events.message("π_ref: \(model.parameterCount) parameters, \(spec.steps) steps")
+        let schedule = ctx.checkpointSchedule
         let summary = try SupervisedTrainer(spec: spec, seed: cfg.seed).train(
             model: model, train: task.supervised(task.splits.train), valid: task.supervised(Array(task.splits.valid.prefix(256))),
-            padToken: task.codec.endOfText
+            padToken: task.codec.endOfText, stateDir: schedule.enabled ? ctx.resumeDir : nil, checkpoints: schedule,
+            say: { ctx.events.message($0) }
         ) { r in
             ctx.events.progress(step: r.step, total: r.total, metrics: r.metrics)
             for (k, v) in r.metrics where k != "lr" { ctx.events.metric(k, v, step: r.step) }
@@ -45,6 +47,7 @@ enum TrainReferenceStep {
         try model.exportHuggingFace(to: dir, endOfText: Int32(task.tokenizer.eotId))
         try task.tokenizer.save(to: dir)
         try Files.writeJSON(summary, to: ctx.workDir.appendingPathComponent(ArtifactFiles.summary))
+        try? FileManager.default.removeItem(at: ctx.resumeDir)
     }
 }
 
@@ -93,8 +96,11 @@ enum TrainPolicyStep {
         let trainer = RLTrainer(stage: stage, weights: weights, kl: soft ? KLSpec.fixed(kl.range?.min ?? kl.alpha) : kl,
                                 rewardNames: names, normalization: RewardNormalization(normalizers), seed: cfg.seed)
         var curve: [Curve] = []
+        let schedule = ctx.checkpointSchedule
         let summary = try trainer.train(policy: policy, reference: reference, data: train, codec: task.codec,
-                                        generate: RLTrainer.cachedGenerator(endOfText: task.codec.endOfText), score: score) { r in
+                                        generate: RLTrainer.cachedGenerator(endOfText: task.codec.endOfText), score: score,
+                                        stateDir: schedule.enabled ? ctx.resumeDir : nil, checkpoints: schedule,
+                                        say: { ctx.events.message($0) }) { r in
             var shown: [String: Double] = [:]
             for n in names { shown["reward/\(n)"] = r.metrics["reward/\(n)"] }
             shown["kl"] = r.metrics["kl"]
@@ -112,6 +118,7 @@ enum TrainPolicyStep {
         try Files.writeJSON(normalizers, to: ctx.workDir.appendingPathComponent(ArtifactFiles.normalization))
         try Files.writeJSON(summary, to: ctx.workDir.appendingPathComponent(ArtifactFiles.summary))
         try Files.writeJSON(curve, to: ctx.workDir.appendingPathComponent(ArtifactFiles.curve))
+        try? FileManager.default.removeItem(at: ctx.resumeDir)
     }
 
     static func fitNormalization(reference: GPTModel, task: TextTask, train: [RLExample], rewards: [RewardSpec],

@@ -157,7 +157,7 @@ func naiveGenerate(_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix:
                                 normalization: .identity(2), seed: 7)
         let summary = try trainer.train(policy: policy, reference: ref, data: data, codec: codec,
                                         generate: RLTrainer.cachedGenerator(endOfText: 0),
-                                        score: score) { records.append($0) }
+                                        score: score, report: { records.append($0) })
         #expect(summary.samples == 40 * 8 * 4)
         #expect(records.count == 40 && records[0].conditioning.count == 8)
         func evaluate(_ w: [Double]) throws -> [Double] {

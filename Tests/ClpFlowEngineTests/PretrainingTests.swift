@@ -93,12 +93,12 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let model = try GPTModel(config: config, seed: 1)
         let opt = AdamW(count: model.parameterCount, lr: 1e-3)
-        try TrainingState.save(to: dir, model: model, optimizer: opt, position: .init(step: 3, epoch: 0, cursor: 24), curve: [])
+        try PretrainTrainer.saveState(to: dir, model: model, optimizer: opt, position: .init(step: 3, epoch: 0, cursor: 24), curve: [])
         let other = try GPTModel(config: GPTConfig(vocabSize: 12, context: 16, layers: 2, heads: 2, dModel: 16), seed: 1)
-        #expect(throws: GPTModelError.self) {
-            _ = try TrainingState.load(from: dir, model: other, optimizer: AdamW(count: other.parameterCount, lr: 1e-3))
+        #expect(throws: TrainingError.self) {
+            _ = try PretrainTrainer.loadState(from: dir, model: other, optimizer: AdamW(count: other.parameterCount, lr: 1e-3))
         }
-        let restored = try TrainingState.load(from: dir, model: model, optimizer: opt)
+        let restored = try PretrainTrainer.loadState(from: dir, model: model, optimizer: opt)
         #expect(restored?.position == .init(step: 3, epoch: 0, cursor: 24))
         #expect(opt.step == 0)
     }

@@ -49,9 +49,9 @@ import Testing
         spec.steps = 150; spec.batch = 16; spec.learningRate = 1e-2; spec.warmup = 10; spec.evalEvery = 50
         var records: [TrainingRecord] = []
         let before = try SupervisedTrainer.evaluate(model: model, examples: valid, batch: 16, padToken: 0)
-        let summary = try SupervisedTrainer(spec: spec, seed: 3).train(model: model, train: train, valid: valid, padToken: 0) {
+        let summary = try SupervisedTrainer(spec: spec, seed: 3).train(model: model, train: train, valid: valid, padToken: 0, report: {
             records.append($0)
-        }
+        })
         #expect(records.count == 150)
         #expect(records.filter { $0.metrics["valid_loss"] != nil }.count == 3)
         #expect(before > 2.0)

@@ -118,7 +118,7 @@ import Testing
         let prep = plan[id: "prepare-data"]!.resources
         #expect(prep == StepResources(cpus: 2, partition: "cpu"))
         let clp = plan[id: "train-clp[seed=1]/rl-long"]!.resources
-        #expect(clp == StepResources(cpus: 8, timeMinutes: 120, partition: "cpu"))
+        #expect(clp == StepResources(cpus: 8, timeMinutes: 120, partition: "cpu", checkpointEvery: 0, checkpointMinutes: 5))
         #expect(plan[id: "evaluate[method=clp,seed=0]"]!.resources.cpus == 2)
     }
 
@@ -334,6 +334,31 @@ import Testing
         let changed = Fixtures.plan(longer)
         #expect(changed[id: "pretrain"]!.cacheKey != key)
         #expect(changed[id: "train-reference"]!.cacheKey != Fixtures.plan(base)[id: "train-reference"]!.cacheKey)
+    }
+
+    /// Resume intervals reach training steps through their resources, never their keys.
+    @Test func resumeIntervalsAreResourcesNotKeys() {
+        let base = Self.withPretrain()
+        let plan = Fixtures.plan(base)
+        var often = base
+        often.pretrain!.checkpointEvery = 7
+        often.reference.checkpointEvery = 9
+        for i in often.stages.indices { often.stages[i].checkpointEvery = 3 }
+        often.executor.resources.checkpointMinutes = 0.5
+        let oftenPlan = Fixtures.plan(often)
+        #expect(oftenPlan.steps.map(\.cacheKey) == plan.steps.map(\.cacheKey))
+        #expect(oftenPlan.steps.map(\.config) == plan.steps.map(\.config))
+        for step in oftenPlan.steps {
+            switch step.kind {
+            case .pretrain: #expect(step.resources.checkpointEvery == 7)
+            case .trainReference: #expect(step.resources.checkpointEvery == 9)
+            case .trainSoft, .trainCLP: #expect(step.resources.checkpointEvery == 3)
+            default: #expect(step.resources.checkpointEvery == nil && step.resources.checkpointMinutes == nil, "\(step.id)")
+            }
+            if step.resources.checkpointEvery != nil { #expect(step.resources.checkpointMinutes == 0.5) }
+        }
+        #expect(plan.steps.filter { $0.resources.checkpointMinutes != nil }.allSatisfy { $0.resources.checkpointMinutes == 5 })
+        #expect(plan[id: "train-reference"]!.config["reference"]?["checkpoint_every"] == nil)
     }
 
     @Test func cellsShareOnePretrainStep() {

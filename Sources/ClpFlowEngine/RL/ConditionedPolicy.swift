@@ -196,6 +196,35 @@ public final class ConditionedPolicy: @unchecked Sendable {
         return norm
     }
 
+    /// Every trainable buffer of this policy (shared parameters, copies, prefix vectors) as named
+    /// tensors, with the optimiser's moments: the resumable state of RL training.
+    func trainingState(_ opt: Optimizer) -> [(String, [Float])] {
+        var out: [(String, [Float])] = [("params", model.params.array)] + opt.shared.stateTensors("adam")
+        if let copies, let o = opt.copies { out += [("copies", copies.copies)] + o.stateTensors("copies.adam") }
+        if let o = opt.soft { out += [("soft", softTokens)] + o.stateTensors("soft.adam") }
+        return out
+    }
+
+    /// The sizes `trainingState` writes.
+    func trainingStateSizes(_ opt: Optimizer) -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: trainingState(opt).map { ($0.0, $0.1.count) })
+    }
+
+    /// Restores what `trainingState` wrote; `steps` are the optimisers' step counts (shared,
+    /// copies, soft).
+    func restoreTrainingState(_ t: [String: [Float]], optimizer opt: Optimizer, steps: [Int]) {
+        model.params.copy(from: t["params"]!)
+        opt.shared.restoreState("adam", tensors: t, step: steps[0])
+        if copies != nil, let o = opt.copies {
+            copies!.copies = t["copies"]!
+            o.restoreState("copies.adam", tensors: t, step: steps[1])
+        }
+        if let o = opt.soft {
+            softTokens = t["soft"]!
+            o.restoreState("soft.adam", tensors: t, step: steps[2])
+        }
+    }
+
     /// Optimizer state for every trainable buffer of this policy.
     public final class Optimizer {
         let shared: AdamW
@@ -206,6 +235,9 @@ public final class ConditionedPolicy: @unchecked Sendable {
             copies = policy.copies.map { AdamW(count: $0.copies.count, lr: Float(lr), weightDecay: Float(weightDecay)) }
             soft = policy.softTokens.isEmpty ? nil : AdamW(count: policy.softTokens.count, lr: Float(lr), weightDecay: 0)
         }
+        /// The step counts of the shared, copies' and soft optimisers (0 where absent).
+        var steps: [Int] { [shared.step, copies?.step ?? 0, soft?.step ?? 0] }
+
         public func step(_ policy: ConditionedPolicy, lr: Double) {
             shared.lr = Float(lr)
             shared.update(policy.model)

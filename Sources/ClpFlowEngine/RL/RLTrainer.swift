@@ -1,6 +1,7 @@
 import ClpFlowCore
 import ClpFlowKernels
 import ClpFlowWorkflow
+import Foundation
 
 /// A training or evaluation prompt: the tokenised document and the texts rewards read.
 public struct RLExample: Sendable, Hashable {
@@ -108,9 +109,13 @@ public struct RLTrainer {
         public var finalMetrics: [String: Double]
     }
 
+    /// Trains `policy` in place. With `stateDir` it writes its resumable state on `checkpoints`'
+    /// schedule and continues from the last one, bit-identically to an uninterrupted run; the
+    /// records of steps done before a resumption are reported again.
     public func train(policy: ConditionedPolicy, reference: GPTModel, data: [RLExample], codec: any TextCodec,
                       generate: ResponseGenerator, score: RewardScorer,
-                      report: (StepRecord) -> Void = { _ in }) throws -> Summary {
+                      stateDir: URL? = nil, checkpoints: CheckpointSchedule = .never, say: (String) -> Void = { _ in },
+                      report: (StepRecord) throws -> Void = { _ in }) throws -> Summary {
         guard !data.isEmpty else { throw TrainingError.emptyData("no training prompts") }
         let m = rewardNames.count
         var rng = SeededRandom(seed: seed, stream: "rl/\(stage.name)")
@@ -125,7 +130,23 @@ public struct RLTrainer {
         let k = max(1, stage.samples), B = max(1, stage.batch)
         var order = Array(data.indices), cursor = order.count
         var last: [String: Double] = [:]
-        for step in 0..<stage.steps {
+        var records: [StateRecord] = []
+        var checkpoints = checkpoints
+        if let stateDir, let saved = try TrainingState.load(from: stateDir, kind: RLTrainer.stateKind,
+                                                            sizes: policy.trainingStateSizes(optimizer), as: StateBody.self) {
+            guard saved.body.order.count == data.count, let restored = SeededRandom(state: saved.body.rng) else {
+                throw TrainingError.state("resumable state in \(stateDir.path) is for \(saved.body.order.count) training prompts, not \(data.count); remove it to start over")
+            }
+            policy.restoreTrainingState(saved.tensors, optimizer: optimizer, steps: saved.body.optimizerSteps)
+            try sampler.restore(learned: saved.body.sampler)
+            rng = restored; order = saved.body.order; cursor = saved.body.cursor; records = saved.body.curve
+            last = records.last?.metrics ?? [:]
+            say("resuming \(stage.name) at step \(records.count) of \(stage.steps) from \(stateDir.path)")
+            for r in records {
+                try report(StepRecord(step: r.step, total: stage.steps, metrics: r.metrics, conditioning: r.conditioning))
+            }
+        }
+        for step in records.count..<stage.steps {
             policy.zeroGrads()
             var conds: [ConditioningInput] = []
             var rawSum = [Double](repeating: 0, count: m), normSum = [Double](repeating: 0, count: m)
@@ -192,7 +213,14 @@ public struct RLTrainer {
                 throw TrainingError.nonFinite(step: step + 1, what: "a training metric (\(metrics.filter { !$0.value.isFinite }.keys.sorted().joined(separator: ", ")))")
             }
             last = metrics
-            report(StepRecord(step: step + 1, total: stage.steps, metrics: metrics, conditioning: conds))
+            records.append(StateRecord(step: step + 1, metrics: metrics, conditioning: conds))
+            try report(StepRecord(step: step + 1, total: stage.steps, metrics: metrics, conditioning: conds))
+            if let stateDir, checkpoints.due(done: step + 1, total: stage.steps) {
+                let body = StateBody(optimizerSteps: optimizer.steps, rng: rng.state, order: order, cursor: cursor,
+                                     sampler: sampler.learned, curve: records)
+                try TrainingState.save(to: stateDir, kind: RLTrainer.stateKind, step: step + 1,
+                                       tensors: policy.trainingState(optimizer), body: body)
+            }
         }
         return Summary(steps: stage.steps, samples: stage.steps * B * k, finalMetrics: last)
     }
@@ -229,6 +257,25 @@ public struct RLTrainer {
         }
         return SequenceScores(total: total, lengths: responses.map(\.count), T: T, targets: targets, mask: mask)
     }
+}
+
+extension RLTrainer {
+    struct StateRecord: Codable {
+        var step: Int
+        var metrics: [String: Double]
+        var conditioning: [ConditioningInput]
+    }
+
+    struct StateBody: Codable {
+        var optimizerSteps: [Int]
+        var rng: [UInt64]
+        var order: [Int]
+        var cursor: Int
+        var sampler: [String: [[Double]?]]
+        var curve: [StateRecord]
+    }
+
+    static let stateKind = "rl"
 }
 
 extension RLTrainer {

@@ -34,6 +34,17 @@ public struct WeightSampler: Sendable {
         sample(distribution, path: "", &rng)
     }
 
+    /// What the sampler has learned so far (the adaptive nodes' estimates), to save and restore.
+    public var learned: [String: [[Double]?]] { adaptive.mapValues(\.estimates) }
+
+    /// Restores estimates saved from `learned` of a sampler with the same distribution.
+    public mutating func restore(learned: [String: [[Double]?]]) throws {
+        guard Set(learned.keys) == Set(adaptive.keys) else {
+            throw TrainingError.emptyData("saved weight-sampler state does not match the distribution's adaptive nodes")
+        }
+        for (path, e) in learned { try adaptive[path]!.restore(estimates: e) }
+    }
+
     private func sample(_ d: WeightDistribution, path: String, _ rng: inout SeededRandom) -> [Double] {
         let m = rewardCount
         switch d {
@@ -113,6 +124,13 @@ public struct AdaptiveWeighting: Sendable, Hashable {
             if d < bestD { bestD = d; best = k }
         }
         return best
+    }
+
+    mutating func restore(estimates e: [[Double]?]) throws {
+        guard e.count == lattice.count else {
+            throw TrainingError.emptyData("saved adaptive-weighting state has \(e.count) lattice points, expected \(lattice.count)")
+        }
+        estimates = e
     }
 
     public mutating func observe(weights: [Double], rewards: [Double]) {

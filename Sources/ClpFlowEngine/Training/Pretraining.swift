@@ -53,18 +53,19 @@ public struct PretrainSettings: Sendable, Hashable {
     public var clip: Double
     public var evalEvery: Int
     public var checkpointEvery: Int
+    public var checkpointSeconds: Double
 
     public init(steps: Int, batch: Int, learningRate: Double, schedule: LRSchedule, warmup: Int, weightDecay: Double,
-                clip: Double, evalEvery: Int, checkpointEvery: Int) {
+                clip: Double, evalEvery: Int, checkpointEvery: Int, checkpointSeconds: Double = 0) {
         self.steps = steps; self.batch = batch; self.learningRate = learningRate; self.schedule = schedule
         self.warmup = warmup; self.weightDecay = weightDecay; self.clip = clip; self.evalEvery = evalEvery
-        self.checkpointEvery = checkpointEvery
+        self.checkpointEvery = checkpointEvery; self.checkpointSeconds = checkpointSeconds
     }
 }
 
 /// Causal language modelling on a packed corpus: AdamW, warm-up + schedule, clipping, every
 /// token predicted. With a state directory it writes its full state every `checkpointEvery` steps
-/// and continues from the last one: the result is bit-identical to an uninterrupted run.
+/// (and every `checkpointSeconds`) and continues from the last one: the result is bit-identical to an uninterrupted run.
 public struct PretrainTrainer {
     public let settings: PretrainSettings
 
@@ -123,7 +124,7 @@ public struct PretrainTrainer {
         let opt = AdamW(count: model.parameterCount, lr: Float(s.learningRate), weightDecay: Float(s.weightDecay))
         var position = TrainingState.Position(step: 0, epoch: 0, cursor: 0)
         var curve: [TrainingState.Record] = []
-        if let stateDir, let saved = try TrainingState.load(from: stateDir, model: model, optimizer: opt) {
+        if let stateDir, let saved = try PretrainTrainer.loadState(from: stateDir, model: model, optimizer: opt) {
             position = saved.position
             curve = saved.curve
             say("resuming pretraining at step \(position.step) of \(s.steps) from \(stateDir.path)")
@@ -136,6 +137,7 @@ public struct PretrainTrainer {
         let T = corpus.T
         let weights = [Float](repeating: 1 / Float(s.batch * T), count: s.batch * T)
         var tokens = [Int32](repeating: 0, count: s.batch * T), targets = tokens
+        var checkpoints = CheckpointSchedule(everySteps: s.checkpointEvery, everySeconds: s.checkpointSeconds)
         while position.step < s.steps {
             let step = position.step
             for b in 0..<s.batch {
@@ -167,13 +169,42 @@ public struct PretrainTrainer {
             position.step += 1
             curve.append(TrainingState.Record(step: step + 1, metrics: metrics))
             try report(TrainingRecord(step: step + 1, total: s.steps, metrics: metrics))
-            if let stateDir, s.checkpointEvery > 0, position.step % s.checkpointEvery == 0, !isLast {
-                try TrainingState.save(to: stateDir, model: model, optimizer: opt, position: position, curve: curve)
+            if let stateDir, checkpoints.due(done: position.step, total: s.steps) {
+                try PretrainTrainer.saveState(to: stateDir, model: model, optimizer: opt, position: position, curve: curve)
             }
         }
         let seen = s.steps * s.batch * T
         return Summary(steps: s.steps, tokensSeen: seen, epochs: Double(seen) / Double(max(1, corpus.totalTokens)),
                        finalTrainLoss: lastLoss, validLoss: validLoss,
                        validPerplexity: validLoss.isFinite ? validLoss.exponential : .nan)
+    }
+}
+
+extension PretrainTrainer {
+    struct StateBody: Codable {
+        var optimizerStep: Int
+        var position: TrainingState.Position
+        var curve: [TrainingState.Record]
+    }
+
+    static let stateKind = "pretrain"
+
+    /// Writes the pretraining state: parameters, AdamW moments and step, data position, curve.
+    public static func saveState(to dir: URL, model: GPTModel, optimizer: AdamW, position: TrainingState.Position,
+                                 curve: [TrainingState.Record]) throws {
+        try TrainingState.save(to: dir, kind: stateKind, step: position.step,
+                               tensors: [("params", model.params.array)] + optimizer.stateTensors("adam"),
+                               body: StateBody(optimizerStep: optimizer.step, position: position, curve: curve))
+    }
+
+    /// Restores the state saved in `dir` into `model` and `optimizer`; nil when there is none.
+    public static func loadState(from dir: URL, model: GPTModel,
+                                 optimizer: AdamW) throws -> (position: TrainingState.Position, curve: [TrainingState.Record])? {
+        let n = model.parameterCount
+        guard let saved = try TrainingState.load(from: dir, kind: stateKind, sizes: ["params": n, "adam.m": n, "adam.v": n],
+                                                 as: StateBody.self) else { return nil }
+        model.params.copy(from: saved.tensors["params"]!)
+        optimizer.restoreState("adam", tensors: saved.tensors, step: saved.body.optimizerStep)
+        return (saved.body.position, saved.body.curve)
     }
 }

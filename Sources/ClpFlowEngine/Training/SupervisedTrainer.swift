@@ -1,6 +1,7 @@
 import ClpFlowCore
 import ClpFlowKernels
 import ClpFlowWorkflow
+import Foundation
 
 /// One supervised example: the model reads `prompt` (document tokens followed by the separator)
 /// and learns to continue with `target` (summary tokens followed by end-of-text).
@@ -63,12 +64,14 @@ public enum Batching {
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFinite(step: Int, what: String)
     case emptyData(String)
+    /// Resumable training state that cannot be used.
+    case state(String)
 
     public var description: String {
         switch self {
         case .nonFinite(let step, let what):
             return "training diverged at step \(step): \(what) is not finite (NaN or Inf); lower the learning rate or raise clipping"
-        case .emptyData(let s): return s
+        case .emptyData(let s), .state(let s): return s
         }
     }
 }
@@ -114,17 +117,32 @@ public struct SupervisedTrainer {
         return total / Double(max(1, count))
     }
 
+    /// Trains `model` in place. With `stateDir` it writes its resumable state on `checkpoints`'
+    /// schedule and continues from the last one, bit-identically to an uninterrupted run; the
+    /// records of steps done before a resumption are reported again, so listeners see the whole
+    /// curve.
     public func train(model: GPTModel, train: [SequenceExample], valid: [SequenceExample], padToken: Int32,
-                      report: (TrainingRecord) -> Void = { _ in }) throws -> Summary {
+                      stateDir: URL? = nil, checkpoints: CheckpointSchedule = .never, say: (String) -> Void = { _ in },
+                      report: (TrainingRecord) throws -> Void = { _ in }) throws -> Summary {
         guard !train.isEmpty else { throw TrainingError.emptyData("the training split is empty") }
         var rng = SeededRandom(seed: seed, stream: "reference/batches")
         let schedule = LearningRateSchedule(peak: spec.learningRate, warmup: spec.warmup, total: spec.steps, kind: spec.schedule)
         let opt = AdamW(count: model.parameterCount, lr: Float(spec.learningRate), weightDecay: Float(spec.weightDecay))
         var order = Array(train.indices)
         var cursor = order.count
-        var lastLoss = Double.nan
-        var validLoss = Double.nan
-        for step in 0..<spec.steps {
+        var curve: [TrainingState.Record] = []
+        var checkpoints = checkpoints
+        if let stateDir, let saved = try SupervisedTrainer.loadState(from: stateDir, model: model, optimizer: opt) {
+            guard saved.order.count == train.count, let restored = SeededRandom(state: saved.rng) else {
+                throw TrainingError.state("resumable state in \(stateDir.path) is for \(saved.order.count) training examples, not \(train.count); remove it to start over")
+            }
+            rng = restored; order = saved.order; cursor = saved.cursor; curve = saved.curve
+            say("resuming π_ref training at step \(curve.count) of \(spec.steps) from \(stateDir.path)")
+            for r in curve { try report(TrainingRecord(step: r.step, total: spec.steps, metrics: r.metrics)) }
+        }
+        var lastLoss = curve.last?.metrics["loss"] ?? .nan
+        var validLoss = curve.last(where: { $0.metrics["valid_loss"] != nil })?.metrics["valid_loss"] ?? .nan
+        for step in curve.count..<spec.steps {
             var chunk: [SequenceExample] = []
             for _ in 0..<spec.batch {
                 if cursor == order.count { order.shuffle(using: &rng); cursor = 0 }
@@ -148,9 +166,40 @@ public struct SupervisedTrainer {
                 metrics["valid_loss"] = validLoss
                 metrics["valid_perplexity"] = validLoss.exponential
             }
-            report(TrainingRecord(step: step + 1, total: spec.steps, metrics: metrics))
+            curve.append(TrainingState.Record(step: step + 1, metrics: metrics))
+            try report(TrainingRecord(step: step + 1, total: spec.steps, metrics: metrics))
+            if let stateDir, checkpoints.due(done: step + 1, total: spec.steps) {
+                try SupervisedTrainer.saveState(to: stateDir, model: model, optimizer: opt,
+                                                body: StateBody(optimizerStep: opt.step, rng: rng.state, order: order, cursor: cursor, curve: curve))
+            }
         }
         return Summary(steps: spec.steps, finalTrainLoss: lastLoss, validLoss: validLoss,
                        validPerplexity: validLoss.isFinite ? validLoss.exponential : .nan)
+    }
+}
+
+extension SupervisedTrainer {
+    struct StateBody: Codable {
+        var optimizerStep: Int
+        var rng: [UInt64]
+        var order: [Int]
+        var cursor: Int
+        var curve: [TrainingState.Record]
+    }
+
+    static let stateKind = "reference"
+
+    static func saveState(to dir: URL, model: GPTModel, optimizer: AdamW, body: StateBody) throws {
+        try TrainingState.save(to: dir, kind: stateKind, step: body.curve.count,
+                               tensors: [("params", model.params.array)] + optimizer.stateTensors("adam"), body: body)
+    }
+
+    static func loadState(from dir: URL, model: GPTModel, optimizer: AdamW) throws -> StateBody? {
+        let n = model.parameterCount
+        guard let saved = try TrainingState.load(from: dir, kind: stateKind, sizes: ["params": n, "adam.m": n, "adam.v": n],
+                                                 as: StateBody.self) else { return nil }
+        model.params.copy(from: saved.tensors["params"]!)
+        optimizer.restoreState("adam", tensors: saved.tensors, step: saved.body.optimizerStep)
+        return saved.body
     }
 }

@@ -181,11 +181,14 @@ public struct ReferenceSpec: Codable, Sendable, Hashable {
     public var weightDecay: Double = 0.01
     public var clip: Double = 1.0
     public var evalEvery: Int = 100
+    /// Resumable training state written every this many steps (0: only by time).
+    public var checkpointEvery: Int = 0
 
     public init() {}
     enum CodingKeys: String, CodingKey {
         case steps, batch, schedule, warmup, clip
         case learningRate = "learning_rate", weightDecay = "weight_decay", evalEvery = "eval_every"
+        case checkpointEvery = "checkpoint_every"
     }
 }
 
@@ -332,11 +335,13 @@ public struct StageSpec: Codable, Sendable, Hashable {
     public var clip: Double = 1.0
     public var temperature: Double = 1.0
     public var maxNewTokens: Int = 24
+    /// Resumable training state written every this many steps (0: only by time).
+    public var checkpointEvery: Int = 0
 
     public init() {}
     enum CodingKeys: String, CodingKey {
         case name, algorithm, steps, batch, samples, warmup, clip, temperature
-        case learningRate = "learning_rate", maxNewTokens = "max_new_tokens"
+        case learningRate = "learning_rate", maxNewTokens = "max_new_tokens", checkpointEvery = "checkpoint_every"
     }
 }
 
@@ -427,10 +432,13 @@ public struct SlurmResources: Codable, Sendable, Hashable {
     /// Memory in megabytes.
     public var memoryMB: Int? = nil
     public var retries: Int? = nil
+    /// Training steps: resumable state at least this often, in minutes of wall time (0: only by
+    /// steps, see `checkpoint_every`).
+    public var checkpointMinutes: Double? = nil
     public init() {}
     enum CodingKeys: String, CodingKey {
         case partition, account, cpus, retries
-        case timeMinutes = "time_minutes", memoryMB = "memory_mb"
+        case timeMinutes = "time_minutes", memoryMB = "memory_mb", checkpointMinutes = "checkpoint_minutes"
     }
 }
 

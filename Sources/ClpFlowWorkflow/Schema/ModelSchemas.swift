@@ -92,7 +92,7 @@ extension PretrainSpec: SchemaDescribed {
             FieldSchema("weight_decay", R.nonNegative, "Decoupled weight decay."),
             FieldSchema("clip", R.positive, "Global gradient-norm clip."),
             FieldSchema("eval_every", R.int(0), "Validation loss and perplexity every this many steps (0: only after the last step)."),
-            FieldSchema("checkpoint_every", R.int(0), "Resumable state (parameters, optimiser moments, data position, curve) every this many steps; a killed step continues from it (0: never)."),
+            FieldSchema("checkpoint_every", R.int(0), "Resumable state (parameters, optimiser moments, data position, curve) every this many steps, besides every `executor.resources.checkpoint_minutes`; a killed step continues from it (0: only by time). Changes no output, so it is not part of the cache key."),
         ])
 }
 
@@ -107,6 +107,7 @@ extension ReferenceSpec: SchemaDescribed {
             FieldSchema("weight_decay", R.nonNegative, "Decoupled weight decay."),
             FieldSchema("clip", R.positive, "Global gradient-norm clip."),
             FieldSchema("eval_every", R.int(0), "Validation loss every this many steps (0: never)."),
+            FieldSchema("checkpoint_every", R.int(0), "Resumable state (parameters, optimiser moments, generator state, data position, curve) every this many steps, besides every `executor.resources.checkpoint_minutes`; a killed step continues from it (0: only by time). Changes no output, so it is not part of the cache key."),
         ])
 }
 
@@ -175,6 +176,7 @@ extension StageSpec: SchemaDescribed {
             FieldSchema("clip", R.positive, "Global gradient-norm clip."),
             FieldSchema("temperature", R.positive, "Sampling temperature during training."),
             FieldSchema("max_new_tokens", R.int(1), "Tokens generated per sample."),
+            FieldSchema("checkpoint_every", R.int(0), "Resumable state (parameters, copies, optimiser moments, generator and weight-sampler state, data position, curve) every this many steps, besides every `executor.resources.checkpoint_minutes`; a killed step continues from it (0: only by time). Changes no output, so it is not part of the cache key."),
         ])
 }
 
@@ -221,6 +223,7 @@ extension SlurmResources: SchemaDescribed {
             FieldSchema("cpus", R.int(1), "CPUs per step (default 1): the step's kernel threads on Slurm; locally a step uses at least this many, and a fair share of the idle cores when that is more. Results do not depend on the thread count."),
             FieldSchema("memory_mb", R.int(1), "Memory in megabytes."),
             FieldSchema("retries", R.int(0), "Times a failed step is retried."),
+            FieldSchema("checkpoint_minutes", R.nonNegative, "Training steps (pretrain, reference, soft, clp): resumable state at least this often, in minutes of wall time (default 5; 0: only every `checkpoint_every` steps). A killed or failed step continues from its last state, with the same bytes as an uninterrupted run."),
         ])
 }
 
