@@ -20,6 +20,7 @@ extension ClpFlowCommand {
         DebugLogitsCommand.self,
         DebugInitModelCommand.self,
         DebugTokenizeCommand.self,
+        DebugMetricsCommand.self,
         DebugPolicyLogitsCommand.self,
     ]
 }

@@ -1,0 +1,62 @@
+import ArgumentParser
+import ClpFlowCore
+import ClpFlowEngine
+import Foundation
+
+/// Hidden developer command: evaluates the evaluation metrics on cases read as JSON from stdin and
+/// prints the results as JSON. Used by scripts/checks/metrics.sh to compare hypervolume, Spearman
+/// ρ, its permutation p-value and bootstrap intervals with an independent implementation.
+struct DebugMetricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "debug-metrics",
+        abstract: "Compute evaluation metrics on JSON cases from stdin (developer tool).",
+        discussion: """
+            Reads {"hypervolume": [{"points": [[…]], "reference": […]}], "spearman": [{"x": […], "y": […]}], \
+            "bootstrap": [{"values": […], "resamples": N, "level": 0.95, "seed": S}]} and prints the same \
+            lists with "value" (hypervolume, rho), "p" (exact or Monte-Carlo permutation p-value of ρ) and \
+            "lower"/"upper" (bootstrap interval of the mean) added.
+            """,
+        shouldDisplay: false
+    )
+
+    struct HVCase: Codable { var points: [[Double]]; var reference: [Double]; var value: Double? }
+    struct RhoCase: Codable { var x: [Double]; var y: [Double]; var value: Double?; var p: Double? }
+    struct BootCase: Codable {
+        var values: [Double]; var resamples: Int?; var level: Double?; var seed: UInt64?
+        var lower: Double?; var upper: Double?
+    }
+    struct Cases: Codable {
+        var hypervolume: [HVCase]?
+        var spearman: [RhoCase]?
+        var bootstrap: [BootCase]?
+    }
+
+    func run() throws {
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        var cases: Cases
+        do { cases = try JSONDecoder().decode(Cases.self, from: input) } catch {
+            FileHandle.standardError.write(Data("error: stdin is not a metrics case file: \(error)\n".utf8))
+            throw ExitCode(ClpFlowExit.invalidInput)
+        }
+        cases.hypervolume = cases.hypervolume?.map { c in
+            var c = c; c.value = ParetoMetrics.hypervolume(c.points, reference: c.reference); return c
+        }
+        cases.spearman = cases.spearman?.map { c in
+            var c = c
+            c.value = ParetoMetrics.spearman(c.x, c.y)
+            c.p = Uncertainty.spearmanPermutationP(c.x, c.y, seed: 1)
+            return c
+        }
+        cases.bootstrap = cases.bootstrap?.map { c in
+            var c = c
+            let i = Uncertainty.meanInterval(c.values, resamples: c.resamples ?? Uncertainty.defaultResamples,
+                                             level: c.level ?? Uncertainty.defaultLevel, seed: c.seed ?? 0)
+            c.lower = i?.lower; c.upper = i?.upper
+            return c
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        FileHandle.standardOutput.write(try enc.encode(cases))
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+}
