@@ -20,6 +20,9 @@ public struct EvaluationArtifact: Codable, Sendable {
     public var steerability: [ParetoMetrics.Steerability]
     /// Lead-k (the document's first k words) scored with the same rewards on the same prompts.
     public var lead: [LeadBaseline.Point]?
+    /// J(w) = Σᵢ wᵢ r̃ᵢ − α·KL relative to π_ref at each evaluated point (`TrainedObjective`), in
+    /// the order of `evaluation.points`.
+    public var objective: [ObjectiveEstimate]?
 }
 
 enum EvaluateStep {
@@ -76,9 +79,16 @@ enum EvaluateStep {
             task.codec.decodeTokens(builder.tokens($0, conditioning: nil, textual: false))
         }, score: score)
         for p in lead { for (i, r) in p.rewards.enumerated() { ctx.events.metric("lead\(p.k)/\(names[i])", r.mean) } }
+        let objective = result.points.enumerated().compactMap { k, p in
+            TrainedObjective.estimate(p, reference: refPoint, alpha: p.alpha ?? kl.alpha, seed: cfg.seed &+ UInt64(k))
+        }
+        for o in objective where o.weights.contains(1) {
+            let i = o.weights.firstIndex(of: 1)!
+            ctx.events.metric("objective/\(names[i])", o.mean)
+        }
         try Files.writeJSON(EvaluationArtifact(method: method, label: label, conditioning: conditioningName, rewardNames: names,
                                                evaluation: result, reference: refPoint, hypervolume: hv, steerability: steer,
-                                               lead: lead),
+                                               lead: lead, objective: objective.count == result.points.count ? objective : nil),
                             to: ctx.workDir.appendingPathComponent(ArtifactFiles.evaluation))
     }
 }

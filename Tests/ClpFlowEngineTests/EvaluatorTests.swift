@@ -68,4 +68,27 @@ import Testing
         for p in r1.points { #expect(abs(p.kl.mean) < 1e-3) }
         #expect(r1.points.allSatisfy { $0.rewards.count == 2 && $0.length.mean > 0 })
     }
+
+    /// The KL axis is the KL of the policy itself: its samples are drawn at temperature 1 whatever
+    /// the evaluation temperature, so evaluations at 0.3 and 0.8 (and greedy) report the same KL
+    /// per prompt while their rewards come from their own temperature. Per-prompt values back the
+    /// estimates.
+    @Test func theKLIsThePolicysWhateverTheEvaluationTemperature() throws {
+        let ref = try GPTModel(config: config, seed: 1)
+        let other = try GPTModel(config: config, seed: 9)
+        let builder = PromptBuilder(codec: codec, context: 24, maxNewTokens: 6, rewardNames: ["c", "d"])
+        let method = FixedModelMethod(name: "other", model: other, builder: builder)
+        let score: RewardScorer = { rs in rs.map { [self.share($0.response, "c"), self.share($0.response, "d")] } }
+        func run(_ t: Double) throws -> EvaluationPoint {
+            let ev = Evaluator(rewardNames: ["c", "d"], settings: GenerationSettings(temperature: t, maxNewTokens: 6), seeds: 1,
+                               samplePrompts: 0, seed: 5)
+            return try ev.evaluate(method, grid: [ConditioningInput(weights: [0.5, 0.5])], examples: examples(24), reference: ref,
+                                   builder: builder, score: score).points[0]
+        }
+        let cold = try run(0.3), warm = try run(0.8), greedy = try run(0)
+        #expect(cold.perPrompt!.kl == warm.perPrompt!.kl && cold.perPrompt!.kl == greedy.perPrompt!.kl)
+        #expect(cold.perPrompt!.rewards != warm.perPrompt!.rewards)
+        #expect(cold.perPrompt!.rewards.count == 24 && cold.kl.mean > 0)
+        #expect(abs(cold.kl.mean - cold.perPrompt!.kl.reduce(0, +) / 24) < 1e-12)
+    }
 }

@@ -75,3 +75,30 @@ import Testing
         #expect(Uncertainty.noiseSpread(pooled: pool, points: 1, perPoint: 8, seed: 1) == nil)
     }
 }
+
+@Suite struct TrainedObjectiveTests {
+    static func point(_ w: [Double], rewards: [[Double]], kl: [Double]) -> EvaluationPoint {
+        let m = rewards[0].count
+        return EvaluationPoint(weights: w, alpha: nil, rewards: (0..<m).map { i in Estimate(rewards.map { $0[i] }) },
+                               kl: Estimate(kl), length: Estimate([1]), perPrompt: .init(rewards: rewards, kl: kl))
+    }
+
+    /// Hand-computed: π_ref's reward 0 has values 0, 1, 2, 3 (sd √(5/3)), reward 1 is constant
+    /// (scale 1). The method gains 1 on reward 0 and 0.5 on reward 1 at every prompt with KL 2.
+    @Test func objectiveRelativeToTheReferenceByHand() throws {
+        let ref = Self.point([0.5, 0.5], rewards: [[0, 1], [1, 1], [2, 1], [3, 1]], kl: [0, 0, 0, 0])
+        let pol = Self.point([0.25, 0.75], rewards: [[1, 1.5], [2, 1.5], [3, 1.5], [4, 1.5]], kl: [2, 2, 2, 2])
+        let sd = (5.0 / 3).squareRoot()
+        #expect(TrainedObjective.scales(ref)! == [sd, 1])
+        let e = try #require(TrainedObjective.estimate(pol, reference: ref, alpha: 0.1, seed: 1))
+        let want = 0.25 * 1 / sd + 0.75 * 0.5 - 0.1 * 2
+        #expect(abs(e.mean - want) < 1e-12)
+        // Every prompt gains the same: the interval collapses onto the mean.
+        #expect(abs(e.interval!.lower - want) < 1e-12 && abs(e.interval!.upper - want) < 1e-12)
+        // π_ref against itself: J = 0.
+        #expect(TrainedObjective.estimate(ref, reference: ref, alpha: 0.1, seed: 1)!.mean == 0)
+        // Different prompt counts: undefined.
+        let short = Self.point([0.5, 0.5], rewards: [[0, 1]], kl: [0])
+        #expect(TrainedObjective.estimate(short, reference: ref, alpha: 0.1, seed: 1) == nil)
+    }
+}

@@ -22,12 +22,28 @@ public struct EvaluationPoint: Sendable, Hashable, Codable {
     public var alpha: Double?
     /// Raw rewards, in the workflow's reward order.
     public var rewards: [Estimate]
-    /// KL(π ‖ π_ref) estimated per sequence: mean of log π(y|x) − log π_ref(y|x).
+    /// KL(π ‖ π_ref) of the policy itself (temperature 1, no truncation), estimated per sequence
+    /// on responses sampled from π: mean of log π(y|x) − log π_ref(y|x). When the evaluation
+    /// samples at another temperature (or greedily), the KL has its own samples at temperature 1;
+    /// rewards and lengths are those of the evaluation temperature.
     public var kl: Estimate
     /// Response length in tokens (end-of-text excluded).
     public var length: Estimate
-    public init(weights: [Double], alpha: Double?, rewards: [Estimate], kl: Estimate, length: Estimate) {
+    /// The values behind the estimates, one per prompt (× seed, seed-major): what intervals and
+    /// paired comparisons resample. nil in evaluations written before they were recorded.
+    public var perPrompt: PerPrompt?
+
+    public struct PerPrompt: Sendable, Hashable, Codable {
+        /// rewards[j][i]: reward i of the response to prompt j.
+        public var rewards: [[Double]]
+        public var kl: [Double]
+        public init(rewards: [[Double]], kl: [Double]) { self.rewards = rewards; self.kl = kl }
+    }
+
+    public init(weights: [Double], alpha: Double?, rewards: [Estimate], kl: Estimate, length: Estimate,
+                perPrompt: PerPrompt? = nil) {
         self.weights = weights; self.alpha = alpha; self.rewards = rewards; self.kl = kl; self.length = length
+        self.perPrompt = perPrompt
     }
 }
 
@@ -56,6 +72,12 @@ public struct MethodEvaluation: Sendable, Hashable, Codable {
 
 /// Runs a method at every conditioning of a grid on held-out prompts.
 public struct Evaluator {
+    /// The sampling settings of the KL samples: the policy itself (temperature 1, no top-k or
+    /// top-p), as many new tokens as the evaluation.
+    public static func klSettings(_ s: GenerationSettings) -> GenerationSettings {
+        GenerationSettings(temperature: 1, topK: 0, topP: 1, maxNewTokens: s.maxNewTokens)
+    }
+
     public let rewardNames: [String]
     public let settings: GenerationSettings
     public let seeds: Int
@@ -87,7 +109,6 @@ public struct Evaluator {
                 seconds += Date().timeIntervalSince(t0)
                 generated += out.tokens.reduce(0) { $0 + $1.count }
                 let refPrompts = examples.map { builder.tokens($0, conditioning: nil, textual: false) }
-                let refLP = try Generator.score(model: reference, prompts: refPrompts, continuations: out.tokens.map { $0.isEmpty ? [codec.endOfText] : $0 })
                 let texts = out.tokens.map { codec.decodeTokens($0.filter { $0 != codec.endOfText }) }
                 let rows = try score(zip(examples, texts).map {
                     RewardInput(prompt: codec.decodeTokens(builder.tokens($0.0, conditioning: nil, textual: false)),
@@ -95,9 +116,24 @@ public struct Evaluator {
                 })
                 rewardRows += rows
                 for j in 0..<examples.count {
-                    let lr = out.tokens[j].isEmpty ? 0 : refLP[j].reduce(0.0) { $0 + Double($1) }
-                    kls.append(out.logProbs[j] - lr)
                     lengths.append(Double(out.tokens[j].filter { $0 != codec.endOfText }.count))
+                }
+                // The KL of π itself: from these samples when they are π's (temperature 1, no
+                // truncation), else from samples of their own.
+                let klOut: (tokens: [[Int32]], logProbs: [Double])
+                if settings.temperature == 1 && settings.topK == 0 && settings.topP == 1 {
+                    klOut = out
+                } else {
+                    let t0 = Date()
+                    klOut = try method.generate(examples, conditioning: c, settings: Evaluator.klSettings(settings), seed: r.next())
+                    seconds += Date().timeIntervalSince(t0)
+                    generated += klOut.tokens.reduce(0) { $0 + $1.count }
+                }
+                let refLP = try Generator.score(model: reference, prompts: refPrompts,
+                                                continuations: klOut.tokens.map { $0.isEmpty ? [codec.endOfText] : $0 })
+                for j in 0..<examples.count {
+                    let lr = klOut.tokens[j].isEmpty ? 0 : refLP[j].reduce(0.0) { $0 + Double($1) }
+                    kls.append(klOut.logProbs[j] - lr)
                 }
                 if s == 0 {
                     for j in 0..<min(samplePrompts, examples.count) {
@@ -107,7 +143,8 @@ public struct Evaluator {
                 }
             }
             let est = (0..<rewardNames.count).map { i in Estimate(rewardRows.map { $0[i] }) }
-            points.append(EvaluationPoint(weights: c.weights, alpha: c.alpha, rewards: est, kl: Estimate(kls), length: Estimate(lengths)))
+            points.append(EvaluationPoint(weights: c.weights, alpha: c.alpha, rewards: est, kl: Estimate(kls), length: Estimate(lengths),
+                                          perPrompt: .init(rewards: rewardRows, kl: kls)))
             progress(gi + 1, grid.count)
         }
         return MethodEvaluation(method: method.name, rewardNames: rewardNames, points: points, samples: samples,
