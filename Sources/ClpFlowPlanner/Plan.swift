@@ -118,9 +118,11 @@ extension KeyedDecodingContainer where K == PlanKey {
         return try decode(T.self, forKey: k.camel)
     }
 
-    func optional<T: Decodable>(_ key: String, _ type: T.Type = T.self) throws -> T? {
+    /// `older`: further spellings of earlier files (`memoryMB`).
+    func optional<T: Decodable>(_ key: String, _ type: T.Type = T.self, older: String? = nil) throws -> T? {
         let k = PlanKey(key)
         if contains(k) { return try decodeIfPresent(T.self, forKey: k) }
+        if let older, contains(PlanKey(older)) { return try decodeIfPresent(T.self, forKey: PlanKey(older)) }
         return try decodeIfPresent(T.self, forKey: k.camel)
     }
 }
@@ -128,7 +130,7 @@ extension KeyedDecodingContainer where K == PlanKey {
 extension StepResources {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: PlanKey.self)
-        self.init(cpus: try c.optional("cpus") ?? 1, memoryMB: try c.optional("memory_mb"), timeMinutes: try c.optional("time_minutes"),
+        self.init(cpus: try c.optional("cpus") ?? 1, memoryMB: try c.optional("memory_mb", older: "memoryMB"), timeMinutes: try c.optional("time_minutes"),
                   partition: try c.optional("partition"), account: try c.optional("account"), retries: try c.optional("retries") ?? 0)
     }
 

@@ -55,7 +55,7 @@ public enum RunInspection {
         let earlier = try store.stepKeys(stepId: r.stepId).filter { $0.runId < r.runId }
         guard let previous = earlier.last else { return "new step" }
         if previous.cacheKey == r.cacheKey { return "no cached result: the artifact of run \(previous.runId) is missing" }
-        return "no cached result: cache key changed since run \(previous.runId) (clp-flow explain tells why)"
+        return "no cached result: the cache key changed since run \(previous.runId)"
     }
 
     public static func renderStatus(_ s: Status, now: Date = Date()) -> String {
@@ -254,10 +254,21 @@ public enum RunInspection {
         out += "  the cache key changed, so the step could not reuse the earlier artifact:\n"
         let oldConfig = (try? JSONValue.parse(previous.configJSON)) ?? .null
         let newConfig = (try? JSONValue.parse(current.configJSON)) ?? .null
-        let diff = configDiff(old: oldConfig, new: newConfig)
+        // In the workflow's terms (`stages.0.steps`, "reward script keywords.py changed") when the
+        // plan names the step; the raw key paths otherwise.
+        let plan = try? rd.readPlan()
+        var lines: [String] = []
+        if let plan, let step = plan.step(stepId) {
+            lines = UserPaths.changes(old: oldConfig, new: newConfig, step: step, plan: plan).map { c in
+                c.summary ?? "\(c.path): \(c.old?.canonical ?? "(absent)") → \(c.new?.canonical ?? "(absent)")"
+            }
+        } else {
+            lines = configDiff(old: oldConfig, new: newConfig).map { "\($0.path): \($0.old ?? "(absent)") → \($0.new ?? "(absent)")" }
+        }
+        let diff = lines
         if !diff.isEmpty {
             out += "  config:\n"
-            for d in diff { out += "    \(d.path): \(d.old ?? "(absent)") → \(d.new ?? "(absent)")\n" }
+            for d in diff { out += "    \(d)\n" }
         }
         var inputLines: [String] = []
         let oldInputs = Dictionary(zip(previous.inputs, previous.inputKeys), uniquingKeysWith: { a, _ in a })
