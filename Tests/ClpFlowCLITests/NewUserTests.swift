@@ -110,6 +110,12 @@ import Testing
         #expect(try E2E.clpFlow(["run", "abl.yaml", "--run-dir", "R", "--quiet"], cwd: dir).status == 0)
         let html = try String(contentsOf: dir.appendingPathComponent("R/report.html"), encoding: .utf8)
         #expect(html.components(separatedBy: "<article class=\"sample\">").count - 1 == 3)
+        // status and explain say why the report ran again, in words.
+        let status = try E2E.clpFlow(["status", "R"], cwd: dir)
+        let reportLine = status.out.split(separator: "\n").first { $0.hasPrefix("report ") }.map(String.init) ?? ""
+        #expect(reportLine.contains("no cached result: the cache key changed since run 1"), "\(status.out)")
+        let explain = try E2E.clpFlow(["explain", "R", "report"], cwd: dir)
+        #expect(explain.out.contains("evaluate.sample_prompts: 1 → 3") && !explain.out.contains("no artifact for cache key"), "\(explain.out)")
     }
 
     @Test func runDirectoryIsWhereTheDocsSayAndStatusFindsIt() throws {
