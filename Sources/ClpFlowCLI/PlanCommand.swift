@@ -54,8 +54,17 @@ func planWorkflow(file: String) throws -> (LoadedWorkflow, Plan) {
 /// `runs/<workflow name>` next to where the command runs. A name that is not a plain file name
 /// (letters, digits, `.`, `-`, `_`, not starting with `.`) is made file-safe and gets a short
 /// hash so that different names never share a directory.
+///
+/// Earlier versions always appended the hash (`runs/quickstart-1a2b3c4d5e`): when only such a
+/// directory exists, it is used, so its finished steps are not computed again.
 func defaultRunDir(for loaded: LoadedWorkflow) -> String {
-    "runs/" + runDirName(loaded.workflow.name)
+    let current = "runs/" + runDirName(loaded.workflow.name)
+    let earlier = "runs/" + SafeName.fileName(for: loaded.workflow.name)
+    let fm = FileManager.default
+    if current != earlier && !fm.fileExists(atPath: current) && fm.fileExists(atPath: earlier + "/runs.sqlite") {
+        return earlier
+    }
+    return current
 }
 
 func runDirName(_ name: String) -> String {

@@ -1,3 +1,4 @@
+import ClpFlowRunner
 import Foundation
 import Testing
 
@@ -157,6 +158,14 @@ import Testing
             let path = String(line[line.range(of: ": ")!.upperBound...])
             #expect(path.contains(failDir.components(separatedBy: "/").suffix(2).joined(separator: "/")) && FileManager.default.fileExists(atPath: path), "\(line)")
         }
+        // A run directory of the earlier default (`runs/<name>-<hash>`) is still found.
+        let legacy = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: legacy) }
+        let earlier = "runs/" + SafeName.fileName(for: "abl")
+        #expect(earlier != "runs/abl")
+        #expect(try E2E.clpFlow(["run", "abl.yaml", "--run-dir", earlier, "--quiet"], cwd: legacy).status == 0)
+        let legacyPlan = try E2E.clpFlow(["plan", "abl.yaml"], cwd: legacy)
+        #expect(legacyPlan.out.contains(", 0 will run"), "\(legacyPlan.out)")
         // Now two run directories: status lists them.
         let two = try E2E.clpFlow(["status"], cwd: dir)
         #expect(two.status == 2 && two.err.contains("runs/abl") && two.err.contains("runs/failing"), "\(two.err)")
@@ -240,6 +249,14 @@ import Testing
         #expect(metrics.out.contains("\"training_step\""))
         let plan = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("R/plan.json")))
         #expect(Self.nonSnakeKeys(plan).isEmpty, "plan.json: \(Self.nonSnakeKeys(plan))")
+        // Graphs are drawn transitively reduced; --all-edges draws one edge per input.
+        let reduced = try E2E.clpFlow(["graph", "abl.yaml"], cwd: dir), all = try E2E.clpFlow(["graph", "abl.yaml", "--all-edges"], cwd: dir)
+        let planSteps = ((plan as? [String: Any])?["steps"] as? [[String: Any]]) ?? []
+        let inputs = planSteps.map { ($0["inputs"] as? [String])?.count ?? 0 }.reduce(0, +)
+        #expect(all.out.components(separatedBy: " -> ").count - 1 == inputs)
+        let drawn = reduced.out.components(separatedBy: " -> ").count - 1
+        #expect(drawn > 0 && drawn < inputs, "\(drawn) of \(inputs) edges")
+        #expect(!reduced.out.contains("\"train-reference\" -> \"report\""))
         let csv = try E2E.clpFlow(["metrics", "R"], cwd: dir)
         let header = csv.out.split(separator: "\n").first.map(String.init) ?? ""
         #expect(header.split(separator: ",").allSatisfy { Self.nonSnakeKeys([String($0): 0]).isEmpty }, "\(header)")
