@@ -223,7 +223,12 @@ struct GenerateCommand: ParsableCommand {
         let methods = run.methods + ["reference"]
         guard run.methods.contains(name) else {
             let hint = closest(name, among: methods).map { "did you mean '\($0)'? " } ?? ""
-            throw fail("no method '\(name)' in \(run.root.path); \(hint)the run has: \(methods.joined(separator: ", "))")
+            // Each method with the cells it was evaluated in.
+            let listed = methods.map { m -> String in
+                let cells = run.plan.steps.filter { $0.kind == .evaluate && $0.config["method"]?.stringValue == m }.map { Self.cellLabel($0.id) }
+                return cells.count > 1 ? "\(m) (cells \(cells.joined(separator: ", ")))" : m
+            }
+            throw fail("no method '\(name)' in \(run.root.path); \(hint)the run has: \(listed.joined(separator: ", "))")
         }
         let steps = run.plan.steps.filter { $0.kind == .evaluate && $0.config["method"]?.stringValue == name }
         let cells = steps.map { Self.cellLabel($0.id) }

@@ -186,7 +186,7 @@ import Testing
         let unknownCell = try gen(["--method", "clp", "--cell", "none"] + w)
         #expect(unknownCell.status == 2 && unknownCell.err.contains("full, attn, logit"), "\(unknownCell.err)")
         let typo = try gen(["--method", "clpp"] + w)
-        #expect(typo.status == 2 && typo.err.contains("did you mean 'clp'?") && typo.err.contains("clp, rewarded-soups, reference"), "\(typo.err)")
+        #expect(typo.status == 2 && typo.err.contains("did you mean 'clp'?") && typo.err.contains("the run has: clp (cells full, attn, logit), rewarded-soups, reference"), "\(typo.err)")
         let kl = try gen(["--method", "clp", "--cell", "attn", "--kl", "0.3"] + w)
         #expect(kl.status == 2 && kl.err.contains("not conditioned on the KL weight"), "\(kl.err)")
         let ok = try gen(["--method", "clp", "--cell", "attn", "--json"] + w)
