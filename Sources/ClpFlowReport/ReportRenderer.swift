@@ -331,16 +331,18 @@ public enum ReportRenderer {
         let dom = ctx.data.shows("dominated")
         o += ". Larger is better." + (dom ? " “Dominated by others” is the share of the method's points that some point of another method dominates." : "") + "</p>"
         let rk = ranks(hv.rows.map { $0.hypervolume })
+        // Rank 1 is highlighted only when it stands out (not when every method ties).
+        let top = bestIndices(hv.rows.map { $0.hypervolume })
         let order = hv.rows.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
-        o += "<table class=\"data\"><thead><tr><th class=\"n\">Rank</th><th>Method</th><th class=\"n\">Hypervolume</th>"
+        o += "<div class=\"scroll\"><table class=\"data\"><thead><tr><th class=\"n\">Rank</th><th>Method</th><th class=\"n\">Hypervolume</th>"
             + (dom ? "<th class=\"n\">Dominated by others</th>" : "") + "<th class=\"n\">Front size</th></tr></thead><tbody>"
         for k in order {
             let r = hv.rows[k]
-            o += "<tr\(rk[k] == 1 ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
+            o += "<tr\(top.contains(k) ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
             o += "<td class=\"n\">\(num(r.hypervolume))</td>" + (dom ? "<td class=\"n\">\(ReportText.percent(r.dominatedShare))</td>" : "")
                 + "<td class=\"n\">\(r.frontSize.map(String.init) ?? "–")</td></tr>"
         }
-        o += "</tbody></table></section>\n"
+        o += "</tbody></table></div></section>\n"
         return o
     }
 
@@ -351,13 +353,14 @@ public enum ReportRenderer {
         let rows = ctx.data.steerability
         if !rows.isEmpty {
             let rk = ranks(rows.map { $0.meanRho })
+            let top = bestIndices(rows.map { $0.meanRho })
             o += "<table class=\"data\"><thead><tr><th class=\"n\">Rank</th><th>Method</th>"
             for i in 0..<ctx.m { o += "<th class=\"n\">ρ \(e(ctx.rewardName(i)))</th><th class=\"n\">spread \(e(ctx.rewardName(i)))</th>" }
             o += "<th class=\"n\">Mean ρ</th></tr></thead><tbody>"
             let order = rows.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
             for k in order {
                 let r = rows[k]
-                o += "<tr\(rk[k] == 1 ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
+                o += "<tr\(top.contains(k) ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
                 for i in 0..<ctx.m {
                     let entry = i < r.rewards.count ? r.rewards[i] : nil
                     o += "<td class=\"n\">\(ReportText.fixed(entry?.rho, decimals: 3))</td><td class=\"n\">\(num(entry?.spread))</td>"

@@ -70,6 +70,7 @@ import Testing
         for k in data.hypervolume!.rows.indices { data.hypervolume!.rows[k].hypervolume = 0 }
         let s = Self.section(ReportRenderer.html(data), "summary")
         #expect(!s.contains("Largest hypervolume") && s.contains("Every method has the same hypervolume"))
+        #expect(!Self.section(ReportRenderer.html(data), "hypervolume").contains("class=\"best\""), "a tie highlights no row")
         data.hypervolume!.rows[0].hypervolume = 1
         let named = Self.section(ReportRenderer.html(data), "summary")
         #expect(named.contains("Largest hypervolume: <b>\(ReportText.html(data.hypervolume!.rows[0].method))</b>."))
