@@ -702,6 +702,7 @@ public enum ReportRenderer {
     td.key{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px;word-break:break-all;max-width:420px}
     .scroll{overflow-x:auto;max-width:100%}
     table.summary td:first-child{overflow-wrap:anywhere;min-width:8em}
+    table.ablation td.n{white-space:nowrap}
     .sample{border-top:1px solid #e6e9ed;padding-top:4px;margin-top:12px}
     .sample:first-of-type{border-top:none}
     .doc{white-space:pre-wrap;background:#f7f8fa;border:1px solid #e6e9ed;border-radius:4px;padding:8px 10px;max-height:220px;overflow:auto;margin:6px 0}
