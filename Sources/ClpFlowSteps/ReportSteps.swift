@@ -319,7 +319,7 @@ public enum ReportBuilder {
             }
             var note = "J(w) = Σ wᵢ r̃ᵢ − α·KL at each weighting of the evaluation grid, averaged over the grid; r̃ᵢ is reward i standardised as in training (mean and deviation frozen from π_ref samples, normalization.json of the training step), KL the evaluation's estimate."
             if !linear { note = "J(w) is not shown: the workflow uses Tchebycheff scalarisation, whose value at the mean rewards is not the objective's mean." }
-            else if missingNormalization { note += " Where J(w) shows –, the training step's normalization.json is missing." }
+            else if missingNormalization { note += " Where J(w) shows –, no training step read by that evaluation recorded the standardisation (normalization.json), e.g. a workflow without RL stages." }
             ablationView = AblationView(axes: cellInfo.axes,
                                         cells: cellInfo.cells.indices.map { i in
                                             AblationViewCell(name: cellInfo.label(i), values: cellInfo.axes.map { cellInfo.cells[i].values[$0] })
