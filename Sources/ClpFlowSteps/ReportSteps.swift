@@ -184,7 +184,6 @@ public enum ReportBuilder {
         let samplePrompts = plan.steps.last { $0.kind == .report }?.config["evaluate"]?["sample_prompts"]?.doubleValue.map { Int($0) }
         var evaluations: [(id: String, e: EvaluationArtifact)] = []
         var curves: [TrainingCurve] = []
-        var ablation: AblationArtifact? = nil
         let store = runDir.artifacts
         for step in plan.steps {
             guard store.verify(cacheKey: step.cacheKey).isValid else { continue }
@@ -206,8 +205,6 @@ public enum ReportBuilder {
                     pts.append(CurvePoint(step: r.step, name: k, value: v))
                 } }
                 curves.append(TrainingCurve(method: step.id, points: pts))
-            case .ablate:
-                ablation = try Files.readJSON(AblationArtifact.self, from: dir.appendingPathComponent(ArtifactFiles.ablation))
             default: break
             }
         }
@@ -276,10 +273,10 @@ public enum ReportBuilder {
                                                                    input: s.input == common ? nil : s.input))
             }
         }
-        // The ablation cell by cell: one row per method kind, one column per cell.
+        // The ablation cell by cell: one row per method kind, one column per cell, computed from
+        // the evaluations (the cells come from the ablate step's configuration).
         var ablationView: AblationView? = nil
-        if ablation != nil || plan.steps.contains(where: { $0.kind == .ablate }),
-           let ablateStep = plan.steps.last(where: { $0.kind == .ablate }), let cellInfo = AblationCells(ablateConfig: ablateStep.config),
+        if let ablateStep = plan.steps.last(where: { $0.kind == .ablate }), let cellInfo = AblationCells(ablateConfig: ablateStep.config),
            !cellInfo.cells.isEmpty {
             let scalarization = plan.steps.first { $0.kind == .trainCLP }?.config["weights"]?["scalarization"]
             let linear = scalarization == nil || scalarization?.stringValue == "linear" || scalarization?["linear"] != nil
