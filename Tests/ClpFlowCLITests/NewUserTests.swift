@@ -64,7 +64,25 @@ import Testing
         // J(w) is a number in every cell of the clp row.
         let jRow = try #require(table.first { $0.contains("J(w)") })
         let numbers = jRow.split(separator: " ").compactMap { Double($0) }
-        #expect(numbers.count == 3, "\(jRow)")
+        try #require(numbers.count == 3, "\(jRow)")
+        // J(w) of the attn cell recomputed from its artifacts: Σ wᵢ (rᵢ − μᵢ)/σᵢ − α·KL per grid point, averaged.
+        func json(_ path: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(path))) }
+        let planSteps = ((try json("R/plan.json") as? [String: Any])?["steps"] as? [[String: Any]]) ?? []
+        func keyOf(_ id: String) -> String { planSteps.first { $0["id"] as? String == id }?["cache_key"] as? String ?? "" }
+        let eval = try json("R/artifacts/\(keyOf("evaluate[method=clp,cell=attn]"))/evaluation.json") as? [String: Any]
+        let norms = (try json("R/artifacts/\(keyOf("train-clp[cell=attn]"))/normalization.json") as? [[String: Any]]) ?? []
+        let points = ((eval?["evaluation"] as? [String: Any])?["points"] as? [[String: Any]]) ?? []
+        var total = 0.0
+        for p in points {
+            let w = p["weights"] as? [Double] ?? [], r = (p["rewards"] as? [[String: Any]] ?? []).map { $0["mean"] as? Double ?? .nan }
+            for i in w.indices {
+                let n = norms[i], z = n["kind"] as? String == "none" ? r[i] : (r[i] - (n["mean"] as? Double ?? 0)) / (n["std"] as? Double ?? 1)
+                total += w[i] * z
+            }
+            total -= 0.05 * ((p["kl"] as? [String: Any])?["mean"] as? Double ?? .nan)
+        }
+        let expected = total / Double(points.count)
+        #expect(!points.isEmpty && abs(numbers[1] - expected) <= 1e-3 * max(abs(expected), 1e-6), "J(attn) \(numbers[1]) vs \(expected)")
         // This tiny run does not beat π_ref: every hypervolume is 0, so nothing is "best".
         for line in table where line.contains("hypervolume") { #expect(!line.contains("★"), "\(line)") }
 
