@@ -94,7 +94,7 @@ def main():
     run, out = sys.argv[1], sys.argv[2]
     plan = load(os.path.join(run, "plan.json"))
     steps = {s["id"]: s for s in plan["steps"]}
-    key = {sid: s["cacheKey"] for sid, s in steps.items()}
+    key = {sid: s.get("cache_key") or s["cacheKey"] for sid, s in steps.items()}
     pre_cfg = steps["pretrain"]["config"]
     ref_cfg = steps["train-reference"]["config"]
     eval_id = next(sid for sid in steps if sid.startswith("evaluate"))

@@ -51,9 +51,27 @@ func planWorkflow(file: String) throws -> (LoadedWorkflow, Plan) {
     }
 }
 
-/// `runs/<workflow name>` next to where the command runs, with the name made file-safe.
+/// `runs/<workflow name>` next to where the command runs. A name that is not a plain file name
+/// (letters, digits, `.`, `-`, `_`, not starting with `.`) is made file-safe and gets a short
+/// hash so that different names never share a directory.
+///
+/// Earlier versions always appended the hash (`runs/quickstart-1a2b3c4d5e`): when only such a
+/// directory exists, it is used, so its finished steps are not computed again.
 func defaultRunDir(for loaded: LoadedWorkflow) -> String {
-    "runs/" + SafeName.fileName(for: loaded.workflow.name)
+    let current = "runs/" + runDirName(loaded.workflow.name)
+    let earlier = "runs/" + SafeName.fileName(for: loaded.workflow.name)
+    let fm = FileManager.default
+    if current != earlier && !fm.fileExists(atPath: current) && fm.fileExists(atPath: earlier + "/runs.sqlite") {
+        return earlier
+    }
+    return current
+}
+
+func runDirName(_ name: String) -> String {
+    let plain = !name.isEmpty && !name.hasPrefix(".") && name.count <= 80 && name.unicodeScalars.allSatisfy {
+        ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" || $0 == "."
+    }
+    return plain ? name : SafeName.fileName(for: name)
 }
 
 func runDirectoryHistory(_ path: String) throws -> RunHistory {

@@ -28,7 +28,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The workflow file.")
     var file: String
 
-    @Option(name: .customLong("run-dir"), help: "Run directory (default: runs/<workflow name>).")
+    @Option(name: .customLong("run-dir"), help: "Run directory (default: runs/<workflow name>, printed when the run starts).")
     var runDir: String?
 
     @Option(name: .customLong("max-parallel"), help: "Steps running at once (default: executor.max_parallel of the workflow).")
@@ -52,6 +52,7 @@ struct RunCommand: ParsableCommand {
         let dir = URL(fileURLWithPath: runDir ?? defaultRunDir(for: loaded))
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try RunSource(workflowFile: URL(fileURLWithPath: file).standardizedFileURL.path).write(runDir: dir)
+        if !quiet { FileHandle.standardError.write(Data("run directory: \(dir.path)\n".utf8)) }
         let kind = executor ?? (loaded.workflow.executor.kind == .slurm ? .slurm : .local)
         let options = RunOptions(maxParallel: maxParallel ?? loaded.workflow.executor.maxParallel, keepGoing: keepGoing,
                                  executor: kind == .slurm ? .slurm(SlurmOptions()) : .local,
@@ -78,6 +79,14 @@ struct RunCommand: ParsableCommand {
             // Nothing evaluated yet (e.g. an early step failed): no report, the runner's summary says why.
             if result.exitCode == 0, plan.steps.contains(where: { $0.kind == .report }) { FileHandle.standardError.write(Data("warning: no report: \(e)\n".utf8)) }
         }
-        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        if result.exitCode != 0 {
+            // Where to look: the run directory and the log of every failed step.
+            var where_ = "run directory: \(dir.path)\n"
+            for step in plan.steps where result.steps[step.id]?.status == .failed {
+                where_ += "log of \(step.id): \(RunDirectory(dir).logURL(stepId: step.id).path)\n"
+            }
+            FileHandle.standardError.write(Data(where_.utf8))
+            throw ExitCode(result.exitCode)
+        }
     }
 }

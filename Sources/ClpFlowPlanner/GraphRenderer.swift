@@ -4,24 +4,45 @@ import ClpFlowCore
 public enum GraphRenderer {
     public enum Format: String, CaseIterable, Sendable { case dot, mermaid, json }
 
-    public static func render(_ plan: Plan, format: Format) -> String {
+    /// `allEdges: false` draws DOT and Mermaid graphs transitively reduced (an input that is
+    /// also reached through another input is not drawn again); JSON always lists every input.
+    public static func render(_ plan: Plan, format: Format, allEdges: Bool = false) -> String {
         switch format {
-        case .dot: return dot(plan)
-        case .mermaid: return mermaid(plan)
+        case .dot: return dot(plan, allEdges: allEdges)
+        case .mermaid: return mermaid(plan, allEdges: allEdges)
         case .json: return json(plan)
         }
     }
 
+    /// The inputs of each step that are not also upstream of another of its inputs: the edges of
+    /// the transitive reduction (the plan lists steps after their inputs).
+    public static func reducedInputs(_ plan: Plan) -> [String: [String]] {
+        var ancestors: [String: Set<String>] = [:]
+        for s in plan.steps {
+            var a = Set<String>()
+            for i in s.inputs { a.insert(i); a.formUnion(ancestors[i] ?? []) }
+            ancestors[s.id] = a
+        }
+        var out: [String: [String]] = [:]
+        for s in plan.steps {
+            out[s.id] = s.inputs.filter { u in !s.inputs.contains { w in w != u && (ancestors[w]?.contains(u) ?? false) } }
+        }
+        return out
+    }
+
+    static func edges(_ plan: Plan, allEdges: Bool) -> [(from: String, to: String)] {
+        let reduced = allEdges ? [:] : reducedInputs(plan)
+        return plan.steps.flatMap { s in (allEdges ? s.inputs : reduced[s.id] ?? []).map { (from: $0, to: s.id) } }
+    }
+
     /// Graphviz DOT: nodes named by their quoted ids, labelled with id and kind.
-    public static func dot(_ plan: Plan) -> String {
+    public static func dot(_ plan: Plan, allEdges: Bool = false) -> String {
         var out = "digraph \(dotQuoted(plan.workflowName)) {\n"
         out += "  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];\n"
         for s in plan.steps {
             out += "  \(dotQuoted(s.id)) [label=\(dotQuoted(s.id + "\n" + s.kind.rawValue)), fillcolor=\"\(color(s.kind))\"];\n"
         }
-        for s in plan.steps {
-            for input in s.inputs { out += "  \(dotQuoted(input)) -> \(dotQuoted(s.id));\n" }
-        }
+        for e in edges(plan, allEdges: allEdges) { out += "  \(dotQuoted(e.from)) -> \(dotQuoted(e.to));\n" }
         out += "}\n"
         return out
     }
@@ -43,16 +64,14 @@ public enum GraphRenderer {
 
     /// Mermaid flowchart: nodes get generated names (`s0`, `s1`, …) and the id as a quoted label
     /// with Mermaid entity codes for characters that would end or break it.
-    public static func mermaid(_ plan: Plan) -> String {
+    public static func mermaid(_ plan: Plan, allEdges: Bool = false) -> String {
         var name: [String: String] = [:]
         var out = "flowchart LR\n"
         for (i, s) in plan.steps.enumerated() {
             name[s.id] = "s\(i)"
             out += "  s\(i)[\"\(mermaidLabel(s.id))\"]\n"
         }
-        for s in plan.steps {
-            for input in s.inputs { if let a = name[input], let b = name[s.id] { out += "  \(a) --> \(b)\n" } }
-        }
+        for e in edges(plan, allEdges: allEdges) { if let a = name[e.from], let b = name[e.to] { out += "  \(a) --> \(b)\n" } }
         var byKind: [StepKind: [String]] = [:]
         for s in plan.steps { byKind[s.kind, default: []].append(name[s.id]!) }
         for kind in StepKind.allCases {

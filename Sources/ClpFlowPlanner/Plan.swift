@@ -92,3 +92,94 @@ extension Plan {
                 "models": .array((models ?? []).map(PlanReport.modelJSON)), "steps": .array(steps)]
     }
 }
+
+// plan.json uses snake_case keys like every machine-readable output of clp-flow (docs/cli.md).
+// Decoding also accepts the camelCase keys of plan.json files written by earlier versions.
+
+/// A coding key from a string: the snake_case key written, and its older camelCase spelling.
+struct PlanKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+    init(_ s: String) { stringValue = s }
+
+    /// `cache_key` → `cacheKey`.
+    var camel: PlanKey {
+        var out = "", upper = false
+        for ch in stringValue {
+            if ch == "_" { upper = true; continue }
+            out += upper ? ch.uppercased() : String(ch)
+            upper = false
+        }
+        return PlanKey(out)
+    }
+}
+
+extension KeyedDecodingContainer where K == PlanKey {
+    func value<T: Decodable>(_ key: String, _ type: T.Type = T.self) throws -> T {
+        let k = PlanKey(key)
+        if contains(k) { return try decode(T.self, forKey: k) }
+        return try decode(T.self, forKey: k.camel)
+    }
+
+    /// `older`: further spellings of earlier files (`memoryMB`).
+    func optional<T: Decodable>(_ key: String, _ type: T.Type = T.self, older: String? = nil) throws -> T? {
+        let k = PlanKey(key)
+        if contains(k) { return try decodeIfPresent(T.self, forKey: k) }
+        if let older, contains(PlanKey(older)) { return try decodeIfPresent(T.self, forKey: PlanKey(older)) }
+        return try decodeIfPresent(T.self, forKey: k.camel)
+    }
+}
+
+extension StepResources {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: PlanKey.self)
+        self.init(cpus: try c.optional("cpus") ?? 1, memoryMB: try c.optional("memory_mb", older: "memoryMB"), timeMinutes: try c.optional("time_minutes"),
+                  partition: try c.optional("partition"), account: try c.optional("account"), retries: try c.optional("retries") ?? 0)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: PlanKey.self)
+        try c.encode(cpus, forKey: PlanKey("cpus"))
+        try c.encodeIfPresent(memoryMB, forKey: PlanKey("memory_mb"))
+        try c.encodeIfPresent(timeMinutes, forKey: PlanKey("time_minutes"))
+        try c.encodeIfPresent(partition, forKey: PlanKey("partition"))
+        try c.encodeIfPresent(account, forKey: PlanKey("account"))
+        try c.encode(retries, forKey: PlanKey("retries"))
+    }
+}
+
+extension PlannedStep {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: PlanKey.self)
+        self.init(id: try c.value("id"), kind: try c.value("kind"), config: try c.value("config"), inputs: try c.value("inputs"),
+                  cacheKey: try c.value("cache_key"), resources: try c.optional("resources") ?? StepResources())
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: PlanKey.self)
+        try c.encode(id, forKey: PlanKey("id"))
+        try c.encode(kind, forKey: PlanKey("kind"))
+        try c.encode(config, forKey: PlanKey("config"))
+        try c.encode(inputs, forKey: PlanKey("inputs"))
+        try c.encode(cacheKey, forKey: PlanKey("cache_key"))
+        try c.encode(resources, forKey: PlanKey("resources"))
+    }
+}
+
+extension Plan {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: PlanKey.self)
+        self.init(workflowName: try c.value("workflow_name"), seed: try c.value("seed"), steps: try c.value("steps"),
+                  models: try c.optional("models"))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: PlanKey.self)
+        try c.encode(workflowName, forKey: PlanKey("workflow_name"))
+        try c.encode(seed, forKey: PlanKey("seed"))
+        try c.encode(steps, forKey: PlanKey("steps"))
+        try c.encodeIfPresent(models, forKey: PlanKey("models"))
+    }
+}

@@ -1,4 +1,5 @@
 import ClpFlowCore
+import Foundation
 
 /// Why a step will run.
 public enum RunReason: Sendable, Hashable {
@@ -102,7 +103,7 @@ public enum PlanReport {
                 if rec.cacheKey == step.cacheKey {
                     if status == .missing { reasons.append(.outputMissing) }
                 } else {
-                    let changes = ConfigDiff.diff(old: rec.config, new: step.config)
+                    let changes = UserPaths.changes(old: rec.config, new: step.config, step: step, plan: plan)
                     if !changes.isEmpty { reasons.append(.configChanged(changes)) }
                     let previousInputs = Set(rec.inputs)
                     if rec.inputs != step.inputs {
@@ -205,5 +206,92 @@ public enum PlanReport {
         if let v = r.partition { o["partition"] = .string(v) }
         if let v = r.account { o["account"] = .string(v) }
         return .object(o)
+    }
+}
+
+/// Configuration differences in the terms of the workflow file: `stages.0.steps` (not the
+/// step's `stage.steps`), `rewards.1.target`, and file fingerprints as sentences ("reward script
+/// keywords.py changed") instead of digests.
+public enum UserPaths {
+    public static func changes(old: JSONValue, new: JSONValue, step: PlannedStep, plan: Plan) -> [ConfigChange] {
+        func without(_ v: JSONValue) -> JSONValue {
+            guard var o = v.objectValue else { return v }
+            o["fingerprints"] = nil
+            return .object(o)
+        }
+        var out = ConfigDiff.diff(old: without(old), new: without(new)).map { c in
+            ConfigChange(path: userPath(c.path, step: step, plan: plan), old: c.old, new: c.new)
+        }
+        out += fingerprintChanges(old: old["fingerprints"], new: new["fingerprints"], config: new)
+        return out
+    }
+
+    /// Index of a training step's stage: how many steps of its own kind precede it in its chain.
+    static func stageIndex(_ step: PlannedStep, plan: Plan) -> Int {
+        let byId = plan.stepsById
+        var index = 0, current = step
+        while let prev = current.inputs.compactMap({ byId[$0] }).first(where: { $0.kind == step.kind }) {
+            index += 1; current = prev
+        }
+        return index
+    }
+
+    /// `stage.steps` → `stages.<j>.steps`; `rewards[0].target` → `rewards.<i>.target` (the
+    /// reward's index in the workflow for SOFT steps, which train one reward); `[k]` → `.k`.
+    static func userPath(_ path: String, step: PlannedStep, plan: Plan) -> String {
+        var p = path
+        if p == "stage" || p.hasPrefix("stage.") {
+            p = "stages.\(stageIndex(step, plan: plan))" + p.dropFirst("stage".count)
+            if step.kind == .trainSoft && p.hasSuffix(".steps") { p += " (SOFT share)" }
+        }
+        if step.kind == .trainSoft, p.hasPrefix("rewards[0]"),
+           let name = step.config["rewards"]?.arrayValue?.first?["name"]?.stringValue,
+           let all = plan.steps.first(where: { $0.kind == .evaluate || $0.kind == .trainCLP })?.config["rewards"]?.arrayValue,
+           let i = all.firstIndex(where: { $0["name"]?.stringValue == name }) {
+            p = "rewards[\(i)]" + p.dropFirst("rewards[0]".count)
+        }
+        if step.kind == .trainSoft && p == "kl.alpha" { p = "kl.alpha (the SOFT policies' α)" }
+        var out = ""
+        for ch in p {
+            switch ch {
+            case "[": out += "."
+            case "]": break
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    static func fingerprintChanges(old: JSONValue?, new: JSONValue?, config: JSONValue) -> [ConfigChange] {
+        guard old != new else { return [] }
+        var out: [ConfigChange] = []
+        func change(_ key: String, _ summary: String) {
+            out.append(ConfigChange(path: "fingerprints." + key, old: old?[key], new: new?[key], summary: summary))
+        }
+        func changed(_ key: String) -> Bool { old?[key] != new?[key] }
+        if changed("reward_scripts") {
+            let a = old?["reward_scripts"]?.objectValue ?? [:], b = new?["reward_scripts"]?.objectValue ?? [:]
+            for reward in Set(a.keys).union(b.keys).sorted() {
+                let fa = a[reward]?.objectValue ?? [:], fb = b[reward]?.objectValue ?? [:]
+                for file in Set(fa.keys).union(fb.keys).sorted() where fa[file] != fb[file] {
+                    let name = (file as NSString).lastPathComponent
+                    let what = fa[file] == nil ? "is new" : fb[file] == nil ? "is no longer used" : "changed"
+                    out.append(ConfigChange(path: "fingerprints.reward_scripts", old: fa[file], new: fb[file],
+                                            summary: "reward script \(name) \(what) (reward \(reward))"))
+                }
+            }
+        }
+        if changed("data_file") { change("data_file", "data file \(config["data"]?["path"]?.stringValue ?? "") changed") }
+        if changed("corpus_file") { change("corpus_file", "pretraining corpus file \(config["pretrain"]?["path"]?.stringValue ?? "") changed") }
+        if changed("init_checkpoint") {
+            let a = old?["init_checkpoint"]?.objectValue ?? [:], b = new?["init_checkpoint"]?.objectValue ?? [:]
+            let files = Set(a.keys).union(b.keys).sorted().filter { a[$0] != b[$0] }
+            change("init_checkpoint", "init checkpoint (model.init) changed" + (files.isEmpty ? "" : ": " + files.joined(separator: ", ")))
+        }
+        if changed("apt_index") { change("apt_index", "Debian package index (/var/lib/apt/lists) changed") }
+        let known: Set<String> = ["reward_scripts", "data_file", "corpus_file", "init_checkpoint", "apt_index"]
+        let rest = Set((old?.objectValue ?? [:]).keys).union((new?.objectValue ?? [:]).keys).subtracting(known).sorted()
+        for k in rest where changed(k) { change(k, "fingerprint \(k) changed") }
+        return out
     }
 }

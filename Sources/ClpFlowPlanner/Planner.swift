@@ -217,11 +217,14 @@ struct CellSections {
             s.steps = Planner.softSteps(stageSteps: st.steps, rewards: m)
             return try cache.canon("stage", s, stageJSON)
         }
-        // `seeds` is expressed by each step's own seed; `metrics` only selects what the report shows.
+        // `seeds` is expressed by each step's own seed; `metrics` and `sample_prompts` only select
+        // what the report shows (evaluation records the texts of every prompt; the report keeps
+        // the first `sample_prompts`).
         evaluate = try cache.canon("evaluate", wf.evaluate) {
             var e = try enc.json($0, section: "evaluate").objectValue ?? [:]
             e["seeds"] = nil
             e["metrics"] = nil
+            e["sample_prompts"] = nil
             return .object(e)
         }
         rewardScripts = wf.rewards.map(fingerprintScripts)
@@ -489,20 +492,28 @@ final class PlanBuilder {
             .map(\.key)
         let reportCfg: JSONValue = [
             "name": .string(base.name), "description": .string(base.description),
-            "evaluate": ["metrics": .array(base.evaluate.metrics.map { .string($0.rawValue) })],
+            "evaluate": ["metrics": .array(base.evaluate.metrics.map { .string($0.rawValue) }),
+                         "sample_prompts": .number(Double(base.evaluate.samplePrompts))],
             "cells": .array(cells.map { .string($0.name) }),
         ]
         let reportKey = CacheKey.compute(canonicalConfig: reportCfg.canonical, upstreamKeys: reportInputs)
         ordered.append(Draft(kind: .report, config: reportCfg, inputKeys: reportInputs, key: reportKey, role: "report", cell: 0))
 
         // Names: for each role, keep only the ablation axes its key depends on.
+        // With a cell-name template (`ablate.name`), a step that depends on every ablated setting
+        // (one per cell) is labelled with its cell's name: `evaluate[method=clp,cell=attn-nano]`.
+        let namedCells = base.ablate?.name != nil && !axes.isEmpty
         var idOfRoleCell: [String: [Int: String]] = [:]
         for (role, g) in groups {
             let kept = relevantAxes(g)
             var byCell: [Int: String] = [:]
             for e in g.entries {
                 var labels = g.fixedLabels
-                for a in kept { if let v = e.values[a] { labels.append("\(axes[a])=\(v)") } }
+                if namedCells && kept.count == axes.count {
+                    labels.append("cell=\(cells[e.cell].name)")
+                } else {
+                    for a in kept { if let v = e.values[a] { labels.append("\(axes[a])=\(v)") } }
+                }
                 if let sl = g.seedLabel { labels.append(sl) }
                 byCell[e.cell] = g.kind.rawValue + (labels.isEmpty ? "" : "[" + labels.joined(separator: ",") + "]") + g.suffix
             }

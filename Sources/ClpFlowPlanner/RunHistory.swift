@@ -63,15 +63,23 @@ public struct ConfigChange: Sendable, Hashable {
     public var path: String
     public var old: JSONValue?
     public var new: JSONValue?
-    public init(path: String, old: JSONValue?, new: JSONValue?) { self.path = path; self.old = old; self.new = new }
+    /// A sentence that replaces `path: old → new` where values say nothing to a reader (file
+    /// digests: "reward script keywords.py changed").
+    public var summary: String?
+    public init(path: String, old: JSONValue?, new: JSONValue?, summary: String? = nil) {
+        self.path = path; self.old = old; self.new = new; self.summary = summary
+    }
 
     public var json: JSONValue {
-        ["path": .string(path), "old": old ?? .null, "new": new ?? .null,
-         "old_present": .bool(old != nil), "new_present": .bool(new != nil)]
+        var o: [String: JSONValue] = ["path": .string(path), "old": old ?? .null, "new": new ?? .null,
+                                      "old_present": .bool(old != nil), "new_present": .bool(new != nil)]
+        if let summary { o["summary"] = .string(summary) }
+        return .object(o)
     }
 
     /// `path: old → new` with values in canonical JSON (long values shortened).
     public var rendered: String {
+        if let summary { return summary }
         func show(_ v: JSONValue?) -> String {
             guard let v else { return "(absent)" }
             let text = v.canonical

@@ -23,8 +23,11 @@ public struct ReportData: Codable, Sendable, Equatable {
     public var steerability: [SteerabilityRow]
     /// Training curves per method.
     public var trainingCurves: [TrainingCurve]
-    /// Ablation results, if the workflow ran a sweep.
+    /// Ablation results, if the workflow ran a sweep (a generic score per cell).
     public var ablation: AblationMatrix?
+    /// The ablation compared cell by cell: one row per method kind, the cells as columns, with
+    /// hypervolume, steerability, J(w) and per-reward means. Shown instead of `ablation` when set.
+    public var ablationView: AblationView?
     /// Generated samples for side-by-side reading.
     public var samples: [SampleGroup]
     /// Trivial baselines scored with the same rewards on the same prompts (Lead-k: the
@@ -41,7 +44,8 @@ public struct ReportData: Codable, Sendable, Equatable {
                 methods: [MethodResult], reference: ReferencePoint? = nil,
                 hypervolume: HypervolumeTable? = nil, steerability: [SteerabilityRow] = [],
                 trainingCurves: [TrainingCurve] = [], ablation: AblationMatrix? = nil,
-                samples: [SampleGroup] = [], metrics: [String]? = nil, trivialBaselines: [ReferencePoint] = []) {
+                samples: [SampleGroup] = [], metrics: [String]? = nil, trivialBaselines: [ReferencePoint] = [],
+                ablationView: AblationView? = nil) {
         self.metadata = metadata
         self.rewardNames = rewardNames
         self.rewardUnits = rewardUnits
@@ -51,6 +55,7 @@ public struct ReportData: Codable, Sendable, Equatable {
         self.steerability = steerability
         self.trainingCurves = trainingCurves
         self.ablation = ablation
+        self.ablationView = ablationView
         self.samples = samples
         self.trivialBaselines = trivialBaselines
         self.metrics = metrics
@@ -298,6 +303,65 @@ public struct AblationCell: Codable, Sendable, Equatable {
     }
 }
 
+/// An ablation seen cell by cell. Columns are the cells (in matrix order); each row is one
+/// method kind (`clp`, `rewarded-soups`, …) with its scores in every cell.
+public struct AblationView: Codable, Sendable, Equatable {
+    /// The ablated key paths (`conditioning.mechanism`, …).
+    public var axes: [String]
+    public var cells: [AblationViewCell]
+    public var rows: [AblationViewRow]
+    /// How J(w) was computed, or why it could not be.
+    public var objectiveNote: String?
+
+    public init(axes: [String], cells: [AblationViewCell], rows: [AblationViewRow], objectiveNote: String? = nil) {
+        self.axes = axes; self.cells = cells; self.rows = rows; self.objectiveNote = objectiveNote
+    }
+}
+
+public struct AblationViewCell: Codable, Sendable, Equatable {
+    /// The cell's label: its `ablate.name`, else its value (one axis) or `path=value` pairs.
+    public var name: String
+    /// The cell's value per axis (nil where the cell does not set it).
+    public var values: [String?]
+
+    public init(name: String, values: [String?]) { self.name = name; self.values = values }
+}
+
+public struct AblationViewRow: Codable, Sendable, Equatable {
+    /// The method kind, e.g. `clp`.
+    public var method: String
+    /// One entry per cell (nil: no finished evaluation for that cell).
+    public var entries: [AblationViewEntry?]
+
+    public init(method: String, entries: [AblationViewEntry?]) { self.method = method; self.entries = entries }
+
+    /// True when every cell uses one and the same evaluation (the method does not depend on the
+    /// ablated settings).
+    public var shared: Bool {
+        let ids = entries.map { $0?.stepId }
+        return ids.count > 1 && ids.allSatisfy { $0 != nil && $0 == ids[0] }
+    }
+}
+
+public struct AblationViewEntry: Codable, Sendable, Equatable {
+    /// The evaluate step behind the numbers.
+    public var stepId: String
+    public var hypervolume: Double?
+    /// Mean Spearman ρ(wᵢ, rᵢ) over the rewards.
+    public var meanRho: Double?
+    /// Mean over the evaluation grid of J(w) = Σ wᵢ r̃ᵢ − α·KL; nil when it cannot be computed.
+    public var objective: Double?
+    /// Mean over the evaluation grid of each reward's mean (raw scores), one per reward.
+    public var rewardMeans: [Double]
+    /// Mean KL estimate over the grid.
+    public var kl: Double?
+
+    public init(stepId: String, hypervolume: Double?, meanRho: Double?, objective: Double?, rewardMeans: [Double], kl: Double? = nil) {
+        self.stepId = stepId; self.hypervolume = hypervolume; self.meanRho = meanRho; self.objective = objective
+        self.rewardMeans = rewardMeans; self.kl = kl
+    }
+}
+
 /// One evaluation prompt with the texts each method generated for it.
 public struct SampleGroup: Codable, Sendable, Equatable {
     public var id: String?
@@ -347,7 +411,7 @@ public struct Generation: Codable, Sendable, Equatable {
 extension ReportData {
     private enum CodingKeys: String, CodingKey {
         case metadata, rewardNames, rewardUnits, methods, reference, hypervolume, steerability,
-             trainingCurves, ablation, samples, metrics, trivialBaselines
+             trainingCurves, ablation, samples, metrics, trivialBaselines, ablationView
     }
 
     public init(from decoder: Decoder) throws {
@@ -363,7 +427,8 @@ extension ReportData {
                   ablation: try c.decodeIfPresent(AblationMatrix.self, forKey: .ablation),
                   samples: try c.decodeIfPresent([SampleGroup].self, forKey: .samples) ?? [],
                   metrics: try c.decodeIfPresent([String].self, forKey: .metrics),
-                  trivialBaselines: try c.decodeIfPresent([ReferencePoint].self, forKey: .trivialBaselines) ?? [])
+                  trivialBaselines: try c.decodeIfPresent([ReferencePoint].self, forKey: .trivialBaselines) ?? [],
+                  ablationView: try c.decodeIfPresent(AblationView.self, forKey: .ablationView))
     }
 }
 

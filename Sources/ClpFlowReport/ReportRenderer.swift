@@ -106,6 +106,16 @@ public enum ReportRenderer {
         "<span class=\"swatch\" style=\"background:\(ctx.style(method).color)\"></span>\(e(method))"
     }
 
+    /// Compact weighting label drawn beside a point: the weights in percent (`50/25/25`), and α.
+    static func weightingLabel(_ p: WeightingPoint) -> String {
+        var s = p.weights.map { w in
+            let pct = w * 100
+            return pct == pct.rounded() ? String(Int(pct)) : String(format: "%.1f", pct)
+        }.joined(separator: "/")
+        if let a = p.alpha { s += " α" + num(a) }
+        return s
+    }
+
     static func pointDescription(_ ctx: Context, method: String, _ p: WeightingPoint) -> String {
         var s = "\(method): w = \(ReportText.vector(p.weights))"
         if let a = p.alpha { s += ", α = \(num(a))" }
@@ -163,7 +173,7 @@ public enum ReportRenderer {
         if ctx.data.shows("steerability") { links.append(("steerability", "Steerability")) }
         if hasKL(ctx) { links.append(("kl", "KL vs reward")) }
         if !ctx.data.trainingCurves.isEmpty { links.append(("curves", "Training curves")) }
-        if ctx.data.ablation != nil { links.append(("ablation", "Ablation")) }
+        if ctx.data.ablation != nil || ctx.data.ablationView != nil { links.append(("ablation", "Ablation")) }
         if !ctx.data.samples.isEmpty { links.append(("samples", "Samples")) }
         links.append(("metadata", "Run metadata"))
         return "<nav>" + links.map { "<a href=\"#\($0.0)\">\($0.1)</a>" }.joined(separator: " ") + "</nav>\n"
@@ -182,14 +192,20 @@ public enum ReportRenderer {
         let hv = ctx.data.shows("hypervolume"), steer = ctx.data.shows("steerability"), dom = ctx.data.shows("dominated")
         var o = "<section id=\"summary\"><h2>Summary</h2>"
         var headline: [String] = []
-        if hv, let best = rows.filter({ $0.hvRank == 1 }).map({ $0.method }).first {
-            headline.append("Largest hypervolume: <b>\(e(best))</b>.")
+        // A method is named only when it stands out: when every method ties, none is "largest".
+        func leaders(_ values: [Double?]) -> [String] { bestIndices(values).sorted().map { rows[$0].method } }
+        func names(_ list: [String]) -> String { list.map { "<b>" + e($0) + "</b>" }.joined(separator: ", ") + (list.count > 1 ? " (tied)" : "") }
+        if hv, rows.count > 1 {
+            let best = leaders(rows.map { $0.hypervolume })
+            headline.append(best.isEmpty ? "Every method has the same hypervolume (\(num(rows.first?.hypervolume)))."
+                                         : "Largest hypervolume: \(names(best)).")
         }
-        if steer, let s = rows.filter({ $0.steerRank == 1 }).map({ $0.method }).first {
-            headline.append("Most steerable (mean Spearman ρ): <b>\(e(s))</b>.")
+        if steer, rows.count > 1 {
+            let best = leaders(rows.map { $0.meanRho })
+            if !best.isEmpty { headline.append("Most steerable (mean Spearman ρ): \(names(best)).") }
         }
         if !headline.isEmpty { o += "<p>" + headline.joined(separator: " ") + "</p>" }
-        o += "<table class=\"data\"><thead><tr><th>Method</th><th>Kind</th><th class=\"n\">Points</th>"
+        o += "<div class=\"scroll\"><table class=\"data summary\"><thead><tr><th>Method</th><th>Kind</th><th class=\"n\">Points</th>"
         if hv { o += "<th class=\"n\">Hypervolume</th><th class=\"n\">HV rank</th>" }
         if steer { o += "<th class=\"n\">Mean ρ</th><th class=\"n\">Steer. rank</th>" }
         if dom { o += "<th class=\"n\">Dominated by others</th>" }
@@ -201,7 +217,7 @@ public enum ReportRenderer {
             if dom { o += "<td class=\"n\">\(ReportText.percent(r.dominated))</td>" }
             o += "</tr>"
         }
-        o += "</tbody></table>"
+        o += "</tbody></table></div>"
         o += referencesTable(ctx)
         o += "</section>\n"
         return o
@@ -213,7 +229,7 @@ public enum ReportRenderer {
         let rows = (ctx.reference.map { [$0] } ?? []) + data.trivialBaselines.filter { $0.rewardMeans.count == ctx.m }
         guard !rows.isEmpty else { return "" }
         var o = "<h3>Reference points</h3><p class=\"note\">The reference policy and copying the document's first k words (Lead-k), scored with the same rewards on the same prompts (mean ± 1.96 standard errors over prompts).</p>"
-        o += "<table class=\"data\"><thead><tr><th>Summariser</th>"
+        o += "<div class=\"scroll\"><table class=\"data\"><thead><tr><th>Summariser</th>"
         for n in data.rewardNames { o += "<th class=\"n\">\(e(n))</th>" }
         o += "</tr></thead><tbody>"
         for r in rows {
@@ -224,7 +240,7 @@ public enum ReportRenderer {
             }
             o += "</tr>"
         }
-        return o + "</tbody></table>"
+        return o + "</tbody></table></div>"
     }
 
     struct SummaryRow {
@@ -272,8 +288,10 @@ public enum ReportRenderer {
             let pts = ctx.validPoints(method)
             for p in pts {
                 let se = p.rewardStandardErrors?.count == p.rewardMeans.count ? p.rewardStandardErrors : nil
+                // With three or more rewards a panel cannot show the weighting by position: label it.
                 s.points.append(ChartPoint(x: p.rewardMeans[i], y: p.rewardMeans[j], xErr: se?[i], yErr: se?[j],
-                                           tooltip: pointDescription(ctx, method: method.name, p)))
+                                           tooltip: pointDescription(ctx, method: method.name, p),
+                                           label: ctx.m > 2 ? weightingLabel(p) : nil))
             }
             let front = front2D(pts.map { (x: $0.rewardMeans[i], y: $0.rewardMeans[j]) })
             if front.count >= 2 { s.lines = [front] }
@@ -313,16 +331,18 @@ public enum ReportRenderer {
         let dom = ctx.data.shows("dominated")
         o += ". Larger is better." + (dom ? " “Dominated by others” is the share of the method's points that some point of another method dominates." : "") + "</p>"
         let rk = ranks(hv.rows.map { $0.hypervolume })
+        // Rank 1 is highlighted only when it stands out (not when every method ties).
+        let top = bestIndices(hv.rows.map { $0.hypervolume })
         let order = hv.rows.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
-        o += "<table class=\"data\"><thead><tr><th class=\"n\">Rank</th><th>Method</th><th class=\"n\">Hypervolume</th>"
+        o += "<div class=\"scroll\"><table class=\"data\"><thead><tr><th class=\"n\">Rank</th><th>Method</th><th class=\"n\">Hypervolume</th>"
             + (dom ? "<th class=\"n\">Dominated by others</th>" : "") + "<th class=\"n\">Front size</th></tr></thead><tbody>"
         for k in order {
             let r = hv.rows[k]
-            o += "<tr\(rk[k] == 1 ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
+            o += "<tr\(top.contains(k) ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
             o += "<td class=\"n\">\(num(r.hypervolume))</td>" + (dom ? "<td class=\"n\">\(ReportText.percent(r.dominatedShare))</td>" : "")
                 + "<td class=\"n\">\(r.frontSize.map(String.init) ?? "–")</td></tr>"
         }
-        o += "</tbody></table></section>\n"
+        o += "</tbody></table></div></section>\n"
         return o
     }
 
@@ -333,13 +353,14 @@ public enum ReportRenderer {
         let rows = ctx.data.steerability
         if !rows.isEmpty {
             let rk = ranks(rows.map { $0.meanRho })
+            let top = bestIndices(rows.map { $0.meanRho })
             o += "<table class=\"data\"><thead><tr><th class=\"n\">Rank</th><th>Method</th>"
             for i in 0..<ctx.m { o += "<th class=\"n\">ρ \(e(ctx.rewardName(i)))</th><th class=\"n\">spread \(e(ctx.rewardName(i)))</th>" }
             o += "<th class=\"n\">Mean ρ</th></tr></thead><tbody>"
             let order = rows.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
             for k in order {
                 let r = rows[k]
-                o += "<tr\(rk[k] == 1 ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
+                o += "<tr\(top.contains(k) ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
                 for i in 0..<ctx.m {
                     let entry = i < r.rewards.count ? r.rewards[i] : nil
                     o += "<td class=\"n\">\(ReportText.fixed(entry?.rho, decimals: 3))</td><td class=\"n\">\(num(entry?.spread))</td>"
@@ -396,7 +417,9 @@ public enum ReportRenderer {
         let multi = ctx.data.methods.contains { m in m.points.contains { $0.alpha != nil } }
         var o = "<section id=\"kl\"><h2>KL vs reward</h2><p class=\"note\">Mean KL divergence to the reference policy against each mean reward."
         if multi { o += " For multi-KL methods, lines join the points of one weighting across KL weights α (hover a marker for its w and α)." }
-        o += " Up and to the left is better.</p><div class=\"charts\">"
+        o += " Up and to the left is better."
+        if ctx.data.methods.contains(where: { m in m.points.contains { ($0.kl ?? 0) < 0 } }) { o += " " + klNote }
+        o += "</p><div class=\"charts\">"
         for i in 0..<ctx.m {
             var series: [ChartSeries] = []
             for method in ctx.data.methods {
@@ -450,19 +473,48 @@ public enum ReportRenderer {
         return o + "</div></section>\n"
     }
 
+    /// Indices of the best finite values (maximum, or minimum when `higherIsBetter` is false);
+    /// empty when fewer than two values are finite or all of them tie, so nothing is "best".
+    static func bestIndices(_ values: [Double?], higherIsBetter: Bool = true) -> Set<Int> {
+        let finite = values.enumerated().compactMap { i, v in v.flatMap { $0.isFinite ? (i, $0) : nil } }
+        guard finite.count >= 2, let lo = finite.map(\.1).min(), let hi = finite.map(\.1).max(), lo != hi else { return [] }
+        let best = higherIsBetter ? hi : lo
+        return Set(finite.filter { $0.1 == best }.map(\.0))
+    }
+
+    /// "Ablation: …" once, whether or not the title already starts with it.
+    static func ablationTitle(_ title: String) -> String {
+        title.lowercased().hasPrefix("ablation") ? title : "Ablation: " + title
+    }
+
+    /// The metrics of one method kind in the ablation view, as (label, value per cell, ranked).
+    static func ablationMetrics(_ ctx: Context, _ row: AblationViewRow) -> [(label: String, values: [Double?], ranked: Bool)] {
+        var out: [(String, [Double?], Bool)] = []
+        if ctx.data.shows("hypervolume") { out.append(("hypervolume", row.entries.map { $0?.hypervolume }, true)) }
+        if ctx.data.shows("steerability") { out.append(("mean ρ", row.entries.map { $0?.meanRho }, true)) }
+        out.append(("J(w), mean over the grid", row.entries.map { $0?.objective }, true))
+        for i in 0..<ctx.m {
+            out.append(("mean \(ctx.rewardName(i))", row.entries.map { e in e.flatMap { i < $0.rewardMeans.count ? $0.rewardMeans[i] : nil } }, false))
+        }
+        out.append(("mean KL", row.entries.map { $0?.kl }, false))
+        return out
+    }
+
     static func ablationSection(_ ctx: Context) -> String {
+        if let v = ctx.data.ablationView { return ablationViewSection(ctx, v) }
         guard let a = ctx.data.ablation else { return "" }
-        let scores = a.cells.map { $0.score }.compactMap { $0 }.filter { $0.isFinite }
-        let best = a.higherIsBetter ? scores.max() : scores.min()
-        func isBest(_ c: AblationCell) -> Bool { best != nil && c.score == best }
+        let bestSet = bestIndices(a.cells.map { $0.score }, higherIsBetter: a.higherIsBetter)
+        let bestScores = Set(bestSet.compactMap { a.cells[$0].score })
+        func isBest(_ c: AblationCell) -> Bool { c.score.map { bestScores.contains($0) } ?? false }
         func cellHTML(_ c: AblationCell) -> String {
             var s = num(c.score)
             if isBest(c) { s += " <span class=\"badge\">★ best</span>" }
             if let n = c.note, !n.isEmpty { s += "<div class=\"cell-note\">\(e(n))</div>" }
             return s
         }
-        var o = "<section id=\"ablation\"><h2>Ablation: \(e(a.title))</h2>"
-        o += "<p class=\"note\">Score: \(e(a.scoreName)) (\(a.higherIsBetter ? "higher" : "lower") is better); the best cell is marked ★.</p>"
+        var o = "<section id=\"ablation\"><h2>\(e(ablationTitle(a.title)))</h2>"
+        o += "<p class=\"note\">Score: \(e(a.scoreName)) (\(a.higherIsBetter ? "higher" : "lower") is better); "
+        o += bestScores.isEmpty ? "no cell is marked best: the scores tie.</p>" : "the best cell is marked ★.</p>"
         let valid = a.cells.filter { $0.parameters.count == a.parameterNames.count }
         if a.parameterNames.count == 2 {
             var rowValues: [String] = [], colValues: [String] = []
@@ -496,6 +548,42 @@ public enum ReportRenderer {
         }
         return o + "</tbody></table></section>\n"
     }
+
+    /// The ablation compared cell by cell: a table per workflow with one block of rows per method
+    /// kind (hypervolume, mean ρ, J(w), each reward's mean, KL) and one column per cell.
+    static func ablationViewSection(_ ctx: Context, _ v: AblationView) -> String {
+        var o = "<section id=\"ablation\"><h2>\(e(ablationTitle(v.axes.joined(separator: " × "))))</h2>"
+        o += "<p class=\"note\">One column per cell, one block of rows per method. Hypervolume, mean ρ and J(w): larger is better; ★ marks the best cell of a row when the cells differ. Reward means are raw scores averaged over the evaluation grid."
+        if let n = v.objectiveNote { o += " " + e(n) }
+        if v.rows.contains(where: { $0.entries.contains { ($0?.kl ?? 0) < 0 } }) { o += " " + e(klNote) }
+        o += "</p>"
+        o += "<div class=\"scroll\"><table class=\"data ablation\"><thead><tr><th>Method</th><th>Metric</th>"
+        for c in v.cells { o += "<th class=\"n\">\(e(c.name))</th>" }
+        o += "</tr></thead><tbody>"
+        for row in v.rows {
+            let metrics = ablationMetrics(ctx, row)
+            for (k, metric) in metrics.enumerated() {
+                o += "<tr>"
+                if k == 0 {
+                    o += "<th rowspan=\"\(metrics.count)\">\(e(row.method))"
+                    if row.shared { o += "<div class=\"cell-note\">one evaluation shared by every cell (does not depend on the ablated settings)</div>" }
+                    o += "</th>"
+                }
+                o += "<td>\(e(metric.label))</td>"
+                let best = metric.ranked && !row.shared ? bestIndices(metric.values) : []
+                for (i, value) in metric.values.enumerated() {
+                    o += "<td class=\"n\(best.contains(i) ? " best" : "")\">\(num(value))"
+                    if best.contains(i) { o += " <span class=\"badge\">★ best</span>" }
+                    o += "</td>"
+                }
+                o += "</tr>"
+            }
+        }
+        return o + "</tbody></table></div></section>\n"
+    }
+
+    /// Why a KL can be negative.
+    static let klNote = "KL is estimated from the sampled texts (mean of log π(y|x) − log π_ref(y|x) over the samples); on few short samples the estimate can come out slightly negative although the true KL is ≥ 0."
 
     static func samplesSection(_ ctx: Context) -> String {
         let groups = ctx.data.samples
@@ -612,7 +700,9 @@ public enum ReportRenderer {
     table.kv th{text-align:left;padding:3px 16px 3px 0;color:#4a5563;font-weight:600;vertical-align:top}
     table.kv td{padding:3px 0;word-break:break-word}
     td.key{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px;word-break:break-all;max-width:420px}
-    .scroll{overflow-x:auto}
+    .scroll{overflow-x:auto;max-width:100%}
+    table.summary td:first-child{overflow-wrap:anywhere;min-width:8em}
+    table.ablation td.n{white-space:nowrap}
     .sample{border-top:1px solid #e6e9ed;padding-top:4px;margin-top:12px}
     .sample:first-of-type{border-top:none}
     .doc{white-space:pre-wrap;background:#f7f8fa;border:1px solid #e6e9ed;border-radius:4px;padding:8px 10px;max-height:220px;overflow:auto;margin:6px 0}

@@ -80,6 +80,8 @@ struct ChartPoint {
     var yErr: Double? = nil
     /// Tooltip text (shown by the browser on hover, via <title>).
     var tooltip: String = ""
+    /// A short label drawn next to the marker (visible without hovering), e.g. the weighting.
+    var label: String? = nil
 }
 
 struct ChartSeries {
@@ -189,6 +191,14 @@ struct Chart {
             for p in s.points where p.x.isFinite && p.y.isFinite {
                 o += Chart.marker(s.style, x: sx(p.x), y: sy(p.y), r: s.markerRadius,
                                   tooltip: p.tooltip.isEmpty ? s.name : p.tooltip)
+            }
+            o += "</g>"
+        }
+        for s in series where s.points.contains(where: { $0.label != nil }) {
+            o += "<g class=\"point-labels\" font-size=\"9.5\" fill=\"\(s.style.color)\">"
+            for p in s.points where p.x.isFinite && p.y.isFinite {
+                guard let label = p.label, !label.isEmpty else { continue }
+                o += "<text class=\"point-label\" x=\"\(px(sx(p.x) + 6))\" y=\"\(px(sy(p.y) - 6))\">\(ReportText.html(label))</text>"
             }
             o += "</g>"
         }

@@ -64,10 +64,34 @@ extension ReportRenderer {
             }
             out += table(rows, rightAligned: Set([0]).union(Set(2..<(ctx.m + 3))))
         }
+        if let v = data.ablationView { out += ablationSummary(ctx, v) }
         if !showHV && !showSteer {
             out += data.metrics == nil ? "\nno hypervolume or steerability results in this report\n"
                 : "\nno hypervolume or steerability results in this report (evaluate.metrics: \(data.metrics!.map(t).joined(separator: ", ")))\n"
         }
+        return out
+    }
+
+    /// The ablation, cells as columns: per method kind its hypervolume, mean ρ, J(w), reward
+    /// means and KL; ★ marks the best cell of a ranked row when the cells differ.
+    static func ablationSummary(_ ctx: Context, _ v: AblationView) -> String {
+        let t = ReportText.terminal
+        var out = "\n\(t(ablationTitle(v.axes.joined(separator: " × ")))) (one column per cell; ★ best where the cells differ)\n"
+        var rows = [["method", "metric"] + v.cells.map { t($0.name) }]
+        for row in v.rows {
+            for (k, metric) in ablationMetrics(ctx, row).enumerated() {
+                var line = [k == 0 ? t(row.method) + (row.shared ? " *" : "") : "", metric.label]
+                let best = metric.ranked && !row.shared ? bestIndices(metric.values) : []
+                for (i, value) in metric.values.enumerated() {
+                    line.append(ReportText.number(value) + (best.contains(i) ? " ★" : ""))
+                }
+                rows.append(line)
+            }
+        }
+        out += table(rows, rightAligned: Set(2..<(2 + v.cells.count)))
+        if v.rows.contains(where: \.shared) { out += "  * one evaluation shared by every cell: the method does not depend on the ablated settings\n" }
+        if let n = v.objectiveNote { out += "  " + t(n) + "\n" }
+        if v.rows.contains(where: { $0.entries.contains { ($0?.kl ?? 0) < 0 } }) { out += "  " + klNote + "\n" }
         return out
     }
 

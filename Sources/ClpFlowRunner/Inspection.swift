@@ -38,11 +38,24 @@ public enum RunInspection {
                 var tail = EventsTail(url: work.appendingPathComponent(StepEvents.fileName))
                 for e in tail.read() { if case .progress(let s, let t, _) = e { progress = (s, t) } }
             }
-            lines.append(StepStatusLine(record: r, progress: progress))
+            var record = r
+            record.reason = try whyItRan(r, store: store)
+            lines.append(StepStatusLine(record: record, progress: progress))
         }
         let lock = RunLock.inspect(rd.lockURL)
         return Status(run: run, steps: lines, lockHolder: lock.holder, lockHeld: lock.held,
                       removedAttempts: try store.removedAttempts(runId: run.id))
+    }
+
+    /// The runner records "no artifact for cache key …" for every step it had to run; say why in
+    /// the user's terms instead: a step this directory never ran is new; otherwise no cached
+    /// result existed, because its cache key changed or its artifact went missing.
+    static func whyItRan(_ r: StepRecord, store: RunStore) throws -> String? {
+        guard let reason = r.reason, reason.hasPrefix("no artifact for cache key") else { return r.reason }
+        let earlier = try store.stepKeys(stepId: r.stepId).filter { $0.runId < r.runId }
+        guard let previous = earlier.last else { return "new step" }
+        if previous.cacheKey == r.cacheKey { return "no cached result: the artifact of run \(previous.runId) is missing" }
+        return "no cached result: the cache key changed since run \(previous.runId)"
     }
 
     public static func renderStatus(_ s: Status, now: Date = Date()) -> String {
@@ -109,16 +122,16 @@ public enum RunInspection {
         let steps: [JSONValue] = s.steps.map { l in
             let r = l.record
             var o: [String: JSONValue] = [
-                "id": .string(r.stepId), "kind": .string(r.kind), "cacheKey": .string(r.cacheKey),
+                "id": .string(r.stepId), "kind": .string(r.kind), "cache_key": .string(r.cacheKey),
                 "status": .string(r.status.rawValue), "attempt": .number(Double(r.attempt)),
-                "started": opt(r.started), "ended": opt(r.ended), "exitStatus": optInt(r.exitStatus),
-                "host": opt(r.host), "slurmJobId": opt(r.slurmJobId), "reason": opt(r.reason),
+                "started": opt(r.started), "ended": opt(r.ended), "exit_status": optInt(r.exitStatus),
+                "host": opt(r.host), "slurm_job_id": opt(r.slurmJobId), "reason": opt(r.reason),
             ]
             if let p = l.progress { o["progress"] = ["step": .number(Double(p.step)), "total": .number(Double(p.total))] }
             o["submitted"] = opt(r.submitted)
             let times = stepTimes(r)
-            o["runSeconds"] = times.run.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
-            o["queueSeconds"] = times.queue.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
+            o["run_seconds"] = times.run.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
+            o["queue_seconds"] = times.queue.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
             return .object(o)
         }
         let run: JSONValue = [
@@ -131,7 +144,7 @@ public enum RunInspection {
         let removed: [JSONValue] = s.removedAttempts.map {
             ["name": .string($0.name), "bytes": .number(Double($0.bytes)), "when": .string($0.when), "removed": .string($0.removed)]
         }
-        return ["run": run, "steps": .array(steps), "lock": .object(lock), "removedAttempts": .array(removed)]
+        return ["run": run, "steps": .array(steps), "lock": .object(lock), "removed_attempts": .array(removed)]
     }
 
     // MARK: metrics
@@ -175,7 +188,7 @@ public enum RunInspection {
     public static func metricsJSON(_ rows: [MetricRecord]) -> JSONValue {
         .array(rows.map { r in
             ["run": .number(Double(r.runId)), "step": .string(r.stepId), "name": .string(r.name),
-             "trainingStep": r.trainingStep.map { .number(Double($0)) } ?? .null, "value": .number(r.value)]
+             "training_step": r.trainingStep.map { .number(Double($0)) } ?? .null, "value": .number(r.value)]
         })
     }
 
@@ -216,7 +229,7 @@ public enum RunInspection {
         }
         let record = try store.steps(runId: run.id).first { $0.stepId == stepId }
         var out = "step \(stepId)\n  run \(run.id): \(record?.status.rawValue ?? "unknown")"
-        if let reason = record?.reason { out += " (\(reason))" }
+        if let record, let reason = try whyItRan(record, store: store) { out += " (\(reason))" }
         out += "\n  cache key: \(current.cacheKey)\n"
         guard let previous = keys.last(where: { $0.runId < run.id }) else {
             out += "  no earlier run recorded this step: it is new in run \(run.id)"
@@ -241,10 +254,21 @@ public enum RunInspection {
         out += "  the cache key changed, so the step could not reuse the earlier artifact:\n"
         let oldConfig = (try? JSONValue.parse(previous.configJSON)) ?? .null
         let newConfig = (try? JSONValue.parse(current.configJSON)) ?? .null
-        let diff = configDiff(old: oldConfig, new: newConfig)
+        // In the workflow's terms (`stages.0.steps`, "reward script keywords.py changed") when the
+        // plan names the step; the raw key paths otherwise.
+        let plan = try? rd.readPlan()
+        var lines: [String] = []
+        if let plan, let step = plan.step(stepId) {
+            lines = UserPaths.changes(old: oldConfig, new: newConfig, step: step, plan: plan).map { c in
+                c.summary ?? "\(c.path): \(c.old?.canonical ?? "(absent)") → \(c.new?.canonical ?? "(absent)")"
+            }
+        } else {
+            lines = configDiff(old: oldConfig, new: newConfig).map { "\($0.path): \($0.old ?? "(absent)") → \($0.new ?? "(absent)")" }
+        }
+        let diff = lines
         if !diff.isEmpty {
             out += "  config:\n"
-            for d in diff { out += "    \(d.path): \(d.old ?? "(absent)") → \(d.new ?? "(absent)")\n" }
+            for d in diff { out += "    \(d)\n" }
         }
         var inputLines: [String] = []
         let oldInputs = Dictionary(zip(previous.inputs, previous.inputKeys), uniquingKeysWith: { a, _ in a })

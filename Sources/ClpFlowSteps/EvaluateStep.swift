@@ -44,7 +44,9 @@ enum EvaluateStep {
         let builder = PromptBuilder(codec: task.codec, context: reference.config.context, maxNewTokens: spec.maxNewTokens,
                                     rewardNames: names)
         let settings = GenerationSettings(temperature: spec.temperature, topP: spec.topP, maxNewTokens: spec.maxNewTokens)
-        let evaluator = Evaluator(rewardNames: names, settings: settings, seeds: 1, samplePrompts: spec.samplePrompts, seed: cfg.seed)
+        // The texts of every prompt are kept; the report shows the first `evaluate.sample_prompts`
+        // (a display setting, so it is not part of this step's configuration).
+        let evaluator = Evaluator(rewardNames: names, settings: settings, seeds: 1, samplePrompts: examples.count, seed: cfg.seed)
         var grid = EvaluationGrid.inputs(weights: weights, kl: kl, rewardCount: names.count)
         // Without RL stages the policy evaluated is π_ref itself.
         let made: (method: SteerableMethod, conditioning: String?)

@@ -6,18 +6,30 @@ import ClpFlowRunner
 import ClpFlowWorkflow
 import Foundation
 
-/// One row of the ablation comparison (ablation.json).
+/// One row of the ablation comparison (ablation.json): one evaluate step, with the cells it
+/// serves (a baseline that does not depend on the ablated settings serves every cell).
 public struct AblationRow: Codable, Sendable, Hashable {
     public var stepId: String
-    /// Labels of the evaluate step (`method=…`, ablation axes, `seed=…`), parsed from its id.
+    /// Labels of the evaluate step (`method=…`, ablation axes or `cell=…`, `seed=…`), parsed from its id.
     public var labels: [String: String]
+    /// The method kind (`clp`, `rewarded-soups`, …).
     public var method: String
+    /// The evaluation's display label (`clp-attn`, …).
+    public var label: String?
+    /// Names of the ablation cells this evaluation belongs to, in matrix order.
+    public var cells: [String]?
     public var hypervolume: Double
     public var meanSpearman: Double?
+    /// Mean over the evaluation grid of each reward's mean (raw scores), in reward order.
+    public var rewardMeans: [Double]?
+    /// Mean over the evaluation grid of the KL estimate.
+    public var meanKL: Double?
 }
 
 public struct AblationArtifact: Codable, Sendable {
     public var axes: [String]
+    /// Cell names in matrix order (absent in files written before cells were recorded).
+    public var cells: [String]?
     public var rows: [AblationRow]
 }
 
@@ -32,9 +44,74 @@ func stepLabels(_ id: String) -> [String: String] {
     return out
 }
 
+/// The ablation cells of a plan, read from its ablate step's configuration.
+public struct AblationCells: Sendable {
+    public struct Cell: Sendable {
+        public var name: String
+        /// Axis path → value as written in step ids.
+        public var values: [String: String]
+    }
+    public var axes: [String]
+    public var cells: [Cell]
+    /// Whether the workflow names its cells (`ablate.name`).
+    public var named: Bool
+
+    public init?(ablateConfig c: JSONValue) {
+        guard let list = c["cells"]?.arrayValue else { return nil }
+        axes = (c["ablate"]?["matrix"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
+        named = c["ablate"]?["name"]?.stringValue != nil
+        cells = list.map { cell in
+            var values: [String: String] = [:]
+            for a in cell["assignments"]?.arrayValue ?? [] {
+                guard let p = a["path"]?.stringValue, let v = a["value"] else { continue }
+                values[p] = AblationCells.label(v)
+            }
+            return Cell(name: cell["name"]?.stringValue ?? "", values: values)
+        }
+    }
+
+    /// A value as the planner writes it in step ids.
+    static func label(_ v: JSONValue) -> String {
+        switch v {
+        case .string(let s): return s
+        case .number(let d): return JSONValue.formatNumber(d)
+        case .bool(let b): return b ? "true" : "false"
+        default: return v.canonical
+        }
+    }
+
+    /// Indices of the cells an evaluate step serves: the cell it names (`cell=…`), else every cell
+    /// whose values agree with the axis labels of its id (a label-free baseline serves them all).
+    public func cells(ofStep id: String) -> [Int] {
+        let labels = stepLabels(id)
+        if let name = labels["cell"], let i = cells.firstIndex(where: { $0.name == name }) { return [i] }
+        return cells.indices.filter { i in
+            axes.allSatisfy { axis in labels[axis].map { cells[i].values[axis] == $0 } ?? true }
+        }
+    }
+
+    /// The column label of a cell: its name from `ablate.name`; with one axis and no template,
+    /// the value alone; otherwise the default name (`path=value` pairs).
+    public func label(_ i: Int) -> String {
+        if !named && axes.count == 1, let v = cells[i].values[axes[0]] { return v }
+        return cells[i].name
+    }
+}
+
+/// Grid means of an evaluation: each reward's mean and the KL estimate, averaged over the points.
+func gridMeans(_ e: EvaluationArtifact) -> (rewards: [Double], kl: Double?) {
+    let pts = e.evaluation.points
+    guard !pts.isEmpty else { return ([], nil) }
+    let m = e.rewardNames.count
+    let rewards = (0..<m).map { i in pts.map { i < $0.rewards.count ? $0.rewards[i].mean : .nan }.reduce(0, +) / Double(pts.count) }
+    let kl = pts.map(\.kl.mean).reduce(0, +) / Double(pts.count)
+    return (rewards, kl.isFinite ? kl : nil)
+}
+
 enum AblateStep {
     static func run(_ ctx: StepContext) throws {
-        let axes = (ctx.step.config["ablate"]?["matrix"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
+        let cellInfo = AblationCells(ablateConfig: ctx.step.config)
+        let axes = cellInfo?.axes ?? (ctx.step.config["ablate"]?["matrix"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
         var rows: [AblationRow] = []
         var evals: [(String, EvaluationArtifact)] = []
         for id in ctx.step.inputs {
@@ -47,11 +124,50 @@ enum AblateStep {
         for (id, e) in evals {
             let rhos = e.steerability.compactMap(\.rho)
             let hv = Objectives.hypervolume(e.evaluation.points, reference: e.reference, multiKL: multiKL, klBound: bound)
-            rows.append(AblationRow(stepId: id, labels: stepLabels(id), method: e.label, hypervolume: hv,
-                                    meanSpearman: rhos.isEmpty ? nil : rhos.reduce(0, +) / Double(rhos.count)))
+            let means = gridMeans(e)
+            rows.append(AblationRow(stepId: id, labels: stepLabels(id), method: e.method, label: e.label,
+                                    cells: cellInfo.map { c in c.cells(ofStep: id).map { c.cells[$0].name } },
+                                    hypervolume: hv, meanSpearman: rhos.isEmpty ? nil : rhos.reduce(0, +) / Double(rhos.count),
+                                    rewardMeans: means.rewards, meanKL: means.kl))
         }
-        try Files.writeJSON(AblationArtifact(axes: axes, rows: rows), to: ctx.workDir.appendingPathComponent(ArtifactFiles.ablation))
+        try Files.writeJSON(AblationArtifact(axes: axes, cells: cellInfo?.cells.map(\.name), rows: rows),
+                            to: ctx.workDir.appendingPathComponent(ArtifactFiles.ablation))
         ctx.events.progress(step: 1, total: 1)
+    }
+}
+
+/// J(w) = Σ wᵢ r̃ᵢ − α·KL of an evaluation, averaged over its grid, with r̃ᵢ the reward
+/// standardised as training saw it (`normalization.json` of the training steps).
+enum ObjectiveEstimate {
+    /// Normalisers by reward name, from the training artifacts the evaluate step read.
+    static func normalizers(plan: Plan, runDir: RunDirectory, evaluate: PlannedStep) -> [String: RewardNormalizer] {
+        var out: [String: RewardNormalizer] = [:]
+        let byId = plan.stepsById
+        for id in evaluate.inputs {
+            guard let s = byId[id], s.kind == .trainCLP || s.kind == .trainSoft,
+                  let dir = try? runDir.artifacts.url(for: s.cacheKey),
+                  let list = try? Files.readJSON([RewardNormalizer].self, from: dir.appendingPathComponent(ArtifactFiles.normalization))
+            else { continue }
+            let names = (s.config["rewards"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+            for (name, n) in zip(names, list) where out[name] == nil { out[name] = n }
+        }
+        return out
+    }
+
+    /// nil when a normaliser is missing or α is unknown.
+    static func mean(_ e: EvaluationArtifact, step: PlannedStep, normalizers: [String: RewardNormalizer]) -> Double? {
+        let norms = e.rewardNames.map { normalizers[$0] }
+        guard norms.allSatisfy({ $0 != nil }), !e.evaluation.points.isEmpty else { return nil }
+        let fixedAlpha = step.config["kl"]?["alpha"]?.doubleValue
+        var total = 0.0
+        for p in e.evaluation.points {
+            guard let alpha = p.alpha ?? fixedAlpha, p.weights.count == norms.count, p.rewards.count == norms.count else { return nil }
+            var j = 0.0
+            for i in norms.indices { j += p.weights[i] * norms[i]!.apply(p.rewards[i].mean) }
+            total += j - alpha * p.kl.mean
+        }
+        let v = total / Double(e.evaluation.points.count)
+        return v.isFinite ? v : nil
     }
 }
 
@@ -63,9 +179,11 @@ public enum ReportBuilder {
                              stepRecords: [ClpFlowReport.StepRecord] = [], status: String = "completed",
                              metrics: [String]? = nil) throws -> ReportData {
         let metrics = metrics ?? plan.steps.first { $0.kind == .report }.flatMap(requestedMetrics)
+        // How many prompts' samples the report shows (`evaluate.sample_prompts`; evaluations
+        // record every prompt). Plans written before it was part of the report step show all.
+        let samplePrompts = plan.steps.last { $0.kind == .report }?.config["evaluate"]?["sample_prompts"]?.doubleValue.map { Int($0) }
         var evaluations: [(id: String, e: EvaluationArtifact)] = []
         var curves: [TrainingCurve] = []
-        var ablation: AblationArtifact? = nil
         let store = runDir.artifacts
         for step in plan.steps {
             guard store.verify(cacheKey: step.cacheKey).isValid else { continue }
@@ -87,8 +205,6 @@ public enum ReportBuilder {
                     pts.append(CurvePoint(step: r.step, name: k, value: v))
                 } }
                 curves.append(TrainingCurve(method: step.id, points: pts))
-            case .ablate:
-                ablation = try Files.readJSON(AblationArtifact.self, from: dir.appendingPathComponent(ArtifactFiles.ablation))
             default: break
             }
         }
@@ -97,8 +213,14 @@ public enum ReportBuilder {
         }
         let names = first.rewardNames
         let multiCell = Set(evaluations.map { stepLabels($0.id).filter { $0.key != "method" } }).count > 1
+        let cellInfo = plan.steps.last(where: { $0.kind == .ablate }).flatMap { AblationCells(ablateConfig: $0.config) }
         func displayName(_ x: (id: String, e: EvaluationArtifact)) -> String {
             guard multiCell else { return x.e.label }
+            // A step of one cell is named by the cell's label (its `ablate.name`).
+            if let c = cellInfo, c.named, let only = Optional(c.cells(ofStep: x.id)), only.count == 1 {
+                let seed = stepLabels(x.id)["seed"].map { ", seed=" + $0 } ?? ""
+                return x.e.label + " (" + c.label(only[0]) + seed + ")"
+            }
             let extra = stepLabels(x.id).filter { $0.key != "method" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             return extra.isEmpty ? x.e.label : x.e.label + " (" + extra.joined(separator: ", ") + ")"
         }
@@ -151,13 +273,55 @@ public enum ReportBuilder {
                                                                    input: s.input == common ? nil : s.input))
             }
         }
-        var ablationMatrix: AblationMatrix? = nil
-        if let a = ablation {
-            let params = ["method"] + a.axes
-            ablationMatrix = AblationMatrix(title: "Ablation: hypervolume per cell", scoreName: "hypervolume", parameterNames: params,
-                                            cells: a.rows.map { r in
-                                                AblationCell(parameters: [r.method] + a.axes.map { r.labels[$0] ?? "—" }, score: r.hypervolume)
-                                            })
+        // The ablation cell by cell: one row per method kind, one column per cell, computed from
+        // the evaluations (the cells come from the ablate step's configuration).
+        var ablationView: AblationView? = nil
+        if let ablateStep = plan.steps.last(where: { $0.kind == .ablate }), let cellInfo = AblationCells(ablateConfig: ablateStep.config),
+           !cellInfo.cells.isEmpty {
+            let scalarization = plan.steps.first { $0.kind == .trainCLP }?.config["weights"]?["scalarization"]
+            let linear = scalarization == nil || scalarization?.stringValue == "linear" || scalarization?["linear"] != nil
+            var methodKinds: [String] = []
+            for x in evaluations where !methodKinds.contains(x.e.method) { methodKinds.append(x.e.method) }
+            let byId = plan.stepsById
+            var missingNormalization = false
+            var rows: [AblationViewRow] = []
+            for kind in methodKinds {
+                var entries: [AblationViewEntry?] = []
+                for cell in cellInfo.cells.indices {
+                    // Every evaluation of this method in this cell (several with evaluate.seeds > 1: averaged).
+                    let mine = evaluations.enumerated().filter { $0.element.e.method == kind && cellInfo.cells(ofStep: $0.element.id).contains(cell) }
+                    guard !mine.isEmpty else { entries.append(nil); continue }
+                    func avg(_ xs: [Double?]) -> Double? {
+                        let f = xs.compactMap { $0 }.filter(\.isFinite)
+                        return f.count == xs.count && !f.isEmpty ? f.reduce(0, +) / Double(f.count) : nil
+                    }
+                    let means = mine.map { gridMeans($0.element.e) }
+                    let m = names.count
+                    let rewardMeans = (0..<m).map { i in avg(means.map { i < $0.rewards.count ? $0.rewards[i] : nil }) ?? .nan }
+                    var objectives: [Double?] = []
+                    for x in mine {
+                        guard linear, let step = byId[x.element.id] else { objectives.append(nil); continue }
+                        let norms = ObjectiveEstimate.normalizers(plan: plan, runDir: runDir, evaluate: step)
+                        let j = ObjectiveEstimate.mean(x.element.e, step: step, normalizers: norms)
+                        if j == nil && names.contains(where: { norms[$0] == nil }) { missingNormalization = true }
+                        objectives.append(j)
+                    }
+                    entries.append(AblationViewEntry(stepId: mine.map(\.element.id).joined(separator: " + "),
+                                                     hypervolume: avg(mine.map { hvRows[$0.offset].hypervolume }),
+                                                     meanRho: avg(mine.map { steerRow(label: displayName($0.element), steer)?.meanRho }),
+                                                     objective: avg(objectives), rewardMeans: rewardMeans,
+                                                     kl: avg(means.map(\.kl))))
+                }
+                rows.append(AblationViewRow(method: kind, entries: entries))
+            }
+            var note = "J(w) = Σ wᵢ r̃ᵢ − α·KL at each weighting of the evaluation grid, averaged over the grid; r̃ᵢ is reward i standardised as in training (mean and deviation frozen from π_ref samples, normalization.json of the training step), KL the evaluation's estimate."
+            if !linear { note = "J(w) is not shown: the workflow uses Tchebycheff scalarisation, whose value at the mean rewards is not the objective's mean." }
+            else if missingNormalization { note += " Where J(w) shows –, no training step read by that evaluation recorded the standardisation (normalization.json), e.g. a workflow without RL stages." }
+            ablationView = AblationView(axes: cellInfo.axes,
+                                        cells: cellInfo.cells.indices.map { i in
+                                            AblationViewCell(name: cellInfo.label(i), values: cellInfo.axes.map { cellInfo.cells[i].values[$0] })
+                                        },
+                                        rows: rows, objectiveNote: note)
         }
         let meta = RunMetadata(workflowName: name, seed: plan.seed, toolVersion: ClpFlowVersion.tool,
                                engineFormat: ClpFlowVersion.engineFormat, status: status, steps: stepRecords,
@@ -169,13 +333,15 @@ public enum ReportBuilder {
                           hypervolume: HypervolumeTable(referencePoint: refPoint,
                                                         referenceLabel: multiKL ? "π_ref rewards and −KL bound \(String(format: "%.3g", klBound)) (objectives: rewards and −KL)" : "π_ref",
                                                         rows: hvRows),
-                          steerability: steer, trainingCurves: curves, ablation: ablationMatrix,
-                          samples: order.compactMap { groups[$0] }, metrics: metrics,
+                          steerability: steer, trainingCurves: curves, ablation: nil,
+                          samples: Array(order.prefix(samplePrompts ?? order.count)).compactMap { groups[$0] }, metrics: metrics,
                           trivialBaselines: (first.lead ?? []).map {
                               ReferencePoint(label: "Lead-\($0.k)", rewardMeans: $0.rewards.map(\.mean),
                                              rewardStandardErrors: $0.rewards.map(\.se))
-                          })
+                          }, ablationView: ablationView)
     }
+
+    static func steerRow(label: String, _ rows: [SteerabilityRow]) -> SteerabilityRow? { rows.first { $0.method == label } }
 
     /// `evaluate.metrics` of a report step's configuration.
     static func requestedMetrics(_ step: PlannedStep) -> [String]? {
@@ -194,7 +360,7 @@ enum ReportStep {
         let description = ctx.step.config["description"]?.stringValue ?? ""
         // Only this step's inputs are read: restrict the plan to them.
         var sub = ctx.plan
-        sub.steps = ctx.plan.steps.filter { ctx.step.inputs.contains($0.id) || $0.kind == .prepareData }
+        sub.steps = ctx.plan.steps.filter { ctx.step.inputs.contains($0.id) || $0.kind == .prepareData || $0.id == ctx.step.id }
         let data = try ReportBuilder.build(plan: sub, runDir: ctx.runDirectory, name: name, description: description,
                                            metrics: ReportBuilder.requestedMetrics(ctx.step))
         try Files.writeJSON(data, to: ctx.workDir.appendingPathComponent(ArtifactFiles.reportData))

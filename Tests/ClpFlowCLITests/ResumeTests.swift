@@ -91,7 +91,10 @@ import Testing
         return condition()
     }
 
-    struct Step: Decodable { var id: String; var kind: String; var cacheKey: String }
+    struct Step: Decodable {
+        var id: String; var kind: String; var cacheKey: String
+        enum CodingKeys: String, CodingKey { case id, kind, cacheKey = "cache_key" }
+    }
     struct PlanFile: Decodable { var steps: [Step] }
 
     /// Cache keys with a published artifact directory.

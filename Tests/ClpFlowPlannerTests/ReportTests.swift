@@ -36,11 +36,11 @@ import Testing
         #expect(byId["prepare-data"]!.done)
         #expect(byId["train-reference"]!.done)
         #expect(byId["train-clp"]!.reasons == [.configChanged([
-            ConfigChange(path: "stage.learning_rate", old: 0.001, new: 0.002),
-            ConfigChange(path: "stage.samples", old: 4, new: 6),
+            ConfigChange(path: "stages.0.learning_rate", old: 0.001, new: 0.002),
+            ConfigChange(path: "stages.0.samples", old: 4, new: 6),
         ])])
         #expect(byId["train-clp"]!.reasons[0].message
-            == "configuration changed: stage.learning_rate: 0.001 → 0.002; stage.samples: 4 → 6")
+            == "configuration changed: stages.0.learning_rate: 0.001 → 0.002; stages.0.samples: 4 → 6")
         // SOFT stages change too (same batch × samples budget rule).
         #expect(byId["train-soft[reward=length]"]!.reasons.first?.code == "config-changed")
         // Evaluation configs are unchanged: they run because their policies changed.
@@ -166,11 +166,42 @@ import Testing
         #expect(j["workflow"] == #"my "flow""#)
     }
 
-    @Test func realPlanGraphHasOneEdgePerInput() {
+    @Test func realPlanGraphHasOneEdgePerInputWithAllEdges() {
         let plan = Fixtures.plan(Fixtures.multiKL())
         let edges = plan.steps.map(\.inputs.count).reduce(0, +)
-        #expect(GraphRenderer.dot(plan).components(separatedBy: " -> ").count - 1 == edges)
-        #expect(GraphRenderer.mermaid(plan).components(separatedBy: " --> ").count - 1 == edges)
+        #expect(GraphRenderer.dot(plan, allEdges: true).components(separatedBy: " -> ").count - 1 == edges)
+        #expect(GraphRenderer.mermaid(plan, allEdges: true).components(separatedBy: " --> ").count - 1 == edges)
         #expect(GraphRenderer.render(plan, format: .json) == GraphRenderer.json(plan))
+    }
+
+    /// The default drawing is the transitive reduction: every step reaches the same steps as with
+    /// all edges, no drawn edge is implied by a longer path, and edges were dropped.
+    @Test func drawnGraphIsTransitivelyReduced() {
+        let (wf, cells) = Fixtures.withAblation(Fixtures.twoRewards(), mechanisms: [.attn, .logit])
+        let plan = Fixtures.plan(wf, cells: cells)
+        func closure(_ edges: [String: [String]]) -> [String: Set<String>] {
+            var out: [String: Set<String>] = [:]
+            for s in plan.steps {
+                var a = Set<String>()
+                for i in edges[s.id] ?? [] { a.insert(i); a.formUnion(out[i] ?? []) }
+                out[s.id] = a
+            }
+            return out
+        }
+        let full = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.id, $0.inputs) })
+        let reduced = GraphRenderer.reducedInputs(plan)
+        #expect(closure(reduced) == closure(full))
+        let reducedClosure = closure(reduced)
+        for (to, inputs) in reduced {
+            for u in inputs {
+                #expect(!inputs.contains { $0 != u && reducedClosure[$0]!.contains(u) }, "\(u) -> \(to) is implied by another path")
+            }
+        }
+        let allCount = full.values.map(\.count).reduce(0, +), reducedCount = reduced.values.map(\.count).reduce(0, +)
+        #expect(reducedCount < allCount)
+        // The report reads every training, evaluate and ablate step, but only `ablate` is drawn into it.
+        #expect(reduced["report"] == ["ablate"] || (reduced["report"]?.count ?? 0) < (full["report"]?.count ?? 0))
+        #expect(GraphRenderer.dot(plan).components(separatedBy: " -> ").count - 1 == reducedCount)
+        #expect(GraphRenderer.mermaid(plan).components(separatedBy: " --> ").count - 1 == reducedCount)
     }
 }

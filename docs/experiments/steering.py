@@ -57,7 +57,7 @@ def main():
     evals = [s for s in plan["steps"] if s["kind"] == "evaluate"]
     per = defaultdict(list)   # label -> [evaluation artifact per seed]
     for s in evals:
-        e = json.load(open(os.path.join(run, "artifacts", s["cacheKey"], "evaluation.json")))
+        e = json.load(open(os.path.join(run, "artifacts", s.get("cache_key") or s["cacheKey"], "evaluation.json")))
         per[e["label"]].append(e)
     names = next(iter(per.values()))[0]["rewardNames"]
     rng = random.Random(0)

@@ -50,7 +50,7 @@ def main():
     if run.returncode != 0:
         fail(f"run failed ({run.returncode}): {run.stderr[-2000:]}")
     plan = json.loads((work / "run" / "plan.json").read_text())
-    keys = {s["id"]: s["cacheKey"] for s in plan["steps"]}
+    keys = {s["id"]: s.get("cache_key") or s["cacheKey"] for s in plan["steps"]}
     # The rerun trains the same tokenizer on the same split (keys may differ from the recipe's when
     # a later binary keys a step on other fields; the outputs must not).
     tok = work / "run" / "artifacts" / keys["train-tokenizer"] / "tokenizer"

@@ -143,7 +143,7 @@ def main():
 
     # 3. the supervised loss fell
     rows = json.loads(run([binary, "metrics", str(run_dir), "--format", "json"]))
-    losses = [(r["trainingStep"], r["value"]) for r in rows
+    losses = [(r.get("training_step", r.get("trainingStep")), r["value"]) for r in rows
               if r.get("name") == "loss" and "reference" in r.get("step", "")]
     losses = [v for _, v in sorted(losses)]
     if len(losses) < 10:
