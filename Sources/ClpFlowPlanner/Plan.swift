@@ -136,7 +136,8 @@ extension StepResources {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: PlanKey.self)
         self.init(cpus: try c.optional("cpus") ?? 1, memoryMB: try c.optional("memory_mb", older: "memoryMB"), timeMinutes: try c.optional("time_minutes"),
-                  partition: try c.optional("partition"), account: try c.optional("account"), retries: try c.optional("retries") ?? 0)
+                  partition: try c.optional("partition"), account: try c.optional("account"), retries: try c.optional("retries") ?? 0,
+                  checkpointEvery: try c.optional("checkpoint_every"), checkpointMinutes: try c.optional("checkpoint_minutes"))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -147,6 +148,8 @@ extension StepResources {
         try c.encodeIfPresent(partition, forKey: PlanKey("partition"))
         try c.encodeIfPresent(account, forKey: PlanKey("account"))
         try c.encode(retries, forKey: PlanKey("retries"))
+        try c.encodeIfPresent(checkpointEvery, forKey: PlanKey("checkpoint_every"))
+        try c.encodeIfPresent(checkpointMinutes, forKey: PlanKey("checkpoint_minutes"))
     }
 }
 

@@ -205,6 +205,8 @@ public enum PlanReport {
         if let v = r.timeMinutes { o["time_minutes"] = .number(Double(v)) }
         if let v = r.partition { o["partition"] = .string(v) }
         if let v = r.account { o["account"] = .string(v) }
+        if let v = r.checkpointEvery { o["checkpoint_every"] = .number(Double(v)) }
+        if let v = r.checkpointMinutes { o["checkpoint_minutes"] = .number(v) }
         return .object(o)
     }
 }

@@ -136,37 +136,13 @@ enum AblateStep {
     }
 }
 
-/// J(w) = Σ wᵢ r̃ᵢ − α·KL of an evaluation, averaged over its grid, with r̃ᵢ the reward
-/// standardised as training saw it (`normalization.json` of the training steps).
-enum ObjectiveEstimate {
-    /// Normalisers by reward name, from the training artifacts the evaluate step read.
-    static func normalizers(plan: Plan, runDir: RunDirectory, evaluate: PlannedStep) -> [String: RewardNormalizer] {
-        var out: [String: RewardNormalizer] = [:]
-        let byId = plan.stepsById
-        for id in evaluate.inputs {
-            guard let s = byId[id], s.kind == .trainCLP || s.kind == .trainSoft,
-                  let dir = try? runDir.artifacts.url(for: s.cacheKey),
-                  let list = try? Files.readJSON([RewardNormalizer].self, from: dir.appendingPathComponent(ArtifactFiles.normalization))
-            else { continue }
-            let names = (s.config["rewards"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
-            for (name, n) in zip(names, list) where out[name] == nil { out[name] = n }
-        }
-        return out
-    }
-
-    /// nil when a normaliser is missing or α is unknown.
-    static func mean(_ e: EvaluationArtifact, step: PlannedStep, normalizers: [String: RewardNormalizer]) -> Double? {
-        let norms = e.rewardNames.map { normalizers[$0] }
-        guard norms.allSatisfy({ $0 != nil }), !e.evaluation.points.isEmpty else { return nil }
-        let fixedAlpha = step.config["kl"]?["alpha"]?.doubleValue
-        var total = 0.0
-        for p in e.evaluation.points {
-            guard let alpha = p.alpha ?? fixedAlpha, p.weights.count == norms.count, p.rewards.count == norms.count else { return nil }
-            var j = 0.0
-            for i in norms.indices { j += p.weights[i] * norms[i]!.apply(p.rewards[i].mean) }
-            total += j - alpha * p.kl.mean
-        }
-        let v = total / Double(e.evaluation.points.count)
+/// J(w) of an evaluation averaged over its grid: the mean of the evaluate step's `objective`
+/// (`TrainedObjective`, the one definition: relative to π_ref, rewards standardised by π_ref on the
+/// same prompts). nil for evaluations written before it was recorded.
+enum GridObjective {
+    static func mean(_ e: EvaluationArtifact) -> Double? {
+        guard let o = e.objective, !o.isEmpty else { return nil }
+        let v = o.reduce(0) { $0 + $1.mean } / Double(o.count)
         return v.isFinite ? v : nil
     }
 }
@@ -282,7 +258,6 @@ public enum ReportBuilder {
             let linear = scalarization == nil || scalarization?.stringValue == "linear" || scalarization?["linear"] != nil
             var methodKinds: [String] = []
             for x in evaluations where !methodKinds.contains(x.e.method) { methodKinds.append(x.e.method) }
-            let byId = plan.stepsById
             var missingNormalization = false
             var rows: [AblationViewRow] = []
             for kind in methodKinds {
@@ -300,10 +275,9 @@ public enum ReportBuilder {
                     let rewardMeans = (0..<m).map { i in avg(means.map { i < $0.rewards.count ? $0.rewards[i] : nil }) ?? .nan }
                     var objectives: [Double?] = []
                     for x in mine {
-                        guard linear, let step = byId[x.element.id] else { objectives.append(nil); continue }
-                        let norms = ObjectiveEstimate.normalizers(plan: plan, runDir: runDir, evaluate: step)
-                        let j = ObjectiveEstimate.mean(x.element.e, step: step, normalizers: norms)
-                        if j == nil && names.contains(where: { norms[$0] == nil }) { missingNormalization = true }
+                        guard linear else { objectives.append(nil); continue }
+                        let j = GridObjective.mean(x.element.e)
+                        if j == nil { missingNormalization = true }
                         objectives.append(j)
                     }
                     entries.append(AblationViewEntry(stepId: mine.map(\.element.id).joined(separator: " + "),
@@ -316,7 +290,7 @@ public enum ReportBuilder {
             }
             var note = "J(w) = Σ wᵢ r̃ᵢ − α·KL at each weighting of the evaluation grid, averaged over the grid; r̃ᵢ is reward i standardised as in training (mean and deviation frozen from π_ref samples, normalization.json of the training step), KL the evaluation's estimate."
             if !linear { note = "J(w) is not shown: the workflow uses Tchebycheff scalarisation, whose value at the mean rewards is not the objective's mean." }
-            else if missingNormalization { note += " Where J(w) shows –, no training step read by that evaluation recorded the standardisation (normalization.json), e.g. a workflow without RL stages." }
+            else if missingNormalization { note += " Where J(w) shows –, the evaluation was written before J(w) was recorded; rerun its evaluate step." }
             ablationView = AblationView(axes: cellInfo.axes,
                                         cells: cellInfo.cells.indices.map { i in
                                             AblationViewCell(name: cellInfo.label(i), values: cellInfo.axes.map { cellInfo.cells[i].values[$0] })

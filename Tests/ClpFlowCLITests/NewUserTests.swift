@@ -65,21 +65,33 @@ import Testing
         let jRow = try #require(table.first { $0.contains("J(w)") })
         let numbers = jRow.split(separator: " ").compactMap { Double($0) }
         try #require(numbers.count == 3, "\(jRow)")
-        // J(w) of the attn cell recomputed from its artifacts: Σ wᵢ (rᵢ − μᵢ)/σᵢ − α·KL per grid point, averaged.
+        // J(w) of the attn cell recomputed from its per-prompt values: at each grid point the mean over
+        // prompts of Σ wᵢ (rᵢ − r_ref,i)/s_i − α·(KL − KL_ref), s_i π_ref's deviation of reward i, then
+        // averaged over the grid.
         func json(_ path: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(path))) }
         let planSteps = ((try json("R/plan.json") as? [String: Any])?["steps"] as? [[String: Any]]) ?? []
         func keyOf(_ id: String) -> String { planSteps.first { $0["id"] as? String == id }?["cache_key"] as? String ?? "" }
         let eval = try json("R/artifacts/\(keyOf("evaluate[method=clp,cell=attn]"))/evaluation.json") as? [String: Any]
-        let norms = (try json("R/artifacts/\(keyOf("train-clp[cell=attn]"))/normalization.json") as? [[String: Any]]) ?? []
         let points = ((eval?["evaluation"] as? [String: Any])?["points"] as? [[String: Any]]) ?? []
+        let ref = (eval?["reference"] as? [String: Any])?["perPrompt"] as? [String: Any]
+        let refRewards = ref?["rewards"] as? [[Double]] ?? [], refKL = ref?["kl"] as? [Double] ?? []
+        func sd(_ xs: [Double]) -> Double {
+            let m = xs.reduce(0, +) / Double(xs.count)
+            let v = (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot()
+            return v > 1e-12 ? v : 1
+        }
+        let scales = (0..<2).map { i in sd(refRewards.map { $0[i] }) }
         var total = 0.0
         for p in points {
-            let w = p["weights"] as? [Double] ?? [], r = (p["rewards"] as? [[String: Any]] ?? []).map { $0["mean"] as? Double ?? .nan }
-            for i in w.indices {
-                let n = norms[i], z = n["kind"] as? String == "none" ? r[i] : (r[i] - (n["mean"] as? Double ?? 0)) / (n["std"] as? Double ?? 1)
-                total += w[i] * z
+            let w = p["weights"] as? [Double] ?? []
+            let pp = p["perPrompt"] as? [String: Any]
+            let rewards = pp?["rewards"] as? [[Double]] ?? [], kl = pp?["kl"] as? [Double] ?? []
+            var sum = 0.0
+            for j in rewards.indices {
+                for i in w.indices { sum += w[i] * (rewards[j][i] - refRewards[j][i]) / scales[i] }
+                sum -= 0.05 * (kl[j] - refKL[j])
             }
-            total -= 0.05 * ((p["kl"] as? [String: Any])?["mean"] as? Double ?? .nan)
+            total += sum / Double(rewards.count)
         }
         let expected = total / Double(points.count)
         #expect(!points.isEmpty && abs(numbers[1] - expected) <= 1e-3 * max(abs(expected), 1e-6), "J(attn) \(numbers[1]) vs \(expected)")

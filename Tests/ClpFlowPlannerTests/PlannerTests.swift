@@ -337,7 +337,7 @@ import Testing
     }
 
     /// Resume intervals reach training steps through their resources, never their keys.
-    @Test func resumeIntervalsAreResourcesNotKeys() {
+    @Test func resumeIntervalsAreResourcesNotKeys() throws {
         let base = Self.withPretrain()
         let plan = Fixtures.plan(base)
         var often = base
@@ -359,6 +359,9 @@ import Testing
         }
         #expect(plan.steps.filter { $0.resources.checkpointMinutes != nil }.allSatisfy { $0.resources.checkpointMinutes == 5 })
         #expect(plan[id: "train-reference"]!.config["reference"]?["checkpoint_every"] == nil)
+        // They survive plan.json, which is how step processes receive them.
+        let decoded = try JSONDecoder().decode(Plan.self, from: JSONEncoder().encode(oftenPlan))
+        #expect(decoded.steps.map(\.resources) == oftenPlan.steps.map(\.resources))
     }
 
     @Test func cellsShareOnePretrainStep() {
