@@ -46,6 +46,8 @@ struct SemanticValidator {
     /// Directory of the workflow file; relative paths are resolved against the file that wrote them.
     let baseDirectory: String
     let checkFiles: Bool
+    /// Checks that read the inputs (the data file) with the engine, when the caller gave them.
+    var inputChecks: InputCheckCache? = nil
 
     static let tolerance = 1e-6
 
@@ -102,6 +104,7 @@ struct SemanticValidator {
                 } else if let c = r.command, c.count == 1, c[0].contains(" ") {
                     warn("reward '\(r.name)': `command` is an argv list, not a shell string; '\(c[0])' is run as one program name", p + ["command", "0"])
                 }
+                if checkFiles { checkCommandFiles(r, p, onSlurm: w.executor.kind == .slurm) }
                 if w.rewards[i].timeout == nil { w.rewards[i].timeout = 60 }
                 if w.rewards[i].persistent == nil { w.rewards[i].persistent = false }
                 if w.rewards[i].workers == nil { w.rewards[i].workers = 1 }
@@ -122,6 +125,64 @@ struct SemanticValidator {
                 if w.rewards[i].n == nil { w.rewards[i].n = 2 }
             } else if r.n != nil {
                 errKey("`n` applies only to `novelty` and `repetition` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["n"])
+            }
+        }
+    }
+
+    /// Extensions of the script files checked in a `command` reward's argv.
+    static let scriptExtensions: Set<String> = ["py", "sh", "bash", "zsh", "pl", "rb", "js", "mjs", "cjs", "ts", "r", "jl", "lua", "php", "tcl", "awk"]
+    /// Options after which an interpreter takes code or a module name, not a file.
+    static let inlineCodeOptions: Set<String> = ["-c", "-e", "-m", "-E", "--eval", "--command", "-r"]
+
+    /// The program of a `command` reward must exist (on PATH, or at a path relative to the
+    /// workflow's directory, where the reward runs), and every script file named in its argv
+    /// (an argument ending in .py, .sh, … that is not an option) must exist there too, or the
+    /// run would stop at the first training step that scores. A program missing from PATH is only
+    /// a warning with the Slurm executor (jobs may run with another PATH).
+    func checkCommandFiles(_ r: RewardSpec, _ p: [String], onSlurm: Bool) {
+        guard let argv = r.command, let exe = argv.first, !exe.trimmingCharacters(in: .whitespaces).isEmpty,
+              !(argv.count == 1 && exe.contains(" ")) else { return }
+        let fm = FileManager.default
+        let dir = baseDirectory.isEmpty ? "." : baseDirectory
+        func inDir(_ path: String) -> String {
+            if path.hasPrefix("/") { return (path as NSString).standardizingPath }
+            let base = dir.hasPrefix("/") ? dir : (fm.currentDirectoryPath as NSString).appendingPathComponent(dir)
+            return ((base as NSString).appendingPathComponent(path) as NSString).standardizingPath
+        }
+        if exe.contains("/") {
+            let abs = inDir(exe)
+            var isDir: ObjCBool = false
+            if !fm.fileExists(atPath: abs, isDirectory: &isDir) {
+                let why = exe.hasPrefix("/") ? "" : " (looked for \(abs); a relative path is relative to the workflow's directory, where the reward runs)"
+                err("reward '\(r.name)': the program '\(exe)' does not exist\(why)", p + ["command", "0"])
+            } else if isDir.boolValue || !fm.isExecutableFile(atPath: abs) {
+                err("reward '\(r.name)': '\(exe)' is not an executable file (make it executable, or run it with its interpreter, e.g. [python3, \(exe)])", p + ["command", "0"])
+            }
+        } else {
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            let dirs = path.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+            let found = dirs.contains { d in
+                var isDir: ObjCBool = false
+                let c = (d as NSString).appendingPathComponent(exe)
+                return fm.fileExists(atPath: c, isDirectory: &isDir) && !isDir.boolValue && fm.isExecutableFile(atPath: c)
+            }
+            if !found {
+                let programs = dirs.flatMap { (try? fm.contentsOfDirectory(atPath: $0)) ?? [] }
+                let near = suggestion(for: exe, among: Array(Set(programs)).sorted()).map { "; did you mean '\($0)'?" } ?? ""
+                let msg = "reward '\(r.name)': the program '\(exe)' is not on PATH"
+                if onSlurm { warn(msg + " here (Slurm jobs may run with another PATH)" + near, p + ["command", "0"]) }
+                else { err(msg + near, p + ["command", "0"]) }
+            }
+        }
+        var skipNext = false
+        for (i, a) in argv.enumerated().dropFirst() {
+            if skipNext { skipNext = false; continue }
+            if SemanticValidator.inlineCodeOptions.contains(a) { skipNext = true; continue }
+            let ext = (a as NSString).pathExtension.lowercased()
+            guard !a.hasPrefix("-"), !a.contains("\n"), SemanticValidator.scriptExtensions.contains(ext) else { continue }
+            let abs = inDir(a)
+            if !fm.fileExists(atPath: abs) {
+                err("reward '\(r.name)': script '\(a)' does not exist (looked for \(abs); `command` runs in the workflow's directory, so paths are relative to it)", p + ["command", String(i)])
             }
         }
     }
@@ -158,6 +219,8 @@ struct SemanticValidator {
 
     func checkData(_ w: inout Workflow) {
         let d = w.data
+        let errorsBefore = sink.errorCount
+        var dataFile: String? = nil
         if d.source == .jsonl {
             if let path = d.path {
                 let (abs, rewritten) = resolveFile(path, at: ["data", "path"])
@@ -167,6 +230,8 @@ struct SemanticValidator {
                         err("data file '\(path)' does not exist (looked for \(abs))", ["data", "path"])
                     } else if isDir.boolValue {
                         err("data file '\(path)' is a directory; give a JSON Lines file", ["data", "path"])
+                    } else {
+                        dataFile = abs.hasPrefix("./") ? String(abs.dropFirst(2)) : abs
                     }
                 }
                 w.data.path = rewritten
@@ -185,11 +250,25 @@ struct SemanticValidator {
                 written(["data", "min_document_chars"]) ? ["data", "min_document_chars"] : ["data", "max_document_chars"])
         }
         let needed = d.valid + d.test + (d.train ?? 1)
-        let available: Int? = d.source == .synthetic ? d.syntheticExamples : d.limit
+        // The limit applies to every source; a synthetic source also has its own size.
+        var available = d.limit
+        var which = "limit"
+        if d.source == .synthetic, d.limit.map({ d.syntheticExamples < $0 }) ?? true {
+            available = d.syntheticExamples
+            which = "synthetic_examples"
+        }
         if let available, needed > available {
-            let which = d.source == .synthetic ? "synthetic_examples" : "limit"
             err("the splits need \(needed) examples (train \(d.train.map(String.init) ?? "≥ 1") + valid \(d.valid) + test \(d.test)) but `data.\(which)` is \(available)",
                 written(["data", which]) ? ["data", which] : ["data"])
+        }
+        // Read the data file as the prepare step will, once the section itself is sound.
+        if let inputChecks, checkFiles, sink.errorCount == errorsBefore, d.source == .jsonl, dataFile != nil {
+            var resolved = w.data
+            resolved.path = d.path
+            for p in inputChecks.data(resolved, file: dataFile, seed: w.seed) {
+                let at = written(p.at) ? p.at : ["data"]
+                if p.severity == .error { err(p.message, at) } else { warn(p.message, at) }
+            }
         }
     }
 
