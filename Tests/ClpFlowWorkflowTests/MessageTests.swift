@@ -74,4 +74,20 @@ import Testing
             #expect(error.rendered.contains("`stages.0.steps` must be an integer, found string 'lots'"), "\(error.rendered)")
         }
     }
+
+    @Test func syntaxMistakesAreExplainedInPlainWords() {
+        // A template reference in a flow mapping.
+        let flow = Self.errors("name: t\nstages: [{steps: ${n}}]\n")
+        #expect(flow.map(\.message) == ["a `${…}` template reference inside `{…}` or `[…]` must be quoted: write `\"${n}\"`"])
+        // A key on the line of another key's list item.
+        let item = Self.errors("name: t\nrewards: - {name: a, kind: rougeL}\n")
+        #expect(item.first?.message.hasPrefix("a list item (`- `) cannot follow a key on the same line") == true, "\(item)")
+        // A missing colon.
+        let colon = Self.errors("name: t\nrewards\n  - {name: a, kind: rougeL}\n")
+        #expect(colon.first?.message.hasPrefix("line 2 (`rewards`) has no `:`") == true, "\(colon)")
+        // No libyaml wording is left in these messages.
+        for d in flow + item + colon { #expect(!d.message.contains("YAML syntax error") && !d.message.contains("while parsing"), "\(d.message)") }
+        // parseTree still refuses a tree that had a problem, even one it could read past.
+        #expect(throws: ValidationFailure.self) { try WorkflowLoader.parseTree(bytes: Array("seed: !custom 3\n".utf8), file: "x.yaml") }
+    }
 }

@@ -62,7 +62,7 @@ public enum WorkflowLoader {
     /// Parses bytes only (no decoding); for tests and tools.
     public static func parseTree(bytes: [UInt8], file: String) throws(ValidationFailure) -> YAMLNode {
         let sink = DiagnosticSink()
-        guard let root = YAMLParser.parse(bytes: bytes, file: file, sink: sink) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
+        guard let root = YAMLParser.parse(bytes: bytes, file: file, sink: sink), !sink.hasErrors else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         return root
     }
 
@@ -78,7 +78,18 @@ public enum WorkflowLoader {
         let decodeCell: (YAMLNode, DiagnosticSink) -> Workflow? = { tree, s in
             decode(tree, sink: s, baseDirectory: baseDir, checkFiles: checkFiles, inputChecks: inputChecks)
         }
-        guard let base = decodeCell(merged, sink), !sink.hasErrors else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
+        let decodedBase = decodeCell(merged, sink)
+        guard let base = decodedBase, !sink.hasErrors else {
+            // Every problem at once: an invalid base does not hide problems of the ablation's
+            // values (each cell is decoded on its own; what the base already reported is not
+            // repeated for the cells).
+            if merged["ablate"] != nil, !sink.internalFailure {
+                var expander = AblationExpander(sink: sink, decode: decodeCell)
+                expander.alreadyReported = Set(sink.diagnostics.map(AblationExpander.key))
+                _ = expander.expand(root: merged, base: nil)
+            }
+            throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure)
+        }
         let expander = AblationExpander(sink: sink, decode: decodeCell)
         guard let cells = expander.expand(root: merged, base: base), !sink.hasErrors else {
             throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure)
@@ -134,7 +145,7 @@ extension WorkflowLoader {
     /// Whether the file at `path` declares `parameters` (a template file rather than a workflow).
     public static func isTemplate(path: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: path),
-              let root = try? parseTree(bytes: [UInt8](data), file: path) else { return false }
+              let root = YAMLParser.parse(bytes: [UInt8](data), file: path, sink: DiagnosticSink()) else { return false }
         return root["parameters"] != nil
     }
 

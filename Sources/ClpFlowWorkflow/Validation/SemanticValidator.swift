@@ -93,7 +93,7 @@ struct SemanticValidator {
             let p = ["rewards", String(i)]
             if r.name.isEmpty { err("reward names must not be empty", p + ["name"]) }
             if let first = seen[r.name] {
-                err("duplicate reward name '\(r.name)' (also reward \(first + 1)); reward names must be unique", p + ["name"])
+                err("duplicate reward name '\(r.name)' (also `rewards.\(first)`); reward names must be unique", p + ["name"])
             } else { seen[r.name] = i }
             let k = r.kind
             if k == .command {
@@ -393,7 +393,7 @@ struct SemanticValidator {
         switch w.weights.eval {
         case .points(let pts):
             for (i, p) in pts.enumerated() {
-                checkWeightVector(p, count: n, ["weights", "eval", "points", String(i)], what: "evaluation point \(i + 1)")
+                checkWeightVector(p, count: n, ["weights", "eval", "points", String(i)], what: "`weights.eval.points.\(i)`")
             }
         case .pointsPerEdge: break
         }

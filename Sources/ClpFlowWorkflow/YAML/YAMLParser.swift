@@ -40,12 +40,16 @@ public enum YAMLParser {
                                    at: SourcePosition(file: file, line: line, column: column))
                         return nil
                     }
-                    var msg = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
-                    if let ctx = parser.context.map({ String(cString: $0) }) {
-                        msg += " (\(ctx) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
-                    }
-                    sink.error("YAML syntax error: \(msg)",
-                               at: SourcePosition(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1))
+                    let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
+                    let context = parser.context.map { String(cString: $0) }
+                    let at = (line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+                    let contextAt = (line: Int(parser.context_mark.line) + 1, column: Int(parser.context_mark.column) + 1)
+                    // Say what is likely wrong (mostly indentation) in plain words; libyaml's own
+                    // wording is kept only for problems not recognised here.
+                    let hint = SyntaxHints.explain(problem: problem, context: context, at: at, contextAt: contextAt, text: text)
+                    let msg = hint?.message
+                        ?? "YAML syntax error: \(problem)" + (context.map { " (\($0) at line \(contextAt.line), column \(contextAt.column))" } ?? "")
+                    sink.error(msg, at: SourcePosition(file: file, line: at.line, column: hint?.column ?? at.column))
                     return nil
                 }
                 defer { yaml_event_delete(&event) }
@@ -151,6 +155,12 @@ private struct TreeBuilder {
         failed = true
     }
 
+    /// An error after which the tree is still built (the file's other problems are checked too).
+    func problem(_ message: String, at p: SourcePosition) {
+        sink.error(message, at: p)
+        sink.block(p)
+    }
+
     /// Returns true at the end of the stream.
     mutating func handle(_ event: inout yaml_event_t) -> Bool {
         let start = pos(event.start_mark)
@@ -193,16 +203,17 @@ private struct TreeBuilder {
             var tag = TreeBuilder.string(s.tag)
             if tag == "!" { tag = "tag:yaml.org,2002:str" }
             if let t = tag, !t.hasPrefix("tag:yaml.org,2002:") || !["str", "int", "float", "bool", "null"].contains(String(t.dropFirst(18))) {
-                fail("unsupported YAML tag '\(t)' (only !!str, !!int, !!float, !!bool and !!null are understood)", at: start)
-                return false
+                // Reported, then read as if untagged so that the rest of the file is still checked
+                // (nothing else is reported at this value).
+                problem("unsupported YAML tag '\(t)' (only !!str, !!int, !!float, !!bool and !!null are understood)", at: start)
+                tag = nil
             }
             let node = YAMLNode(.scalar(text: text, style: style, tag: tag), at: start)
             if let a = TreeBuilder.string(s.anchor) { anchors[a] = node }
             add(node, isAlias: false)
         case YAML_SEQUENCE_START_EVENT:
             if let t = TreeBuilder.string(event.data.sequence_start.tag), t != "tag:yaml.org,2002:seq" {
-                fail("unsupported YAML tag '\(t)' on a sequence", at: start)
-                return false
+                problem("unsupported YAML tag '\(t)' on a sequence", at: start)
             }
             if stack.count >= YAMLParser.maxDepth {
                 fail("sequences and mappings are nested deeper than \(YAMLParser.maxDepth) levels", at: start)
@@ -216,8 +227,7 @@ private struct TreeBuilder {
             add(node, isAlias: false)
         case YAML_MAPPING_START_EVENT:
             if let t = TreeBuilder.string(event.data.mapping_start.tag), t != "tag:yaml.org,2002:map" {
-                fail("unsupported YAML tag '\(t)' on a mapping (sets, ordered maps and custom tags are not part of the language)", at: start)
-                return false
+                problem("unsupported YAML tag '\(t)' on a mapping (sets, ordered maps and custom tags are not part of the language)", at: start)
             }
             if stack.count >= YAMLParser.maxDepth {
                 fail("sequences and mappings are nested deeper than \(YAMLParser.maxDepth) levels", at: start)
