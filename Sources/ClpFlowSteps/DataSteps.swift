@@ -30,8 +30,17 @@ public enum PrepareDataStep {
         return DataPreparation(source: source,
                                filter: LengthFilter(minDocumentChars: data.minDocumentChars, maxDocumentChars: data.maxDocumentChars,
                                                     maxSummaryChars: data.maxSummaryChars),
-                               sizes: .counts(train: data.train, valid: data.valid, test: data.test),
+                               sizes: sizes(data),
                                limit: data.limit, seed: data.splitSeed ?? seed)
+    }
+
+    /// Split sizes as the engine takes them: counts, or fractions (train: the rest when not given).
+    static func sizes(_ data: DataSpec) -> SplitSizes {
+        let v = data.valid.fraction ?? 0, t = data.test.fraction ?? 0
+        if [data.train, data.valid, data.test].contains(where: { $0?.fraction != nil }) {
+            return .fractions(train: data.train?.fraction ?? max(0, 1 - v - t), valid: v, test: t)
+        }
+        return .counts(train: data.train?.count, valid: data.valid.count ?? 0, test: data.test.count ?? 0)
     }
 
     /// The loader's `InputChecks`: a `jsonl` data file is read, filtered and split exactly as

@@ -155,7 +155,13 @@ final class SchemaWalker {
                 let probe = DiagnosticSink()
                 if let v = SchemaWalker(sink: probe).walk(node, t, path: path) { return v }
             }
-            err("\(name(path)) has an unexpected form: \(describe(node))", node)
+            if types.count == 2, case .integer(let lo?, nil) = types[0], case .number(nil, 0?, 1?) = types[1] {
+                err("\(name(path)) must be a count (an integer ≥ \(lo)) or a fraction (a number between 0 and 1), found \(describe(node))", node)
+            } else if types.allSatisfy({ if case .object = $0 { return false }; return SchemaRegistry.acceptsScalar($0) }) {
+                err("\(name(path)) must be \(types.map(WorkflowSchema.typeText).joined(separator: " or ")), found \(describe(node))", node)
+            } else {
+                err("\(name(path)) has an unexpected form: \(describe(node))", node)
+            }
             return nil
         case .any:
             return anyJSON(node)

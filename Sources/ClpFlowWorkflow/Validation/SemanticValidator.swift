@@ -249,18 +249,7 @@ struct SemanticValidator {
             err("`data.min_document_chars` (\(d.minDocumentChars)) must be below `max_document_chars` (\(d.maxDocumentChars))",
                 written(["data", "min_document_chars"]) ? ["data", "min_document_chars"] : ["data", "max_document_chars"])
         }
-        let needed = d.valid + d.test + (d.train ?? 1)
-        // The limit applies to every source; a synthetic source also has its own size.
-        var available = d.limit
-        var which = "limit"
-        if d.source == .synthetic, d.limit.map({ d.syntheticExamples < $0 }) ?? true {
-            available = d.syntheticExamples
-            which = "synthetic_examples"
-        }
-        if let available, needed > available {
-            err("the splits need \(needed) examples (train \(d.train.map(String.init) ?? "≥ 1") + valid \(d.valid) + test \(d.test)) but `data.\(which)` is \(available)",
-                written(["data", which]) ? ["data", which] : ["data"])
-        }
+        checkSplits(d)
         // Read the data file as the prepare step will, once the section itself is sound.
         if let inputChecks, checkFiles, sink.errorCount == errorsBefore, d.source == .jsonl, dataFile != nil {
             var resolved = w.data
@@ -269,6 +258,51 @@ struct SemanticValidator {
                 let at = written(p.at) ? p.at : ["data"]
                 if p.severity == .error { err(p.message, at) } else { warn(p.message, at) }
             }
+        }
+    }
+
+    /// Split sizes are all counts or all fractions. Counts must fit `data.limit` (and the size
+    /// of a synthetic source); fractions must leave a training split (sum below 1, or at most 1
+    /// with an explicit `train`).
+    func checkSplits(_ d: DataSpec) {
+        let fractional = [d.train, d.valid, d.test].contains { $0?.fraction != nil }
+        if fractional {
+            // A count of 0 validation examples is the same as the fraction 0.
+            var ok = true
+            for (key, size) in [("train", d.train), ("valid", Optional(d.valid)), ("test", Optional(d.test))] {
+                guard let size, let n = size.count, !(key == "valid" && n == 0) else { continue }
+                let example = key == "train" ? "0.8" : "0.1"
+                if written(["data", key]) {
+                    err("`data.\(key)` is a count (\(n)) but another split is a fraction; give every split as a fraction (e.g. `\(key): \(example)`) or every one as a count", ["data", key])
+                } else {
+                    err("with fractional splits, give `data.\(key)` as a fraction too (e.g. `\(key): \(example)`); its default is a count (\(n))",
+                        written(["data", "train"]) ? ["data", "train"] : ["data"])
+                }
+                ok = false
+            }
+            guard ok else { return }
+            let v = d.valid.fraction ?? 0, t = d.test.fraction ?? 0
+            if let tr = d.train?.fraction {
+                if tr + v + t > 1 + 1e-9 {
+                    err("the split fractions sum to \(fmt(tr + v + t)) (train \(fmt(tr)) + valid \(fmt(v)) + test \(fmt(t))); they must sum to at most 1", ["data", "train"])
+                }
+            } else if v + t >= 1 - 1e-9 {
+                err("`data.valid` + `data.test` (\(fmt(v + t))) leave no examples for training; make them sum to less than 1", ["data", "test"])
+            }
+            return
+        }
+        let train = d.train?.count, valid = d.valid.count ?? 0, test = d.test.count ?? 0
+        let needed = valid + test + (train ?? 1)
+        // The limit applies to every source; a synthetic source also has its own size.
+        var available = d.limit
+        var which = "limit"
+        if d.source == .synthetic, d.limit.map({ d.syntheticExamples < $0 }) ?? true {
+            available = d.syntheticExamples
+            which = "synthetic_examples"
+        }
+        if let available, needed > available {
+            err("the splits need \(needed) examples (train \(train.map(String.init) ?? "≥ 1") + valid \(valid) + test \(test)) but `data.\(which)` is \(available)",
+                written(["data", which]) ? ["data", which] : ["data"])
         }
     }
 
@@ -442,8 +476,8 @@ struct SemanticValidator {
     func checkEvaluate(_ w: Workflow) {
         let e = w.evaluate
         if Set(e.metrics).count != e.metrics.count { err("`evaluate.metrics` lists a metric twice", ["evaluate", "metrics"]) }
-        if e.prompts > w.data.test {
-            err("`evaluate.prompts` (\(e.prompts)) exceeds the test split (`data.test` = \(w.data.test))",
+        if let test = w.data.test.count, e.prompts > test {
+            err("`evaluate.prompts` (\(e.prompts)) exceeds the test split (`data.test` = \(test))",
                 written(["evaluate", "prompts"]) ? ["evaluate", "prompts"] : ["data", "test"])
         }
         if e.samplePrompts > e.prompts {
