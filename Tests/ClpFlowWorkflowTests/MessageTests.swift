@@ -90,4 +90,28 @@ import Testing
         // parseTree still refuses a tree that had a problem, even one it could read past.
         #expect(throws: ValidationFailure.self) { try WorkflowLoader.parseTree(bytes: Array("seed: !custom 3\n".utf8), file: "x.yaml") }
     }
+
+    @Test func syntaxMessagesOfIncludedFilesQuoteNothingOfThem() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cases = ["token: abc: secretvalue\n", "a: 1\n  secretkey: 2\n", "x:\n  - a: 1\n   secretkey: 2\n", "a: 1\nsecretkey\nb: 2\n",
+                     "k: {a: ${secretref}}\n", "secretkey: - a\n"]
+        for (i, text) in cases.enumerated() {
+            let inc = dir.appendingPathComponent("inc\(i).yaml")
+            try text.write(to: inc, atomically: true, encoding: .utf8)
+            let wf = dir.appendingPathComponent("wf\(i).yaml").path
+            try "name: x\nextends: inc\(i).yaml\n".write(toFile: wf, atomically: true, encoding: .utf8)
+            do {
+                _ = try WorkflowLoader.load(path: wf)
+                Issue.record("case \(i) should be invalid")
+            } catch {
+                #expect(!error.errors.isEmpty)
+                #expect(!error.rendered.contains("secret"), "case \(i):\n\(error.rendered)")
+                #expect(!error.rendered.contains("YAML syntax error"), "case \(i) was not explained:\n\(error.rendered)")
+            }
+            // The same text as the workflow file itself is quoted in the explanation.
+            let own = Self.errors(text, file: dir.appendingPathComponent("own\(i).yaml").path)
+            #expect(own.contains { $0.message.contains("secret") }, "case \(i): \(own.map(\.message))")
+        }
+    }
 }

@@ -55,7 +55,8 @@ final class TemplateResolver {
             return nil
         }
         filesRead.append(path)
-        let node = YAMLParser.parse(bytes: [UInt8](data), file: path, sink: sink)
+        // A file included by `extends` / `uses` may be any file: its text stays out of messages.
+        let node = YAMLParser.parse(bytes: [UInt8](data), file: path, sink: sink, quoteInMessages: reportAt == nil)
         parsed[path] = .some(node)
         return node
     }

@@ -52,17 +52,23 @@ enum SyntaxHints {
     /// The message, and the column to report it at when it is not libyaml's (an indentation
     /// problem is shown at the start of the line's content).
     static func explain(problem: String, context: String?, at: (line: Int, column: Int), contextAt: (line: Int, column: Int),
-                        text: String) -> (message: String, column: Int)? {
-        guard let m = message(problem: problem, context: context, at: at, contextAt: contextAt, text: text) else { return nil }
+                        text: String, quote: Bool = true) -> (message: String, column: Int)? {
+        guard let m = message(problem: problem, context: context, at: at, contextAt: contextAt, text: text, quote: quote) else { return nil }
         let all = lines(text)
         if m.hasPrefix("bad indentation"), at.line >= 1, at.line <= all.count { return (m, all[at.line - 1].indent + 1) }
         return (m, at.column)
     }
 
+    /// With `quote` false nothing of the file's text appears in the message (files that are not
+    /// the user's own workflow may be any file; their lines are never echoed).
     static func message(problem: String, context: String?, at: (line: Int, column: Int), contextAt: (line: Int, column: Int),
-                        text: String) -> String? {
+                        text: String, quote: Bool) -> String? {
+        /// `text` in backticks, or `otherwise` when the file's text is not to be shown.
+        func show(_ text: String?, _ otherwise: String) -> String { quote ? text.map { "`\($0)`" } ?? otherwise : otherwise }
+        func what(_ l: Line) -> String { quote ? SyntaxHints.what(l) : (l.content.hasPrefix("-") ? "this list item" : "this line") }
         let all = lines(text)
-        guard at.line >= 1, at.line <= all.count else { return nil }
+        guard at.line >= 1, at.line <= all.count, at.column >= 1,
+              contextAt.line >= 1, contextAt.line <= all.count else { return nil }
         let line = all[at.line - 1]
         let above = all[..<(at.line - 1)].last { !$0.isBlank }
 
@@ -76,7 +82,7 @@ enum SyntaxHints {
             }
             var msg = "bad indentation: \(what(line)) is at column \(line.indent + 1), inside the list that starts on line \(contextAt.line) (its items' `-` at column \(dash))"
             if let item, let k = item.itemContentColumn {
-                msg += "; to belong to the item above, indent it to column \(k) like `\(item.key ?? String(item.content.dropFirst(2)))` on line \(item.number)"
+                msg += "; to belong to the item above, indent it to column \(k) like \(show(item.key ?? String(item.content.dropFirst(2)), "its first key")) on line \(item.number)"
             }
             return msg + "; to start a new item, write `- ` at column \(dash)"
         case ("did not find expected key", "while parsing a block mapping"?):
@@ -85,26 +91,28 @@ enum SyntaxHints {
                 return "bad indentation: a list item cannot start here (column \(line.indent + 1)); items go under a key that ends with `:`, indented further than that key"
             }
             let first = all[contextAt.line - 1]
-            return "bad indentation: \(what(line)) is at column \(line.indent + 1), but the keys of the mapping that starts on line \(contextAt.line) (`\(first.key ?? "")`) are at column \(contextAt.column); line it up with them, or with a key of an enclosing mapping"
+            let firstKey = quote ? first.key.map { " (`\($0)`)" } ?? "" : ""
+            return "bad indentation: \(what(line)) is at column \(line.indent + 1), but the keys of the mapping that starts on line \(contextAt.line)\(firstKey) are at column \(contextAt.column); line it up with them, or with a key of an enclosing mapping"
         case ("mapping values are not allowed in this context", nil):
             if let above, line.indent > above.indent, !line.content.hasPrefix("-"), let key = above.key, !above.inlineValue.isEmpty {
-                return "bad indentation: \(what(line)) (at column \(line.indent + 1)) is indented more than `\(key)` on line \(above.number), which already has a value (`\(above.inlineValue)`), so it would continue that value; indent it to column \(above.indent + 1) like `\(key)`"
+                let value = quote ? " (`\(above.inlineValue)`)" : ""
+                return "bad indentation: \(what(line)) (at column \(line.indent + 1)) is indented more than \(show(key, "the key")) on line \(above.number), which already has a value\(value), so it would continue that value; indent it to column \(above.indent + 1) like \(show(key, "that key"))"
             }
             if let key = line.key {
-                return "a value that contains `: ` must be quoted: write `\(key): \"\(line.inlineValue)\"`"
+                return "a value that contains `: ` must be quoted" + (quote ? ": write `\(key): \"\(line.inlineValue)\"`" : "")
             }
             return nil
         case ("block sequence entries are not allowed in this context", nil):
-            let key = line.key.map { "`\($0):`" } ?? "its key"
+            let key = show(line.key.map { $0 + ":" }, "its key")
             return "a list item (`- `) cannot follow a key on the same line; put each item on its own line below \(key), indented further, or write the list as `[a, b]`"
         case ("could not find expected ':'", "while scanning a simple key"?):
             let start = all[contextAt.line - 1]
-            return "line \(contextAt.line) (`\(start.content)`) has no `:`; a key is written `key: value`, or `key:` with its value indented on the lines below"
+            return "line \(contextAt.line)\(quote ? " (`\(start.content)`)" : "") has no `:`; a key is written `key: value`, or `key:` with its value indented on the lines below"
         case ("did not find expected ',' or '}'", _), ("did not find expected ',' or ']'", _):
             let rest = line.text.dropFirst(at.column - 1)
             if let open = line.text.range(of: "${"), let close = line.text[open.upperBound...].firstIndex(of: "}") {
                 let ref = line.text[open.lowerBound...close]
-                return "a `${…}` template reference inside `{…}` or `[…]` must be quoted: write `\"\(ref)\"`"
+                return "a `${…}` template reference inside `{…}` or `[…]` must be quoted" + (quote ? ": write `\"\(ref)\"`" : "")
             }
             _ = rest
             let close = problem.hasSuffix("'}'") ? "}" : "]"

@@ -11,7 +11,9 @@ public enum YAMLParser {
     static let maxDepth = 100
 
     /// Parses one document. Returns nil (with diagnostics in `sink`) when the text is not valid.
-    static func parse(bytes: [UInt8], file: String, sink: DiagnosticSink) -> YAMLNode? {
+    /// `quoteInMessages` false keeps the file's text out of syntax-error messages (for files
+    /// other than the user's workflow, which may be any file).
+    static func parse(bytes: [UInt8], file: String, sink: DiagnosticSink, quoteInMessages: Bool = true) -> YAMLNode? {
         if let (line, column) = firstInvalidUTF8(bytes) {
             sink.addSource(file: file, text: String(decoding: bytes, as: UTF8.self))
             sink.error("invalid UTF-8 byte sequence; workflow files must be UTF-8 text",
@@ -46,7 +48,8 @@ public enum YAMLParser {
                     let contextAt = (line: Int(parser.context_mark.line) + 1, column: Int(parser.context_mark.column) + 1)
                     // Say what is likely wrong (mostly indentation) in plain words; libyaml's own
                     // wording is kept only for problems not recognised here.
-                    let hint = SyntaxHints.explain(problem: problem, context: context, at: at, contextAt: contextAt, text: text)
+                    let hint = SyntaxHints.explain(problem: problem, context: context, at: at, contextAt: contextAt, text: text,
+                                                   quote: quoteInMessages)
                     let msg = hint?.message
                         ?? "YAML syntax error: \(problem)" + (context.map { " (\($0) at line \(contextAt.line), column \(contextAt.column))" } ?? "")
                     sink.error(msg, at: SourcePosition(file: file, line: at.line, column: hint?.column ?? at.column))
