@@ -1,3 +1,4 @@
+import ClpFlowRunner
 import Foundation
 import Testing
 
@@ -75,6 +76,11 @@ import Testing
         // No (step, metric, training step) is stored twice.
         let repeated = perStep.filter { $0.value > 1 }
         #expect(repeated.isEmpty, "stored more than once: \(repeated.keys.sorted().prefix(10))")
+        // The command prints the rows of runs.sqlite: the same count there.
+        let store = try RunStore(url: dir.appendingPathComponent("R/runs.sqlite"), readOnly: true)
+        let runId = try #require(try store.latestRun()).id
+        #expect(try store.metrics(runId: runId).count == rows.count)
+        #expect(try store.metrics(runId: runId, stepId: "train-reference").filter { $0.name == "loss" }.count == Self.referenceSteps)
     }
 
     static let rewardWorkflow = """
