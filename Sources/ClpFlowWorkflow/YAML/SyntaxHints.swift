@@ -109,12 +109,10 @@ enum SyntaxHints {
             let start = all[contextAt.line - 1]
             return "line \(contextAt.line)\(quote ? " (`\(start.content)`)" : "") has no `:`; a key is written `key: value`, or `key:` with its value indented on the lines below"
         case ("did not find expected ',' or '}'", _), ("did not find expected ',' or ']'", _):
-            let rest = line.text.dropFirst(at.column - 1)
             if let open = line.text.range(of: "${"), let close = line.text[open.upperBound...].firstIndex(of: "}") {
                 let ref = line.text[open.lowerBound...close]
                 return "a `${…}` template reference inside `{…}` or `[…]` must be quoted" + (quote ? ": write `\"\(ref)\"`" : "")
             }
-            _ = rest
             let close = problem.hasSuffix("'}'") ? "}" : "]"
             let open = close == "}" ? "{" : "["
             return "the `\(open)` at line \(contextAt.line), column \(contextAt.column) is not closed before this point: expected `,` or `\(close)`"
