@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClpFlowCore
+import ClpFlowSteps
 import ClpFlowWorkflow
 import Foundation
 
@@ -34,7 +35,7 @@ struct ValidateCommand: ParsableCommand {
                 if template {
                     diagnostics = try WorkflowLoader.checkTemplate(path: file)
                 } else {
-                    let loaded = try WorkflowLoader.load(path: file)
+                    let loaded = try WorkflowLoader.load(path: file, inputChecks: PrepareDataStep.inputChecks)
                     diagnostics = loaded.warnings
                     cells = loaded.cells.map(\.name)
                 }

@@ -28,9 +28,13 @@ public struct StepProgressState: Sendable, Equatable {
     public var total: Int?
     /// Latest value of each metric reported with progress.
     public var metrics: [String: Double]
+    /// The step's reward names in workflow order (the order rewards are shown in).
+    public var rewardOrder: [String]
 
-    public init(id: String, started: Date, attempt: Int = 1, step: Int? = nil, total: Int? = nil, metrics: [String: Double] = [:]) {
+    public init(id: String, started: Date, attempt: Int = 1, step: Int? = nil, total: Int? = nil, metrics: [String: Double] = [:],
+                rewardOrder: [String] = []) {
         self.id = id; self.started = started; self.attempt = attempt; self.step = step; self.total = total; self.metrics = metrics
+        self.rewardOrder = rewardOrder
     }
 }
 
@@ -81,9 +85,14 @@ public enum ProgressRendering {
         return elapsed / Double(step) * Double(total - step)
     }
 
-    /// Mean of the metrics whose name starts with `reward` (the current mean rewards), formatted.
-    public static func rewards(_ metrics: [String: Double], maxItems: Int = 3) -> String {
-        let keys = metrics.keys.filter { $0.hasPrefix("reward") }.sorted()
+    /// The metrics whose name starts with `reward` (the current mean rewards), formatted: the
+    /// rewards named in `order` (the workflow's order) first, in that order, then any others by name.
+    public static func rewards(_ metrics: [String: Double], order: [String] = [], maxItems: Int = 3) -> String {
+        func rank(_ k: String) -> Int {
+            let short = k.hasPrefix("reward/") ? String(k.dropFirst(7)) : k
+            return order.firstIndex(of: short) ?? order.count
+        }
+        let keys = metrics.keys.filter { $0.hasPrefix("reward") }.sorted { (rank($0), $0) < (rank($1), $1) }
         let shown = keys.prefix(maxItems).map { k -> String in
             let short = k.hasPrefix("reward/") ? String(k.dropFirst(7)) : k
             return "\(short)=\(String(format: "%.3f", metrics[k]!))"
@@ -96,12 +105,41 @@ public enum ProgressRendering {
         return String(s.prefix(width - 1)) + "…"
     }
 
+    /// A step id shortened to `width` characters so that ablation cells stay apart: the key
+    /// paths of its `[…]` part are shortened to their last segment
+    /// (`train-clp[conditioning.mechanism=attn]` → `train-clp[mechanism=attn]`), then only the
+    /// values are kept (`train-clp[attn]`), then the middle is cut.
+    static func fitId(_ id: String, _ width: Int) -> String {
+        guard width > 1, id.count > width else { return id }
+        var candidate = id
+        if let open = id.firstIndex(of: "["), id.hasSuffix("]") {
+            let kind = id[..<open]
+            let assignments = id[id.index(after: open)..<id.index(before: id.endIndex)].split(separator: ",")
+            let short = assignments.map { a -> String in
+                guard let eq = a.firstIndex(of: "=") else { return String(a) }
+                return (a[..<eq].split(separator: ".").last.map(String.init) ?? "") + String(a[eq...])
+            }
+            candidate = kind + "[" + short.joined(separator: ",") + "]"
+            if candidate.count <= width { return candidate }
+            let values = assignments.map { a -> String in a.firstIndex(of: "=").map { String(a[a.index(after: $0)...]) } ?? String(a) }
+            candidate = kind + "[" + values.joined(separator: ",") + "]"
+            if candidate.count <= width { return candidate }
+        }
+        let room = width - 1
+        var head = room / 3
+        if let bracket = candidate.firstIndex(of: "[") {
+            let kind = candidate.distance(from: candidate.startIndex, to: bracket) + 1
+            if kind <= room / 2 { head = kind }
+        }
+        return String(candidate.prefix(head)) + "…" + String(candidate.suffix(room - head))
+    }
+
     /// One line of the live display.
     public static func liveLine(_ p: StepProgressState, now: Date, width: Int = 100) -> String {
         let elapsed = now.timeIntervalSince(p.started)
         var parts: [String] = []
         let nameWidth = max(12, min(40, width / 3))
-        let name = fit(p.id, nameWidth)
+        let name = fitId(p.id, nameWidth)
         parts.append(name + String(repeating: " ", count: max(0, nameWidth - name.count)))
         if let step = p.step, let total = p.total, total > 0 {
             parts.append(bar(fraction: Double(step) / Double(total), width: 20))
@@ -114,7 +152,7 @@ public enum ProgressRendering {
             parts.append(duration(elapsed))
         }
         if p.attempt > 1 { parts.append("(attempt \(p.attempt))") }
-        let r = rewards(p.metrics)
+        let r = rewards(p.metrics, order: p.rewardOrder)
         if !r.isEmpty { parts.append(r) }
         return fit(parts.joined(separator: " "), width)
     }
@@ -210,8 +248,8 @@ public final class ProgressDisplay {
         permanent("run \(runId) of \(workflow): \(total) steps, \(cached) cached")
     }
 
-    public func stepStarted(id: String, attempt: Int, jobId: String?, now: Date) {
-        running[id] = StepProgressState(id: id, started: now, attempt: attempt)
+    public func stepStarted(id: String, attempt: Int, jobId: String?, now: Date, rewardOrder: [String] = []) {
+        running[id] = StepProgressState(id: id, started: now, attempt: attempt, rewardOrder: rewardOrder)
         if !order.contains(id) { order.append(id) }
         let job = jobId.map { " (slurm job \($0))" } ?? ""
         if mode == .plain { permanent("start \(id)" + (attempt > 1 ? " attempt \(attempt)" : "") + job, now: now) }

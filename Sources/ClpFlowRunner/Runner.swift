@@ -99,7 +99,8 @@ public enum Runner {
         }
         try rd.writePlan(plan)
         let store = try RunStore(url: rd.storeURL)
-        let orphanedJobs = try markInterruptedRuns(store)
+        let (orphanedJobs, stoppedNotes) = try markInterruptedRuns(store, rd: rd)
+        for n in stoppedNotes { display.note(n) }
         let host = currentHostName()
         let runId = try store.beginRun(workflow: plan.workflowName, host: host, pid: getpid(), argv: options.argv)
 
@@ -142,18 +143,43 @@ public enum Runner {
 
     /// Runs left `running` by a runner that died (the lock is ours now) are closed as cancelled.
     /// Returns the Slurm jobs those runs had in flight, by step id (they may still be running).
-    static func markInterruptedRuns(_ store: RunStore) throws -> [String: StepRecord] {
+    ///
+    /// The local step processes such a run left running on this host (orphans of a `kill -9`) are
+    /// stopped first, so a step never runs twice at once; `notes` says which were stopped.
+    static func markInterruptedRuns(_ store: RunStore, rd: RunDirectory) throws -> (inFlight: [String: StepRecord], notes: [String]) {
         var inFlight: [String: StepRecord] = [:]
+        var notes: [String] = []
+        let host = currentHostName()
         for run in try store.runs() where run.status == RunStatus.running.rawValue {
-            for var s in try store.steps(runId: run.id) where !s.status.isFinal {
+            let steps = try store.steps(runId: run.id)
+            // Attempt folders of the steps this run had running here as child processes.
+            var localWork: [URL: String] = [:]
+            for s in steps where s.status == .running && s.slurmJobId == nil && (s.host ?? host) == host && s.attempt >= 1 {
+                if let w = try? rd.workDir(cacheKey: s.cacheKey, attempt: "\(run.id)-\(s.attempt)") { localWork[w] = s.stepId }
+            }
+            let orphans = OrphanedSteps.find(workDirs: Array(localWork.keys))
+            var stopped: [String: [Int32]] = [:]
+            if !orphans.isEmpty {
+                let roots = OrphanedSteps.roots(orphans)
+                OrphanedSteps.stop(orphans)
+                for o in roots { stopped[o.stepId, default: []].append(o.pid) }
+                for (id, pids) in stopped.sorted(by: { $0.key < $1.key }) {
+                    let list = pids.map(String.init).joined(separator: ", ")
+                    let started = orphans.filter { $0.stepId == id }.count - pids.count
+                    let children = started > 0 ? " and \(started) process\(started == 1 ? "" : "es") it started" : ""
+                    notes.append("stopped step \(id) of run \(run.id), left running by the runner that died (pid\(pids.count == 1 ? "" : "s") \(list)\(children))")
+                }
+            }
+            for var s in steps where !s.status.isFinal {
                 if s.status == .running, s.slurmJobId != nil { inFlight[s.stepId] = s }
                 s.status = .cancelled
                 s.reason = "the runner (pid \(run.pid) on \(run.host)) stopped abruptly"
+                if stopped[s.stepId] != nil { s.reason! += "; its step process was stopped" }
                 try store.saveStep(s)
             }
             try store.endRun(id: run.id, status: .cancelled)
         }
-        return inFlight
+        return (inFlight, notes)
     }
 
     static func currentSignal(_ flag: CancellationFlag?) -> Int32? {
@@ -161,8 +187,11 @@ public enum Runner {
         return flag?.signal
     }
 
-    /// The last `n` lines of a file.
-    public static func tail(of url: URL, lines n: Int = logTailLines) -> [String] {
+    /// The last `n` lines of a file. With `attempt`, only lines of that attempt: a step's log is
+    /// appended across attempts and runs, each attempt starting with a header line written by
+    /// the runner (`== <time> attempt <n> of <step> on <host>`, or `== <time> attempt <n> on
+    /// <host> (slurm job <id>)` in a Slurm job), so the tail starts at the last such header.
+    public static func tail(of url: URL, lines n: Int = logTailLines, attempt: Int? = nil) -> [String] {
         guard let h = FileHandle(forReadingAtPath: url.path) else { return [] }
         defer { try? h.close() }
         let size = (try? h.seekToEnd()) ?? 0
@@ -171,7 +200,18 @@ public enum Runner {
         let data = (try? h.readToEnd()) ?? Data()
         var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
+        if let attempt, let header = lines.lastIndex(where: { isAttemptHeader($0, attempt: attempt) }) {
+            lines.removeSubrange(..<header)
+        }
         return Array(lines.suffix(n))
+    }
+
+    /// Whether `line` is the header the runner writes before attempt `attempt` of a step.
+    static func isAttemptHeader(_ line: String, attempt: Int) -> Bool {
+        guard line.hasPrefix("== ") else { return false }
+        let fields = line.dropFirst(3).split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        guard fields.count == 4, fields[0].hasSuffix("Z"), fields[1] == "attempt", fields[2] == Substring(String(attempt)) else { return false }
+        return fields[3].hasPrefix("of ") || fields[3].hasPrefix("on ")
     }
 }
 
@@ -205,6 +245,12 @@ struct Scheduler {
     var orphanedJobs: [String: StepRecord] = [:]
     /// Removes attempt folders no live process owns (at run start and after each publish).
     var sweeper: AttemptSweeper? = nil
+    /// (name, training step) of the metrics stored for the attempt in flight, by step id and by
+    /// the kind of event that reported them (see `metricRows`).
+    var storedMetrics: [String: StoredMetrics] = [:]
+
+    struct MetricKey: Hashable { var name: String; var step: Int }
+    struct StoredMetrics { var fromProgress = Set<MetricKey>(); var fromMetricEvents = Set<MetricKey>() }
 
     init(plan: Plan, rd: RunDirectory, store: RunStore, runId: Int64, host: String, options: RunOptions,
          launcher: StepLauncher, backend: ExecutionBackend, display: ProgressDisplay) {
@@ -347,6 +393,7 @@ struct Scheduler {
         workDirs[s.id] = work
         tails[s.id] = EventsTail(url: work.appendingPathComponent(StepEvents.fileName))
         if attempt > 1 { try store.deleteMetrics(runId: runId, stepId: s.id) }
+        storedMetrics[s.id] = nil
         var env = ProcessInfo.processInfo.environment
         env[StepContext.Env.runDir] = rd.root.path
         env[StepContext.Env.stepId] = s.id
@@ -384,7 +431,12 @@ struct Scheduler {
             r.submitted = jobId == nil ? nil : Timestamp.string(now)
             r.host = localHost; r.slurmJobId = jobId; r.exitStatus = nil
         }
-        display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: now)
+        display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: now, rewardOrder: Scheduler.rewardNames(s))
+    }
+
+    /// The reward names of a step's configuration, in workflow order.
+    static func rewardNames(_ s: PlannedStep) -> [String] {
+        (s.config["rewards"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
     }
 
     /// Tracks the still-running Slurm jobs of an interrupted run instead of submitting them again.
@@ -408,7 +460,7 @@ struct Scheduler {
                 r.status = .running; r.attempt = attempt; r.started = old.started; r.submitted = old.submitted
                 r.slurmJobId = jobId; r.reason = why
             }
-            display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: started)
+            display.stepStarted(id: s.id, attempt: attempt, jobId: jobId, now: started, rewardOrder: Scheduler.rewardNames(s))
             display.note("\(s.id): \(why)")
         }
     }
@@ -448,11 +500,26 @@ struct Scheduler {
         try? store.addMetrics(rows)
     }
 
-    func metricRows(_ id: String, _ e: StepEvent) -> [MetricRecord] {
+    /// The rows an event adds to the `metrics` table. A step reports most training metrics twice,
+    /// in a `progress` event (for the display) and as `metric` events; a value with the same
+    /// name and training step in both is one value and is stored once.
+    mutating func metricRows(_ id: String, _ e: StepEvent) -> [MetricRecord] {
         switch e {
         case .progress(let step, _, let metrics):
-            return metrics.keys.sorted().map { MetricRecord(runId: runId, stepId: id, name: $0, value: metrics[$0]!, trainingStep: step) }
+            var rows: [MetricRecord] = []
+            for name in metrics.keys.sorted() {
+                let key = MetricKey(name: name, step: step)
+                if storedMetrics[id, default: .init()].fromMetricEvents.contains(key) { continue }
+                storedMetrics[id, default: .init()].fromProgress.insert(key)
+                rows.append(MetricRecord(runId: runId, stepId: id, name: name, value: metrics[name]!, trainingStep: step))
+            }
+            return rows
         case .metric(let name, let value, let step):
+            if let step {
+                let key = MetricKey(name: name, step: step)
+                if storedMetrics[id, default: .init()].fromProgress.contains(key) { return [] }
+                storedMetrics[id, default: .init()].fromMetricEvents.insert(key)
+            }
             return [MetricRecord(runId: runId, stepId: id, name: name, value: value, trainingStep: step)]
         case .message: return []
         }
@@ -496,7 +563,7 @@ struct Scheduler {
             try finish(s.id, .cancelled, exit: c.exitStatus, reason: reason, startedAt: c.started, endedAt: c.ended)
         case .failed:
             let attempt = attempts[s.id] ?? 1
-            let tailLines = Runner.tail(of: rd.logURL(stepId: s.id))
+            let tailLines = Runner.tail(of: rd.logURL(stepId: s.id), attempt: attempt)
             if attempt <= s.resources.retries && stopReason == nil {
                 display.note("\(s.id): attempt \(attempt) failed (\(reason ?? "error")); retrying (\(attempt)/\(s.resources.retries))")
                 try save(s.id) { $0.exitStatus = c.exitStatus; $0.reason = reason }

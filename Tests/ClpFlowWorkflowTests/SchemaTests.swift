@@ -28,6 +28,17 @@ import Testing
         #expect(String(doc[b.upperBound..<e.lowerBound]) == WorkflowSchema.markdownReference,
                 "docs/workflow-language.md reference is stale; regenerate with CLP_FLOW_UPDATE_GOLDENS=1 swift test --filter languageDocumentCoversEveryKey")
     }
+    // The quick-start example is the shipped file, copied in whole.
+    let quickstart = try String(contentsOfFile: Paths.repoRoot + "/examples/quickstart.yaml", encoding: .utf8)
+    let qBegin = "<!-- BEGIN examples/quickstart.yaml -->\n```yaml\n", qEnd = "```\n<!-- END examples/quickstart.yaml -->"
+    let qb = try #require(doc.range(of: qBegin)), qe = try #require(doc.range(of: qEnd))
+    if Golden.updating {
+        doc.replaceSubrange(qb.upperBound..<qe.lowerBound, with: quickstart)
+        try doc.write(toFile: path, atomically: true, encoding: .utf8)
+    } else {
+        #expect(String(doc[qb.upperBound..<qe.lowerBound]) == quickstart,
+                "the quick-start example of docs/workflow-language.md is not examples/quickstart.yaml; regenerate with CLP_FLOW_UPDATE_GOLDENS=1 swift test --filter languageDocumentCoversEveryKey")
+    }
     let schema = WorkflowSchema.jsonSchema
     var keys = Set<String>()
     func collect(_ v: JSONValue) {
@@ -124,7 +135,8 @@ import Testing
 @Test func workflowsInTheLanguageDocumentAreValid() throws {
     let doc = try String(contentsOfFile: Paths.repoRoot + "/docs/workflow-language.md", encoding: .utf8)
     let blocks = doc.components(separatedBy: "```yaml\n").dropFirst().compactMap { $0.components(separatedBy: "```").first }
-    let complete = blocks.filter { $0.hasPrefix("name:") }
+    // Complete workflows start with `name:` (after comment lines, like the shipped quick start).
+    let complete = blocks.filter { $0.split(separator: "\n").first { !$0.hasPrefix("#") }?.hasPrefix("name:") == true }
     #expect(complete.count >= 3)
     for (i, block) in complete.enumerated() {
         do { _ = try WorkflowLoader.load(text: block, file: Paths.repoRoot + "/docs/example-\(i).yaml") } catch {

@@ -10,12 +10,16 @@ and clipped to [0, 1] (higher = easier to read). An empty response scores 0.
 Words are runs of letters (apostrophes inside words allowed); sentences are runs of text ended by
 ., ! or ? (at least one); syllables are groups of consecutive vowels (a e i o u y) in a word, minus
 one for a final silent "e" when the word has more than one group, and at least one per word.
-Use it in a workflow as:
+Use it in a workflow as (`command` runs in the directory of the workflow file, so a script path
+is relative to that directory; this one is for a workflow next to this file, like workflow.yaml):
 
     rewards:
       - name: readability
         kind: command
-        command: [python3, examples/custom-reward/reward.py]
+        command: [python3, reward.py]
+
+From a workflow in another directory, give the path from there (e.g. `../custom-reward/reward.py`
+from examples/own-data/); `clp-flow validate` checks that the script exists.
 """
 import json
 import re

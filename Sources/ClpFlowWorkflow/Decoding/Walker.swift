@@ -155,7 +155,13 @@ final class SchemaWalker {
                 let probe = DiagnosticSink()
                 if let v = SchemaWalker(sink: probe).walk(node, t, path: path) { return v }
             }
-            err("\(name(path)) has an unexpected form: \(describe(node))", node)
+            if types.count == 2, case .integer(let lo?, nil) = types[0], case .number(nil, 0?, 1?) = types[1] {
+                err("\(name(path)) must be a count (an integer ≥ \(lo)) or a fraction (a number between 0 and 1), found \(describe(node))", node)
+            } else if types.allSatisfy({ if case .object = $0 { return false }; return SchemaRegistry.acceptsScalar($0) }) {
+                err("\(name(path)) must be \(types.map(WorkflowSchema.typeText).joined(separator: " or ")), found \(describe(node))", node)
+            } else {
+                err("\(name(path)) has an unexpected form: \(describe(node))", node)
+            }
             return nil
         case .any:
             return anyJSON(node)
@@ -200,7 +206,13 @@ final class SchemaWalker {
             // Top-level keys starting with `x-` are ignored: a place to define anchors.
             if path.isEmpty && p.key.hasPrefix("x-") { continue }
             guard let field = schema.field(p.key) else {
-                err("unknown key '\(p.key)' in \(name(path))\(didYouMean(p.key, keys))", p.keyNode)
+                // A key written right after an empty `key:` that would take it was most likely
+                // meant to be indented under that key.
+                if let opener = emptyOpener(for: p.key, in: pairs, before: p, schema: schema) {
+                    err("unknown key '\(p.key)' in \(name(path)); it belongs under `\(opener.key):` (line \(opener.keyNode.position.line)), so indent it further than `\(opener.key)`", p.keyNode)
+                } else {
+                    err("unknown key '\(p.key)' in \(name(path))\(didYouMean(p.key, keys))", p.keyNode)
+                }
                 continue
             }
             if p.value.resolved == .null, !isObjectLike(field.type) { continue }  // null: the default
@@ -214,6 +226,11 @@ final class SchemaWalker {
             if f.required {
                 if f.key == "name" && path.isEmpty {
                     err("the workflow has no `name`", node)
+                } else if let written = pairs.first(where: { $0.key == f.key }) {
+                    // Written, but with nothing after it.
+                    let follows = pairs.contains { q in schema.field(q.key) == nil && emptyOpener(for: q.key, in: pairs, before: q, schema: schema)?.key == f.key }
+                    err("`\(join(path, f.key))` is empty: nothing is indented under `\(f.key):`"
+                        + (follows ? " (the lines below it are not indented further than `\(f.key)`)" : ""), written.keyNode)
                 } else {
                     err("\(name(path)) is missing the required key '\(f.key)'", node)
                 }
@@ -223,6 +240,27 @@ final class SchemaWalker {
             }
         }
         return ok ? .object(out) : nil
+    }
+
+    /// The pair before `pair` written as `key:` with no value whose type would accept `key`.
+    private func emptyOpener(for key: String, in pairs: [YAMLPair], before pair: YAMLPair, schema: ObjectSchema) -> YAMLPair? {
+        guard let i = pairs.firstIndex(where: { $0.keyNode.position == pair.keyNode.position }) else { return nil }
+        for q in pairs[..<i].reversed() {
+            guard q.value.resolved == .null, let t = schema.field(q.key)?.type else { continue }
+            if SchemaWalker.accepts(t, key: key) { return q }
+        }
+        return nil
+    }
+
+    /// Whether a mapping of type `t` could hold `key`.
+    static func accepts(_ t: SchemaType, key: String) -> Bool {
+        switch t {
+        case .matrix: return key.contains(".") || SchemaRegistry.type(atPath: [key]) != nil
+        case .map, .assignment: return true
+        case .object(let n): return SchemaRegistry.object(n).field(key) != nil
+        case .union(let n): return SchemaRegistry.union(n).variant(key) != nil
+        default: return false
+        }
     }
 
     private func isObjectLike(_ t: SchemaType) -> Bool {

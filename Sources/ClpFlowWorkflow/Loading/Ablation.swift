@@ -34,6 +34,15 @@ struct AblationExpander {
     static let maxCells = 4096
     let sink: DiagnosticSink
     let decode: (YAMLNode, DiagnosticSink) -> Workflow?
+    /// Problems already reported for the base workflow (`key`): a cell that has them too does not
+    /// report them again.
+    var alreadyReported = Set<String>()
+
+    static func key(_ d: Diagnostic) -> String { "\(d.file):\(d.line):\(d.column)|\(d.severity)|\(d.message)" }
+
+    init(sink: DiagnosticSink, decode: @escaping (YAMLNode, DiagnosticSink) -> Workflow?) {
+        self.sink = sink; self.decode = decode
+    }
 
     struct Assignment { var path: String; var segments: [String]; var node: YAMLNode }
 
@@ -62,9 +71,10 @@ struct AblationExpander {
         return segs
     }
 
-    func expand(root: YAMLNode, base: Workflow) -> [AblationCell]? {
+    /// The cells; `base` is nil when the base workflow is invalid (only problems are wanted then).
+    func expand(root: YAMLNode, base: Workflow?) -> [AblationCell]? {
         guard let ablate = root["ablate"], let matrixNode = ablate["matrix"], let matrix = matrixNode.pairs else {
-            return [AblationCell(name: "", assignments: [], workflow: base)]
+            return base.map { [AblationCell(name: "", assignments: [], workflow: $0)] }
         }
         var ok = true
         var axes: [(path: String, segments: [String], keyNode: YAMLNode, values: [YAMLNode])] = []
@@ -126,7 +136,7 @@ struct AblationExpander {
         var base = root
         if case .mapping(let pairs) = root.kind { base = YAMLNode(.mapping(pairs.filter { $0.key != "ablate" }), at: root.position) }
         var cells: [AblationCell] = []
-        var names: [String: Int] = [:]
+        var names: [String: String] = [:]
         // The same problem in several cells (one bad matrix value) is reported once.
         var cellProblems: [(key: String, severity: Diagnostic.Severity, message: String, at: SourcePosition, cells: [String])] = []
         defer {
@@ -137,11 +147,13 @@ struct AblationExpander {
         }
         for combo in combos {
             let name = cellName(combo, template: nameTemplate)
+            // Cells are told apart by their values (`path=value,…`), not by a number.
+            let values = cellName(combo, template: nil)
             if let other = names[name] {
-                sink.error("two ablation cells are both named '\(name)' (cells \(other + 1) and \(cells.count + 1)); make `ablate.name` include every axis", at: (nameNode ?? matrixNode).position)
+                sink.error("two ablation cells are both named '\(name)' (\(other) and \(values)); make `ablate.name` include every axis", at: (nameNode ?? matrixNode).position)
                 ok = false
             }
-            names[name] = cells.count
+            names[name] = values
             var tree = base
             for a in combo { tree = set(tree, a.segments[...], a.node, type: .object("Workflow")) }
             let cellSink = DiagnosticSink()
@@ -151,6 +163,7 @@ struct AblationExpander {
             if cellSink.internalFailure { sink.internalFailure = true }
             for d in cellSink.diagnostics {
                 if d.severity == .warning && !positions.contains(d.position) { continue }
+                if alreadyReported.contains(AblationExpander.key(d)) { continue }
                 let at = positions.contains(d.position) ? d.position : (combo.last?.node.position ?? d.position)
                 let where_ = positions.contains(d.position) ? "" : " (at \(d.file):\(d.line):\(d.column))"
                 let key = "\(at)|\(d.severity)|\(d.message)"

@@ -55,7 +55,8 @@ final class TemplateResolver {
             return nil
         }
         filesRead.append(path)
-        let node = YAMLParser.parse(bytes: [UInt8](data), file: path, sink: sink)
+        // A file included by `extends` / `uses` may be any file: its text stays out of messages.
+        let node = YAMLParser.parse(bytes: [UInt8](data), file: path, sink: sink, quoteInMessages: reportAt == nil)
         parsed[path] = .some(node)
         return node
     }
@@ -163,8 +164,9 @@ final class TemplateResolver {
     }
 
     private var checking = false
-    /// Whether a required parameter got a marker value during the last check.
-    private(set) var usedMarkers = false
+    /// Positions of the marker values given to required parameters during a check (a marker
+    /// stands for a value the including file gives, so no type is known for it).
+    private(set) var markerPositions = Set<SourcePosition>()
 
     /// Loads a template, binds its parameters, substitutes them and resolves its own templates.
     private func instantiate(_ ref: Reference, from file: String, chain: [String]) -> YAMLNode? {
@@ -237,6 +239,7 @@ final class TemplateResolver {
         for d in declared where bindings[d.name] == nil {
             if let def = d.defaultValue { bindings[d.name] = def } else if checking {
                 bindings[d.name] = YAMLNode.scalar("<\(d.name)>", style: .doubleQuoted, at: d.keyNode.position)
+                markerPositions.insert(d.keyNode.position)
             } else {
                 sink.error("template parameter '\(d.name)' is missing: \(TemplateResolver.display(normalized)) requires it (add `with: {\(d.name): …}`)", at: ref.node.position)
                 ok = false

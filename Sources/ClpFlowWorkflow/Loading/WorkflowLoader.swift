@@ -33,12 +33,14 @@ extension Workflow {
 /// Reads workflow files: YAML → document tree → templates → typed, validated `Workflow` and cells.
 public enum WorkflowLoader {
     /// Loads and validates the workflow at `path`. Relative paths in it (templates, data files,
-    /// checkpoints) are relative to the file that writes them.
-    public static func load(path: String) throws(ValidationFailure) -> LoadedWorkflow {
+    /// checkpoints) are relative to the file that writes them. `inputChecks` also reads the
+    /// inputs (the data file) the way the steps will.
+    public static func load(path: String, inputChecks: InputChecks? = nil) throws(ValidationFailure) -> LoadedWorkflow {
         let sink = DiagnosticSink()
         let resolver = TemplateResolver(sink: sink)
         guard let root = resolver.parseFile(path, reportAt: nil) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
-        return try finish(root: root, file: path, sink: sink, resolver: resolver, checkFiles: true)
+        return try finish(root: root, file: path, sink: sink, resolver: resolver, checkFiles: true,
+                          inputChecks: inputChecks.map(InputCheckCache.init))
     }
 
     /// Loads a workflow from text as if it were the file `file` (templates are looked up next to it).
@@ -60,11 +62,12 @@ public enum WorkflowLoader {
     /// Parses bytes only (no decoding); for tests and tools.
     public static func parseTree(bytes: [UInt8], file: String) throws(ValidationFailure) -> YAMLNode {
         let sink = DiagnosticSink()
-        guard let root = YAMLParser.parse(bytes: bytes, file: file, sink: sink) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
+        guard let root = YAMLParser.parse(bytes: bytes, file: file, sink: sink), !sink.hasErrors else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         return root
     }
 
-    private static func finish(root: YAMLNode, file: String, sink: DiagnosticSink, resolver: TemplateResolver, checkFiles: Bool) throws(ValidationFailure) -> LoadedWorkflow {
+    private static func finish(root: YAMLNode, file: String, sink: DiagnosticSink, resolver: TemplateResolver, checkFiles: Bool,
+                               inputChecks: InputCheckCache? = nil) throws(ValidationFailure) -> LoadedWorkflow {
         let key = TemplateResolver.key(file)
         if root.pairs?.contains(where: { $0.key == "parameters" }) == true {
             sink.error("this is a template file (it declares `parameters`); use it from a workflow with `extends` or `uses`", at: root.position)
@@ -73,9 +76,20 @@ public enum WorkflowLoader {
         guard let merged = resolver.resolve(root, file: file, chain: [key]) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
         let baseDir = (file as NSString).deletingLastPathComponent
         let decodeCell: (YAMLNode, DiagnosticSink) -> Workflow? = { tree, s in
-            decode(tree, sink: s, baseDirectory: baseDir, checkFiles: checkFiles)
+            decode(tree, sink: s, baseDirectory: baseDir, checkFiles: checkFiles, inputChecks: inputChecks)
         }
-        guard let base = decodeCell(merged, sink), !sink.hasErrors else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
+        let decodedBase = decodeCell(merged, sink)
+        guard let base = decodedBase, !sink.hasErrors else {
+            // Every problem at once: an invalid base does not hide problems of the ablation's
+            // values (each cell is decoded on its own; what the base already reported is not
+            // repeated for the cells).
+            if merged["ablate"] != nil, !sink.internalFailure {
+                var expander = AblationExpander(sink: sink, decode: decodeCell)
+                expander.alreadyReported = Set(sink.diagnostics.map(AblationExpander.key))
+                _ = expander.expand(root: merged, base: nil)
+            }
+            throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure)
+        }
         let expander = AblationExpander(sink: sink, decode: decodeCell)
         guard let cells = expander.expand(root: merged, base: base), !sink.hasErrors else {
             throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure)
@@ -85,7 +99,8 @@ public enum WorkflowLoader {
     }
 
     /// Walks, decodes and validates one tree.
-    static func decode(_ tree: YAMLNode, sink: DiagnosticSink, baseDirectory: String, checkFiles: Bool) -> Workflow? {
+    static func decode(_ tree: YAMLNode, sink: DiagnosticSink, baseDirectory: String, checkFiles: Bool,
+                       inputChecks: InputCheckCache? = nil) -> Workflow? {
         let walker = SchemaWalker(sink: sink)
         let structural = sink.errorCount
         guard let json = walker.walkWorkflow(tree) else { return nil }
@@ -106,7 +121,9 @@ public enum WorkflowLoader {
         let locator = NodeLocator(root: tree)
         let semanticSink = walkFailed ? DiagnosticSink() : sink
         semanticSink.inherit(from: sink)
-        SemanticValidator(sink: semanticSink, locator: locator, baseDirectory: baseDirectory, checkFiles: checkFiles).validate(&w)
+        var validator = SemanticValidator(sink: semanticSink, locator: locator, baseDirectory: baseDirectory, checkFiles: checkFiles)
+        validator.inputChecks = inputChecks
+        validator.validate(&w)
         if walkFailed {
             var suppressed = Set<SourcePosition>()
             func collect(_ n: YAMLNode) {
@@ -128,7 +145,7 @@ extension WorkflowLoader {
     /// Whether the file at `path` declares `parameters` (a template file rather than a workflow).
     public static func isTemplate(path: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: path),
-              let root = try? parseTree(bytes: [UInt8](data), file: path) else { return false }
+              let root = YAMLParser.parse(bytes: [UInt8](data), file: path, sink: DiagnosticSink()) else { return false }
         return root["parameters"] != nil
     }
 
@@ -143,21 +160,34 @@ extension WorkflowLoader {
         let ref = YAMLNode.scalar(path.hasPrefix("/") ? path : "./" + (path as NSString).lastPathComponent, at: anchor)
         let dir = (path as NSString).deletingLastPathComponent
         let includer = ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(".template-check")
-        guard let body = resolver.instantiateForCheck(ref, from: includer) else { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
-        let keys = Workflow.schemaObject.fields.map(\.key)
-        for p in body.pairs ?? [] where resolver.usedMarkers && !keys.contains(p.key) && !p.key.hasPrefix("x-") {
-            sink.error("unknown key '\(p.key)' in a template\(didYouMean(p.key, keys + ["parameters", "extends", "uses"]))", at: p.keyNode.position)
+        // The template is checked through a reference made up here: diagnostics name the file as
+        // given, without a note about that reference.
+        let own = TemplateResolver.key(path)
+        func asGiven(_ ds: [Diagnostic]) -> [Diagnostic] {
+            ds.map { d in
+                var d = d
+                if TemplateResolver.key(d.file) == own {
+                    d.file = path
+                    d.includedFrom.removeAll { TemplateResolver.key($0.file) == own && $0.line == anchor.line && $0.column == anchor.column }
+                }
+                return d
+            }
         }
-        // With every parameter defaulted, the fragment's values are checked like a workflow's
-        // (types, ranges, unknown keys), without requiring the keys a workflow must have.
-        if !sink.hasErrors, !resolver.usedMarkers, var pairs = body.pairs {
+        guard let body = resolver.instantiateForCheck(ref, from: includer) else { throw ValidationFailure(diagnostics: asGiven(sink.sorted), isInternal: sink.internalFailure) }
+        // The fragment's values are checked like a workflow's (types, ranges, unknown keys),
+        // without requiring the keys a workflow must have. A required parameter's value comes
+        // from the including file, so what is found at its marker value is not reported.
+        if !sink.hasErrors, var pairs = body.pairs {
             pairs.removeAll { $0.key.hasPrefix("x-") }
             if !pairs.contains(where: { $0.key == "name" }) {
                 pairs.insert(YAMLPair(keyNode: .scalar("name", at: anchor), value: .scalar("template", style: .doubleQuoted, at: anchor)), at: 0)
             }
-            _ = SchemaWalker(sink: sink).walkWorkflow(YAMLNode(.mapping(pairs), at: body.position))
+            let walked = DiagnosticSink()
+            walked.inherit(from: sink)
+            _ = SchemaWalker(sink: walked).walkWorkflow(YAMLNode(.mapping(pairs), at: body.position))
+            for d in walked.diagnostics where !resolver.markerPositions.contains(d.position) { sink.add(d) }
         }
-        if sink.hasErrors { throw ValidationFailure(diagnostics: sink.sorted, isInternal: sink.internalFailure) }
-        return sink.sorted
+        if sink.hasErrors { throw ValidationFailure(diagnostics: asGiven(sink.sorted), isInternal: sink.internalFailure) }
+        return asGiven(sink.sorted)
     }
 }

@@ -1,3 +1,4 @@
+import ClpFlowCore
 /// The typed workflow: what a user declares in YAML, after templates (`extends` / `uses`) are
 /// applied. Every field has a documented default (docs/workflow-language.md). Keys are written in
 /// snake_case in YAML and in the resolved JSON form.
@@ -41,10 +42,11 @@ public struct DataSpec: Codable, Sendable, Hashable {
     public var path: String? = nil
     /// `jsonl` only: which fields hold the document, the reference summary and an optional id.
     public var fields: FieldMapping = FieldMapping()
-    /// Number of examples in each split (train takes what is left after valid and test when nil).
-    public var train: Int? = nil
-    public var valid: Int = 256
-    public var test: Int = 256
+    /// Size of each split: a number of examples, or a fraction of them (docs/data.md); train
+    /// takes what is left after valid and test when nil.
+    public var train: SplitSize? = nil
+    public var valid: SplitSize = 256
+    public var test: SplitSize = 256
     /// Length filters and truncation, in characters (before tokenisation).
     public var minDocumentChars: Int = 40
     public var maxDocumentChars: Int = 600
@@ -69,6 +71,42 @@ public struct DataSpec: Codable, Sendable, Hashable {
         case maxSummaryChars = "max_summary_chars", maxDocumentTokens = "max_document_tokens"
         case maxSummaryTokens = "max_summary_tokens", syntheticExamples = "synthetic_examples"
         case splitSeed = "split_seed"
+    }
+}
+
+/// The size of a data split: a number of examples (`64`) or a fraction of the examples
+/// strictly between 0 and 1 (`0.8`). Written and resolved as a plain number.
+public enum SplitSize: Codable, Sendable, Hashable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    case count(Int)
+    case fraction(Double)
+
+    public init(integerLiteral value: Int) { self = .count(value) }
+
+    /// A number with no fractional part is a count, any other a fraction.
+    public init(_ value: Double) {
+        self = value.rounded() == value && abs(value) < 9.0e15 ? .count(Int(value)) : .fraction(value)
+    }
+
+    public init(from decoder: Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode(Double.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .count(let n): try c.encode(n)
+        case .fraction(let f): try c.encode(f)
+        }
+    }
+
+    public var count: Int? { if case .count(let n) = self { return n }; return nil }
+    public var fraction: Double? { if case .fraction(let f) = self { return f }; return nil }
+
+    public var description: String {
+        switch self {
+        case .count(let n): return String(n)
+        case .fraction(let f): return JSONValue.formatNumber(f)
+        }
     }
 }
 

@@ -124,6 +124,8 @@ public enum SchemaRegistry {
     static let positive = SchemaType.number(minimum: nil, exclusiveMinimum: 0, maximum: nil)
     static let nonNegative = SchemaType.number(minimum: 0, exclusiveMinimum: nil, maximum: nil)
     static func int(_ min: Int?, _ max: Int? = nil) -> SchemaType { .integer(minimum: min, maximum: max) }
+    /// A fraction of the data: a number in (0, 1) (1 itself reads as the integer 1).
+    static let fraction = SchemaType.number(minimum: nil, exclusiveMinimum: 0, maximum: 1)
 
     static let dirichletObject = ObjectSchema(
         "Dirichlet", doc: "Parameters of the symmetric Dirichlet distribution over the simplex.",
@@ -208,6 +210,7 @@ public enum SchemaRegistry {
     public static func acceptsScalar(_ t: SchemaType) -> Bool {
         switch t {
         case .string, .enumeration, .integer, .number, .boolean, .scalar, .any: return true
+        case .anyOf(let ts): return ts.contains(where: acceptsScalar)
         case .object(let n): return object(n).shorthand != nil
         case .union(let n): return union(n).variants.contains { $0.bare }
         default: return false

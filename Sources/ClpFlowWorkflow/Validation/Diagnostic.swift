@@ -120,6 +120,7 @@ final class DiagnosticSink {
         sources = other.sources
         includes = other.includes
         withheld = other.withheld
+        blocked = other.blocked
     }
 
     /// Records that `file` was included by the reference at `position` (the first inclusion wins).
@@ -140,6 +141,11 @@ final class DiagnosticSink {
         return String(lines[line - 1])
     }
 
+    /// Positions where a syntax problem was reported: nothing more is reported there (the value
+    /// was read in a fallback form).
+    private var blocked = Set<SourcePosition>()
+    func block(_ p: SourcePosition) { blocked.insert(p) }
+
     func error(_ message: String, at p: SourcePosition) { add(Diagnostic(.error, message, at: p)) }
     func warning(_ message: String, at p: SourcePosition) { add(Diagnostic(.warning, message, at: p)) }
 
@@ -154,6 +160,7 @@ final class DiagnosticSink {
                 file = p.file
             }
         }
+        if blocked.contains(d.position) { return }
         let key = "\(d.file):\(d.line):\(d.column):\(d.severity):\(d.message)"
         if seen.insert(key).inserted { diagnostics.append(d) }
     }

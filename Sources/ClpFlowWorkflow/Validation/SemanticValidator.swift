@@ -46,6 +46,8 @@ struct SemanticValidator {
     /// Directory of the workflow file; relative paths are resolved against the file that wrote them.
     let baseDirectory: String
     let checkFiles: Bool
+    /// Checks that read the inputs (the data file) with the engine, when the caller gave them.
+    var inputChecks: InputCheckCache? = nil
 
     static let tolerance = 1e-6
 
@@ -91,7 +93,7 @@ struct SemanticValidator {
             let p = ["rewards", String(i)]
             if r.name.isEmpty { err("reward names must not be empty", p + ["name"]) }
             if let first = seen[r.name] {
-                err("duplicate reward name '\(r.name)' (also reward \(first + 1)); reward names must be unique", p + ["name"])
+                err("duplicate reward name '\(r.name)' (also `rewards.\(first)`); reward names must be unique", p + ["name"])
             } else { seen[r.name] = i }
             let k = r.kind
             if k == .command {
@@ -102,6 +104,7 @@ struct SemanticValidator {
                 } else if let c = r.command, c.count == 1, c[0].contains(" ") {
                     warn("reward '\(r.name)': `command` is an argv list, not a shell string; '\(c[0])' is run as one program name", p + ["command", "0"])
                 }
+                if checkFiles { checkCommandFiles(r, p, onSlurm: w.executor.kind == .slurm) }
                 if w.rewards[i].timeout == nil { w.rewards[i].timeout = 60 }
                 if w.rewards[i].persistent == nil { w.rewards[i].persistent = false }
                 if w.rewards[i].workers == nil { w.rewards[i].workers = 1 }
@@ -122,6 +125,64 @@ struct SemanticValidator {
                 if w.rewards[i].n == nil { w.rewards[i].n = 2 }
             } else if r.n != nil {
                 errKey("`n` applies only to `novelty` and `repetition` rewards; reward '\(r.name)' is \(k.rawValue)", p + ["n"])
+            }
+        }
+    }
+
+    /// Extensions of the script files checked in a `command` reward's argv.
+    static let scriptExtensions: Set<String> = ["py", "sh", "bash", "zsh", "pl", "rb", "js", "mjs", "cjs", "ts", "r", "jl", "lua", "php", "tcl", "awk"]
+    /// Options after which an interpreter takes code or a module name, not a file.
+    static let inlineCodeOptions: Set<String> = ["-c", "-e", "-m", "-E", "--eval", "--command", "-r"]
+
+    /// The program of a `command` reward must exist (on PATH, or at a path relative to the
+    /// workflow's directory, where the reward runs), and every script file named in its argv
+    /// (an argument ending in .py, .sh, … that is not an option) must exist there too, or the
+    /// run would stop at the first training step that scores. A program missing from PATH is only
+    /// a warning with the Slurm executor (jobs may run with another PATH).
+    func checkCommandFiles(_ r: RewardSpec, _ p: [String], onSlurm: Bool) {
+        guard let argv = r.command, let exe = argv.first, !exe.trimmingCharacters(in: .whitespaces).isEmpty,
+              !(argv.count == 1 && exe.contains(" ")) else { return }
+        let fm = FileManager.default
+        let dir = baseDirectory.isEmpty ? "." : baseDirectory
+        func inDir(_ path: String) -> String {
+            if path.hasPrefix("/") { return (path as NSString).standardizingPath }
+            let base = dir.hasPrefix("/") ? dir : (fm.currentDirectoryPath as NSString).appendingPathComponent(dir)
+            return ((base as NSString).appendingPathComponent(path) as NSString).standardizingPath
+        }
+        if exe.contains("/") {
+            let abs = inDir(exe)
+            var isDir: ObjCBool = false
+            if !fm.fileExists(atPath: abs, isDirectory: &isDir) {
+                let why = exe.hasPrefix("/") ? "" : " (looked for \(abs); a relative path is relative to the workflow's directory, where the reward runs)"
+                err("reward '\(r.name)': the program '\(exe)' does not exist\(why)", p + ["command", "0"])
+            } else if isDir.boolValue || !fm.isExecutableFile(atPath: abs) {
+                err("reward '\(r.name)': '\(exe)' is not an executable file (make it executable, or run it with its interpreter, e.g. [python3, \(exe)])", p + ["command", "0"])
+            }
+        } else {
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            let dirs = path.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+            let found = dirs.contains { d in
+                var isDir: ObjCBool = false
+                let c = (d as NSString).appendingPathComponent(exe)
+                return fm.fileExists(atPath: c, isDirectory: &isDir) && !isDir.boolValue && fm.isExecutableFile(atPath: c)
+            }
+            if !found {
+                let programs = dirs.flatMap { (try? fm.contentsOfDirectory(atPath: $0)) ?? [] }
+                let near = suggestion(for: exe, among: Array(Set(programs)).sorted()).map { "; did you mean '\($0)'?" } ?? ""
+                let msg = "reward '\(r.name)': the program '\(exe)' is not on PATH"
+                if onSlurm { warn(msg + " here (Slurm jobs may run with another PATH)" + near, p + ["command", "0"]) }
+                else { err(msg + near, p + ["command", "0"]) }
+            }
+        }
+        var skipNext = false
+        for (i, a) in argv.enumerated().dropFirst() {
+            if skipNext { skipNext = false; continue }
+            if SemanticValidator.inlineCodeOptions.contains(a) { skipNext = true; continue }
+            let ext = (a as NSString).pathExtension.lowercased()
+            guard !a.hasPrefix("-"), !a.contains("\n"), SemanticValidator.scriptExtensions.contains(ext) else { continue }
+            let abs = inDir(a)
+            if !fm.fileExists(atPath: abs) {
+                err("reward '\(r.name)': script '\(a)' does not exist (looked for \(abs); `command` runs in the workflow's directory, so paths are relative to it)", p + ["command", String(i)])
             }
         }
     }
@@ -158,6 +219,8 @@ struct SemanticValidator {
 
     func checkData(_ w: inout Workflow) {
         let d = w.data
+        let errorsBefore = sink.errorCount
+        var dataFile: String? = nil
         if d.source == .jsonl {
             if let path = d.path {
                 let (abs, rewritten) = resolveFile(path, at: ["data", "path"])
@@ -167,6 +230,8 @@ struct SemanticValidator {
                         err("data file '\(path)' does not exist (looked for \(abs))", ["data", "path"])
                     } else if isDir.boolValue {
                         err("data file '\(path)' is a directory; give a JSON Lines file", ["data", "path"])
+                    } else {
+                        dataFile = abs.hasPrefix("./") ? String(abs.dropFirst(2)) : abs
                     }
                 }
                 w.data.path = rewritten
@@ -184,11 +249,59 @@ struct SemanticValidator {
             err("`data.min_document_chars` (\(d.minDocumentChars)) must be below `max_document_chars` (\(d.maxDocumentChars))",
                 written(["data", "min_document_chars"]) ? ["data", "min_document_chars"] : ["data", "max_document_chars"])
         }
-        let needed = d.valid + d.test + (d.train ?? 1)
-        let available: Int? = d.source == .synthetic ? d.syntheticExamples : d.limit
+        checkSplits(d)
+        // Read the data file as the prepare step will, once the section itself is sound.
+        if let inputChecks, checkFiles, sink.errorCount == errorsBefore, d.source == .jsonl, dataFile != nil {
+            var resolved = w.data
+            resolved.path = d.path
+            for p in inputChecks.data(resolved, file: dataFile, seed: w.seed) {
+                let at = written(p.at) ? p.at : ["data"]
+                if p.severity == .error { err(p.message, at) } else { warn(p.message, at) }
+            }
+        }
+    }
+
+    /// Split sizes are all counts or all fractions. Counts must fit `data.limit` (and the size
+    /// of a synthetic source); fractions must leave a training split (sum below 1, or at most 1
+    /// with an explicit `train`).
+    func checkSplits(_ d: DataSpec) {
+        let fractional = [d.train, d.valid, d.test].contains { $0?.fraction != nil }
+        if fractional {
+            // A count of 0 validation examples is the same as the fraction 0.
+            var ok = true
+            for (key, size) in [("train", d.train), ("valid", Optional(d.valid)), ("test", Optional(d.test))] {
+                guard let size, let n = size.count, !(key == "valid" && n == 0) else { continue }
+                let example = key == "train" ? "0.8" : "0.1"
+                if written(["data", key]) {
+                    err("`data.\(key)` is a count (\(n)) but another split is a fraction; give every split as a fraction (e.g. `\(key): \(example)`) or every one as a count", ["data", key])
+                } else {
+                    err("with fractional splits, give `data.\(key)` as a fraction too (e.g. `\(key): \(example)`); its default is a count (\(n))",
+                        written(["data", "train"]) ? ["data", "train"] : ["data"])
+                }
+                ok = false
+            }
+            guard ok else { return }
+            let v = d.valid.fraction ?? 0, t = d.test.fraction ?? 0
+            if let tr = d.train?.fraction {
+                if tr + v + t > 1 + 1e-9 {
+                    err("the split fractions sum to \(fmt(tr + v + t)) (train \(fmt(tr)) + valid \(fmt(v)) + test \(fmt(t))); they must sum to at most 1", ["data", "train"])
+                }
+            } else if v + t >= 1 - 1e-9 {
+                err("`data.valid` + `data.test` (\(fmt(v + t))) leave no examples for training; make them sum to less than 1", ["data", "test"])
+            }
+            return
+        }
+        let train = d.train?.count, valid = d.valid.count ?? 0, test = d.test.count ?? 0
+        let needed = valid + test + (train ?? 1)
+        // The limit applies to every source; a synthetic source also has its own size.
+        var available = d.limit
+        var which = "limit"
+        if d.source == .synthetic, d.limit.map({ d.syntheticExamples < $0 }) ?? true {
+            available = d.syntheticExamples
+            which = "synthetic_examples"
+        }
         if let available, needed > available {
-            let which = d.source == .synthetic ? "synthetic_examples" : "limit"
-            err("the splits need \(needed) examples (train \(d.train.map(String.init) ?? "≥ 1") + valid \(d.valid) + test \(d.test)) but `data.\(which)` is \(available)",
+            err("the splits need \(needed) examples (train \(train.map(String.init) ?? "≥ 1") + valid \(valid) + test \(test)) but `data.\(which)` is \(available)",
                 written(["data", which]) ? ["data", which] : ["data"])
         }
     }
@@ -314,7 +427,7 @@ struct SemanticValidator {
         switch w.weights.eval {
         case .points(let pts):
             for (i, p) in pts.enumerated() {
-                checkWeightVector(p, count: n, ["weights", "eval", "points", String(i)], what: "evaluation point \(i + 1)")
+                checkWeightVector(p, count: n, ["weights", "eval", "points", String(i)], what: "`weights.eval.points.\(i)`")
             }
         case .pointsPerEdge: break
         }
@@ -363,8 +476,8 @@ struct SemanticValidator {
     func checkEvaluate(_ w: Workflow) {
         let e = w.evaluate
         if Set(e.metrics).count != e.metrics.count { err("`evaluate.metrics` lists a metric twice", ["evaluate", "metrics"]) }
-        if e.prompts > w.data.test {
-            err("`evaluate.prompts` (\(e.prompts)) exceeds the test split (`data.test` = \(w.data.test))",
+        if let test = w.data.test.count, e.prompts > test {
+            err("`evaluate.prompts` (\(e.prompts)) exceeds the test split (`data.test` = \(test))",
                 written(["evaluate", "prompts"]) ? ["evaluate", "prompts"] : ["data", "test"])
         }
         if e.samplePrompts > e.prompts {

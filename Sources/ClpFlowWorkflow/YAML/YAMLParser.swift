@@ -11,7 +11,9 @@ public enum YAMLParser {
     static let maxDepth = 100
 
     /// Parses one document. Returns nil (with diagnostics in `sink`) when the text is not valid.
-    static func parse(bytes: [UInt8], file: String, sink: DiagnosticSink) -> YAMLNode? {
+    /// `quoteInMessages` false keeps the file's text out of syntax-error messages (for files
+    /// other than the user's workflow, which may be any file).
+    static func parse(bytes: [UInt8], file: String, sink: DiagnosticSink, quoteInMessages: Bool = true) -> YAMLNode? {
         if let (line, column) = firstInvalidUTF8(bytes) {
             sink.addSource(file: file, text: String(decoding: bytes, as: UTF8.self))
             sink.error("invalid UTF-8 byte sequence; workflow files must be UTF-8 text",
@@ -40,12 +42,17 @@ public enum YAMLParser {
                                    at: SourcePosition(file: file, line: line, column: column))
                         return nil
                     }
-                    var msg = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
-                    if let ctx = parser.context.map({ String(cString: $0) }) {
-                        msg += " (\(ctx) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
-                    }
-                    sink.error("YAML syntax error: \(msg)",
-                               at: SourcePosition(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1))
+                    let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
+                    let context = parser.context.map { String(cString: $0) }
+                    let at = (line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+                    let contextAt = (line: Int(parser.context_mark.line) + 1, column: Int(parser.context_mark.column) + 1)
+                    // Say what is likely wrong (mostly indentation) in plain words; libyaml's own
+                    // wording is kept only for problems not recognised here.
+                    let hint = SyntaxHints.explain(problem: problem, context: context, at: at, contextAt: contextAt, text: text,
+                                                   quote: quoteInMessages)
+                    let msg = hint?.message
+                        ?? "YAML syntax error: \(problem)" + (context.map { " (\($0) at line \(contextAt.line), column \(contextAt.column))" } ?? "")
+                    sink.error(msg, at: SourcePosition(file: file, line: at.line, column: hint?.column ?? at.column))
                     return nil
                 }
                 defer { yaml_event_delete(&event) }
@@ -151,6 +158,12 @@ private struct TreeBuilder {
         failed = true
     }
 
+    /// An error after which the tree is still built (the file's other problems are checked too).
+    func problem(_ message: String, at p: SourcePosition) {
+        sink.error(message, at: p)
+        sink.block(p)
+    }
+
     /// Returns true at the end of the stream.
     mutating func handle(_ event: inout yaml_event_t) -> Bool {
         let start = pos(event.start_mark)
@@ -193,16 +206,17 @@ private struct TreeBuilder {
             var tag = TreeBuilder.string(s.tag)
             if tag == "!" { tag = "tag:yaml.org,2002:str" }
             if let t = tag, !t.hasPrefix("tag:yaml.org,2002:") || !["str", "int", "float", "bool", "null"].contains(String(t.dropFirst(18))) {
-                fail("unsupported YAML tag '\(t)' (only !!str, !!int, !!float, !!bool and !!null are understood)", at: start)
-                return false
+                // Reported, then read as if untagged so that the rest of the file is still checked
+                // (nothing else is reported at this value).
+                problem("unsupported YAML tag '\(t)' (only !!str, !!int, !!float, !!bool and !!null are understood)", at: start)
+                tag = nil
             }
             let node = YAMLNode(.scalar(text: text, style: style, tag: tag), at: start)
             if let a = TreeBuilder.string(s.anchor) { anchors[a] = node }
             add(node, isAlias: false)
         case YAML_SEQUENCE_START_EVENT:
             if let t = TreeBuilder.string(event.data.sequence_start.tag), t != "tag:yaml.org,2002:seq" {
-                fail("unsupported YAML tag '\(t)' on a sequence", at: start)
-                return false
+                problem("unsupported YAML tag '\(t)' on a sequence", at: start)
             }
             if stack.count >= YAMLParser.maxDepth {
                 fail("sequences and mappings are nested deeper than \(YAMLParser.maxDepth) levels", at: start)
@@ -216,8 +230,7 @@ private struct TreeBuilder {
             add(node, isAlias: false)
         case YAML_MAPPING_START_EVENT:
             if let t = TreeBuilder.string(event.data.mapping_start.tag), t != "tag:yaml.org,2002:map" {
-                fail("unsupported YAML tag '\(t)' on a mapping (sets, ordered maps and custom tags are not part of the language)", at: start)
-                return false
+                problem("unsupported YAML tag '\(t)' on a mapping (sets, ordered maps and custom tags are not part of the language)", at: start)
             }
             if stack.count >= YAMLParser.maxDepth {
                 fail("sequences and mappings are nested deeper than \(YAMLParser.maxDepth) levels", at: start)
