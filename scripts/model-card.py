@@ -89,9 +89,20 @@ def svg_curve(pre, ref, path):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: model-card.py RUN_DIR OUT_DIR")
-    run, out = sys.argv[1], sys.argv[2]
+    # --same-bytes-as STEP=KEY: STEP's artifact was first produced under cache key KEY by an
+    # earlier binary that keyed it differently (its inputs verified byte-identical); the card
+    # counts that key's attempts in the wall time and names both keys.
+    args, earlier = [], {}
+    it = iter(sys.argv[1:])
+    for a in it:
+        if a == "--same-bytes-as":
+            step, _, k = next(it).partition("=")
+            earlier[step] = k
+        else:
+            args.append(a)
+    if len(args) != 2:
+        sys.exit("usage: model-card.py RUN_DIR OUT_DIR [--same-bytes-as STEP=EARLIER_KEY ...]")
+    run, out = args
     plan = load(os.path.join(run, "plan.json"))
     steps = {s["id"]: s for s in plan["steps"]}
     key = {sid: s.get("cache_key") or s["cacheKey"] for sid, s in steps.items()}
@@ -152,8 +163,14 @@ def main():
     def ci(est):
         return f"{est['mean']:.3f} ± {1.96 * est['se']:.3f}"
 
-    pre_t, pre_attempts = step_seconds(run, "pretrain", key["pretrain"])
-    ref_t, _ = step_seconds(run, "train-reference", key["train-reference"])
+    def seconds(step):
+        t, n = step_seconds(run, step, key[step])
+        if step in earlier:
+            t0, n0 = step_seconds(run, step, earlier[step])
+            t, n = (t or 0) + (t0 or 0), n + n0
+        return t, n
+    pre_t, pre_attempts = seconds("pretrain")
+    ref_t, _ = seconds("train-reference")
     size = os.path.getsize(os.path.join(out, "model.safetensors"))
     pre = pre_cfg["pretrain"]
     ref = ref_cfg["reference"]
@@ -184,7 +201,10 @@ def main():
                  f"Final training loss {pre_sum['final_train_loss']:.3f}, validation loss {pre_sum['valid_loss']:.3f} nats/token "
                  f"(perplexity {pre_sum['valid_perplexity']:.1f})" + (f"; wall time {pre_t / 60:.1f} min" if pre_t else "")
                  + (f" over {pre_attempts} attempts (the step was stopped and continued from its saved state; "
-                    "the result is the same bytes as one uninterrupted attempt)." if pre_attempts > 1 else "."))
+                    "the result is the same bytes as one uninterrupted attempt)." if pre_attempts > 1 else ".")
+                 + (f" It was trained under cache key `{earlier['pretrain']}`; a later binary keys the data step by content, "
+                    f"its prepared data and tokenizer came out byte-identical, and the same files are published under "
+                    f"`{key['pretrain']}`." if "pretrain" in earlier else ""))
     lines.append(f"2. **Fine-tuning** (`train-reference` step): document → synopsis, loss on synopsis tokens only; "
                  f"{ref['steps']} steps × {ref['batch']} examples, lr {ref['learning_rate']}. Validation loss "
                  f"{ref_sum['validLoss']:.3f} nats per synopsis token (perplexity {ref_sum['validPerplexity']:.1f})"
