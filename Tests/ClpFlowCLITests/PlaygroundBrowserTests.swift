@@ -43,7 +43,8 @@ import Glibc
                     })()
                     """) as? [String]
                 if let v, v.count == 3, v[0] != notWeights { return (v[0], v[1], v[2]) }
-                let err = try eval("document.getElementById('status').className === 'error' ? document.getElementById('status').textContent : ''") as? String
+                // Before the page has loaded there is no status element yet.
+                let err = try eval("(() => { const s = document.getElementById('status'); return s && s.className === 'error' ? s.textContent : ''; })()") as? String
                 if let err, !err.isEmpty { throw FixtureError("the page shows an error: \(err)") }
                 Thread.sleep(forTimeInterval: 0.2)
             }
