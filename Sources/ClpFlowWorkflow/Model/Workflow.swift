@@ -410,7 +410,7 @@ public enum EvalSplit: String, Codable, Sendable, CaseIterable {
 
 public struct EvaluateSpec: Codable, Sendable, Hashable {
     /// Held-out prompts per weighting.
-    public var prompts: Int = 64
+    public var prompts: Int = 256
     /// The split the prompts come from.
     public var split: EvalSplit = .test
     public var temperature: Double = 0.7

@@ -183,7 +183,7 @@ extension StageSpec: SchemaDescribed {
 extension EvaluateSpec: SchemaDescribed {
     public static let schemaObject = ObjectSchema(
         "EvaluateSpec", doc: "Evaluation on held-out prompts.", defaults: EvaluateSpec(), fields: [
-            FieldSchema("prompts", R.int(1), "Test prompts per weighting."),
+            FieldSchema("prompts", R.int(1), "Held-out prompts per weighting (default 256: with fewer, one point's mean reward moves by more than the differences between weightings; docs/evaluation.md)."),
             FieldSchema("temperature", R.nonNegative, "Sampling temperature (0: greedy)."),
             FieldSchema("top_p", .number(minimum: nil, exclusiveMinimum: 0, maximum: 1), "Nucleus sampling mass (1: off)."),
             FieldSchema("max_new_tokens", R.int(1), "Tokens generated per summary."),

@@ -476,9 +476,11 @@ struct SemanticValidator {
     func checkEvaluate(_ w: Workflow) {
         let e = w.evaluate
         if Set(e.metrics).count != e.metrics.count { err("`evaluate.metrics` lists a metric twice", ["evaluate", "metrics"]) }
-        if let test = w.data.test.count, e.prompts > test {
-            err("`evaluate.prompts` (\(e.prompts)) exceeds the test split (`data.test` = \(test))",
-                written(["evaluate", "prompts"]) ? ["evaluate", "prompts"] : ["data", "test"])
+        let split = e.split == .valid ? "valid" : "test"
+        if let n = (e.split == .valid ? w.data.valid : w.data.test).count, e.prompts > n {
+            let explicit = written(["evaluate", "prompts"])
+            err("\(explicit ? "`evaluate.prompts`" : "the default `evaluate.prompts`") (\(e.prompts)) exceeds the \(split) split (`data.\(split)` = \(n)); set `evaluate.prompts` to at most \(n)",
+                explicit ? ["evaluate", "prompts"] : ["data", split])
         }
         if e.samplePrompts > e.prompts {
             err("`evaluate.sample_prompts` (\(e.samplePrompts)) exceeds `evaluate.prompts` (\(e.prompts))", ["evaluate", "sample_prompts"])
