@@ -132,11 +132,40 @@ public struct MethodResult: Codable, Sendable, Equatable {
     /// What kind of method it is, e.g. "clp", "rewarded-soup", "prompting", "multi-kl".
     public var kind: String
     public var points: [WeightingPoint]
+    /// Each evaluated vertex eᵢ's gain over π_ref on reward i, with its 95 % interval (nil in
+    /// reports built from evaluations that did not record it).
+    public var vertexGains: [VertexGainRow]?
 
-    public init(name: String, kind: String, points: [WeightingPoint]) {
+    public init(name: String, kind: String, points: [WeightingPoint], vertexGains: [VertexGainRow]? = nil) {
         self.name = name
         self.kind = kind
         self.points = points
+        self.vertexGains = vertexGains
+    }
+
+    /// SOFT policies and Rewarded Soups' endpoints are the baselines' single-reward policies: one
+    /// that does not beat π_ref on its own reward is a failed run, not a fair baseline.
+    public var isSingleRewardBaseline: Bool { kind == "soft" || kind == "rewarded-soups" || name.hasPrefix("rewarded-soups") || name.hasPrefix("soft") }
+
+    /// The vertices whose gain interval does not lie above 0.
+    public var verticesNotBeatingReference: [VertexGainRow] { (vertexGains ?? []).filter { !$0.beatsReference } }
+}
+
+/// A method's gain over π_ref on reward `reward` at the vertex that asks for it alone.
+public struct VertexGainRow: Codable, Sendable, Equatable {
+    public var reward: String
+    public var mean: Double
+    public var lower: Double?
+    public var upper: Double?
+    public init(reward: String, mean: Double, lower: Double?, upper: Double?) {
+        self.reward = reward; self.mean = mean; self.lower = lower; self.upper = upper
+    }
+    public var beatsReference: Bool { (lower ?? -.infinity) > 0 }
+    /// "+0.031 [0.000, 0.063]".
+    public var text: String {
+        func f(_ x: Double) -> String { String(format: "%+.3f", x) }
+        guard let lower, let upper else { return f(mean) }
+        return "\(f(mean)) [\(String(format: "%.3f", lower)), \(String(format: "%.3f", upper))]"
     }
 }
 

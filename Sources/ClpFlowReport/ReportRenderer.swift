@@ -15,6 +15,7 @@ public enum ReportRenderer {
         body += paretoSection(ctx)
         body += hypervolumeSection(ctx)
         body += steerabilitySection(ctx)
+        body += vertexGainsSection(ctx)
         body += klSection(ctx)
         body += curvesSection(ctx)
         body += ablationSection(ctx)
@@ -171,6 +172,7 @@ public enum ReportRenderer {
         if ctx.m >= 2 { links.append(("pareto", "Pareto fronts")) }
         if ctx.data.hypervolume != nil && ctx.data.shows("hypervolume") { links.append(("hypervolume", "Hypervolume")) }
         if ctx.data.shows("steerability") { links.append(("steerability", "Steerability")) }
+        if hasVertexGains(ctx.data) { links.append(("vertices", "Vertices")) }
         if hasKL(ctx) { links.append(("kl", "KL vs reward")) }
         if !ctx.data.trainingCurves.isEmpty { links.append(("curves", "Training curves")) }
         if ctx.data.ablation != nil || ctx.data.ablationView != nil { links.append(("ablation", "Ablation")) }

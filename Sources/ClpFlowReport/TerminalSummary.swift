@@ -64,6 +64,7 @@ extension ReportRenderer {
             }
             out += table(rows, rightAligned: Set([0]).union(Set(2..<(ctx.m + 3))))
         }
+        out += vertexGainsSummary(data)
         if let v = data.ablationView { out += ablationSummary(ctx, v) }
         if !showHV && !showSteer {
             out += data.metrics == nil ? "\nno hypervolume or steerability results in this report\n"

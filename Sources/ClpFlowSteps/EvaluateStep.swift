@@ -23,6 +23,8 @@ public struct EvaluationArtifact: Codable, Sendable {
     /// J(w) = Σᵢ wᵢ r̃ᵢ − α·KL relative to π_ref at each evaluated point (`TrainedObjective`), in
     /// the order of `evaluation.points`.
     public var objective: [ObjectiveEstimate]?
+    /// Each evaluated vertex eᵢ's gain over π_ref on reward i, paired over prompts.
+    public var vertexGains: [VertexGain]?
 }
 
 enum EvaluateStep {
@@ -90,7 +92,8 @@ enum EvaluateStep {
         }
         try Files.writeJSON(EvaluationArtifact(method: method, label: label, conditioning: conditioningName, rewardNames: names,
                                                evaluation: result, reference: refPoint, hypervolume: hv, steerability: steer,
-                                               lead: lead, objective: objective.count == result.points.count ? objective : nil),
+                                               lead: lead, objective: objective.count == result.points.count ? objective : nil,
+                                               vertexGains: TrainedObjective.vertexGains(result.points, reference: refPoint, seed: cfg.seed)),
                             to: ctx.workDir.appendingPathComponent(ArtifactFiles.evaluation))
     }
 }

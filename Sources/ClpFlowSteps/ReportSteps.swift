@@ -215,6 +215,9 @@ public enum ReportBuilder {
                 WeightingPoint(weights: $0.weights, alpha: $0.alpha, rewardMeans: $0.rewards.map(\.mean),
                                rewardStandardErrors: $0.rewards.map(\.se), kl: $0.kl.mean, klStandardError: $0.kl.se,
                                length: $0.length.mean)
+            }, vertexGains: x.e.vertexGains.map { gains in
+                gains.map { VertexGainRow(reward: x.e.rewardNames[$0.rewardIndex], mean: $0.mean,
+                                          lower: $0.interval?.lower, upper: $0.interval?.upper) }
             }))
             let others = allPoints.enumerated().filter { $0.offset != k }.flatMap(\.element)
             let mine = allPoints[k]

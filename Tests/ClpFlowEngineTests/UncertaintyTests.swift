@@ -102,3 +102,18 @@ import Testing
         #expect(TrainedObjective.estimate(short, reference: ref, alpha: 0.1, seed: 1) == nil)
     }
 }
+
+@Suite struct VertexGainTests {
+    /// Reward 0's vertex gains 0.1 on every prompt; reward 1's vertex is not evaluated.
+    @Test func gainsArePairedOverPromptsAtEachVertex() throws {
+        let ref = TrainedObjectiveTests.point([0.5, 0.5], rewards: [[0.1, 1], [0.5, 1], [0.9, 1]], kl: [0, 0, 0])
+        let vertex = TrainedObjectiveTests.point([1, 0], rewards: [[0.2, 0], [0.6, 0], [1.0, 0]], kl: [1, 1, 1])
+        let middle = TrainedObjectiveTests.point([0.5, 0.5], rewards: [[0, 0], [0, 0], [0, 0]], kl: [0, 0, 0])
+        let gains = TrainedObjective.vertexGains([middle, vertex], reference: ref, seed: 1)
+        #expect(gains.count == 1 && gains[0].rewardIndex == 0)
+        #expect(abs(gains[0].mean - 0.1) < 1e-12 && gains[0].beatsReference)
+        let worse = TrainedObjectiveTests.point([1, 0], rewards: [[0.1, 0], [0.2, 0], [0.9, 0]], kl: [0, 0, 0])
+        let g = try #require(TrainedObjective.vertexGains([worse], reference: ref, seed: 1).first)
+        #expect(g.mean < 0 && !g.beatsReference)
+    }
+}

@@ -45,3 +45,32 @@ public enum TrainedObjective {
                                  interval: Uncertainty.meanInterval(gains, seed: seed))
     }
 }
+
+/// What a method gains over π_ref on reward i at the vertex eᵢ (the weighting that asks for reward
+/// i alone): the mean paired difference r_i − r_ref,i over the prompts, with a bootstrap interval.
+/// A SOFT or vertex policy whose interval does not lie above 0 has not learned the one reward it
+/// was trained for.
+public struct VertexGain: Sendable, Hashable, Codable {
+    public var rewardIndex: Int
+    /// α of the vertex point (multi-KL: the smallest evaluated α, the least regularised).
+    public var alpha: Double?
+    public var mean: Double
+    public var interval: Interval?
+    /// The interval lies above 0.
+    public var beatsReference: Bool { interval?.excludesZeroFromAbove ?? false }
+}
+
+extension TrainedObjective {
+    /// One gain per reward whose vertex eᵢ was evaluated (with per-prompt values on both sides).
+    public static func vertexGains(_ points: [EvaluationPoint], reference: EvaluationPoint, seed: UInt64) -> [VertexGain] {
+        guard let ref = reference.perPrompt, let m = points.first?.weights.count else { return [] }
+        return (0..<m).compactMap { i in
+            let atVertex = points.filter { $0.weights[i] == 1 && $0.perPrompt?.rewards.count == ref.rewards.count }
+            guard let p = atVertex.min(by: { ($0.alpha ?? 0) < ($1.alpha ?? 0) }), let rows = p.perPrompt?.rewards else { return nil }
+            let diffs = zip(rows, ref.rewards).map { $0.0[i] - $0.1[i] }
+            guard !diffs.isEmpty else { return nil }
+            return VertexGain(rewardIndex: i, alpha: p.alpha, mean: diffs.reduce(0, +) / Double(diffs.count),
+                              interval: Uncertainty.meanInterval(diffs, seed: seed &+ UInt64(i)))
+        }
+    }
+}
