@@ -23,6 +23,15 @@ def load(path):
         return json.load(f)
 
 
+def field(d, name):
+    """A field of an artifact file by its snake_case name; runs of older versions wrote the same
+    field in camelCase (`reward_names` was `rewardNames`)."""
+    if name in d:
+        return d[name]
+    head, *rest = name.split("_")
+    return d[head + "".join(w[:1].upper() + w[1:] for w in rest)]
+
+
 def artifact(run, key, *parts):
     return os.path.join(run, "artifacts", key, *parts)
 
@@ -155,7 +164,7 @@ def main():
 
     # ROUGE-L of π_ref and Lead-k on the same prompts; per-prompt scores are not stored, so the
     # interval is mean ± 1.96 standard errors.
-    names = ev["rewardNames"]
+    names = field(ev, "reward_names")
     ri = names.index("rougeL")
     ref_point = ev["reference"]
     prompts = ev["evaluation"]["prompts"]
@@ -188,7 +197,7 @@ def main():
                  "`clp_tokenizer.json`) sit next to it.\n")
     lines.append("## Data\n")
     lines.append(f"- Debian package long descriptions (apt's English description index) → synopses: {data_report['loaded']:,} "
-                 f"unique descriptions loaded, {data_report['afterFilter']:,} after the length filters; split seed 0: "
+                 f"unique descriptions loaded, {field(data_report, 'after_filter'):,} after the length filters; split seed 0: "
                  f"{data_report['train']:,} train, {data_report['valid']} valid, {data_report['test']} test.")
     lines.append("- Valid and test examples are never trained on. Shipped workflows use the same split seed with at most "
                  "512 + 512 held-out examples, so their valid and test prompts are among this model's held-out examples "
@@ -196,10 +205,10 @@ def main():
     lines.append("## Training\n")
     lines.append(f"1. **Pretraining** (`pretrain` step): every training example written as document, `<|summary|>`, synopsis, "
                  f"`<|endoftext|>`, packed into windows of {config['n_positions']} tokens, every token predicted. "
-                 f"{pre['steps']:,} steps × {pre['batch']} windows ({pre_sum['tokens_seen']:,} tokens, {pre_sum['epochs']:.2f} epochs), "
+                 f"{pre['steps']:,} steps × {pre['batch']} windows ({field(pre_sum, 'tokens_seen'):,} tokens, {pre_sum['epochs']:.2f} epochs), "
                  f"AdamW lr {pre['learning_rate']} ({pre['schedule']}, warm-up {pre['warmup']}), weight decay {pre['weight_decay']}, clip {pre['clip']}. "
-                 f"Final training loss {pre_sum['final_train_loss']:.3f}, validation loss {pre_sum['valid_loss']:.3f} nats/token "
-                 f"(perplexity {pre_sum['valid_perplexity']:.1f})" + (f"; wall time {pre_t / 60:.1f} min" if pre_t else "")
+                 f"Final training loss {field(pre_sum, 'final_train_loss'):.3f}, validation loss {field(pre_sum, 'valid_loss'):.3f} nats/token "
+                 f"(perplexity {field(pre_sum, 'valid_perplexity'):.1f})" + (f"; wall time {pre_t / 60:.1f} min" if pre_t else "")
                  + (f" over {pre_attempts} attempts (the step was stopped and continued from its saved state; "
                     "the result is the same bytes as one uninterrupted attempt)." if pre_attempts > 1 else ".")
                  + (f" It was trained under cache key `{earlier['pretrain']}`; a later binary keys the data step by content, "
@@ -207,7 +216,7 @@ def main():
                     f"`{key['pretrain']}`." if "pretrain" in earlier else ""))
     lines.append(f"2. **Fine-tuning** (`train-reference` step): document → synopsis, loss on synopsis tokens only; "
                  f"{ref['steps']} steps × {ref['batch']} examples, lr {ref['learning_rate']}. Validation loss "
-                 f"{ref_sum['validLoss']:.3f} nats per synopsis token (perplexity {ref_sum['validPerplexity']:.1f})"
+                 f"{field(ref_sum, 'valid_loss'):.3f} nats per synopsis token (perplexity {field(ref_sum, 'valid_perplexity'):.1f})"
                  + (f"; wall time {ref_t / 60:.1f} min." if ref_t else "."))
     lines.append("")
     lines.append("![loss curve](loss-curve.svg)\n")
@@ -226,7 +235,7 @@ def main():
     lines.append("| description (start) | reference synopsis | clp-base |")
     lines.append("|---|---|---|")
     for s in ev["evaluation"]["samples"][:8]:
-        e = tests.get(s["exampleId"])
+        e = tests.get(field(s, "example_id"))
         if not e:
             continue
         doc = " ".join(e["document"].split())

@@ -463,7 +463,10 @@ extension ReportData {
 
 extension RunMetadata {
     private enum CodingKeys: String, CodingKey {
-        case workflowName, runID, seed, toolVersion, engineFormat, status, startedAt, finishedAt,
+        // `runId`: the form `run_id` and (older files) `runID` take when read as artifact files
+        // (`ArtifactJSON`); written there as `run_id`.
+        case runID = "runId"
+        case workflowName, seed, toolVersion, engineFormat, status, startedAt, finishedAt,
              executor, steps, extra
     }
 

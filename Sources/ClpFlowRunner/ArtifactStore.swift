@@ -11,7 +11,8 @@ public struct ManifestEntry: Codable, Sendable, Hashable {
     public var sha256: String
 }
 
-/// `MANIFEST.json` of a published artifact.
+/// `MANIFEST.json` of a published artifact (snake_case keys; manifests written with camelCase
+/// keys by older versions still verify).
 public struct ArtifactManifest: Codable, Sendable, Hashable {
     public static let fileName = "MANIFEST.json"
     public var format: Int
@@ -23,8 +24,8 @@ public struct ArtifactManifest: Codable, Sendable, Hashable {
         let files: [JSONValue] = self.files.map {
             ["path": .string($0.path), "size": .number(Double($0.size)), "sha256": .string($0.sha256)]
         }
-        let v: JSONValue = ["format": .number(Double(format)), "cacheKey": .string(cacheKey),
-                            "stepId": .string(stepId), "files": .array(files)]
+        let v: JSONValue = ["format": .number(Double(format)), "cache_key": .string(cacheKey),
+                            "step_id": .string(stepId), "files": .array(files)]
         return v.prettyCanonical
     }
 }
@@ -167,7 +168,7 @@ public struct ArtifactStore: Sendable {
         guard let data = FileManager.default.contents(atPath: manifestURL.path) else {
             return .corrupt("no \(ArtifactManifest.fileName) (partial output)")
         }
-        guard let manifest = try? JSONDecoder().decode(ArtifactManifest.self, from: data) else {
+        guard let manifest = try? ArtifactJSON.decoder().decode(ArtifactManifest.self, from: data) else {
             return .corrupt("\(ArtifactManifest.fileName) is unreadable")
         }
         if manifest.cacheKey != cacheKey { return .corrupt("manifest names cache key \(manifest.cacheKey)") }

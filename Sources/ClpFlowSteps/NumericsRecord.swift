@@ -78,8 +78,6 @@ public struct NumericsRecord: Codable, Sendable, Equatable {
 
     /// Writes the record into a step's work directory.
     public func write(to dir: URL) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try e.encode(self).write(to: dir.appendingPathComponent(NumericsRecord.fileName), options: .atomic)
+        try ArtifactJSON.encoder().encode(self).write(to: dir.appendingPathComponent(NumericsRecord.fileName), options: .atomic)
     }
 }

@@ -24,6 +24,12 @@ public struct AblationRow: Codable, Sendable, Hashable {
     public var rewardMeans: [Double]?
     /// Mean over the evaluation grid of the KL estimate.
     public var meanKL: Double?
+
+    /// `meanKl`: written as `mean_kl`, and read from `mean_kl` or (older files) `meanKL` (`ArtifactJSON`).
+    enum CodingKeys: String, CodingKey {
+        case stepId, labels, method, label, cells, hypervolume, meanSpearman, rewardMeans
+        case meanKL = "meanKl"
+    }
 }
 
 public struct AblationArtifact: Codable, Sendable {

@@ -47,11 +47,10 @@ public struct RunSource: Codable, Sendable, Hashable {
     }
     public static func read(runDir: URL) -> RunSource? {
         guard let d = try? Data(contentsOf: runDir.appendingPathComponent(fileName)) else { return nil }
-        return try? JSONDecoder().decode(RunSource.self, from: d)
+        return try? ArtifactJSON.decoder().decode(RunSource.self, from: d)
     }
     public func write(runDir: URL) throws {
-        let e = JSONEncoder(); e.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try e.encode(self).write(to: runDir.appendingPathComponent(RunSource.fileName), options: .atomic)
+        try ArtifactJSON.encoder().encode(self).write(to: runDir.appendingPathComponent(RunSource.fileName), options: .atomic)
     }
 }
 
@@ -136,17 +135,14 @@ extension StepContext {
 }
 
 enum Files {
+    /// Writes an artifact file: snake_case keys (see `ArtifactJSON`).
     static func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .prettyPrinted]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try e.encode(value).write(to: url, options: .atomic)
+        try ArtifactJSON.encoder().encode(value).write(to: url, options: .atomic)
     }
 
+    /// Reads an artifact file, snake_case or (written by older versions) camelCase.
     static func readJSON<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
-        let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        do { return try d.decode(T.self, from: Data(contentsOf: url)) } catch {
+        do { return try ArtifactJSON.decoder().decode(T.self, from: Data(contentsOf: url)) } catch {
             throw StepError.failed("cannot read \(url.path): \(error)")
         }
     }

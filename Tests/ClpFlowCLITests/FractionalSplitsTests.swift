@@ -30,7 +30,9 @@ import Testing
         let plan = try JSONDecoder().decode(ResumeTests.PlanFile.self, from: Data(contentsOf: rd.appendingPathComponent("plan.json")))
         let key = try #require(plan.steps.first { $0.kind == "prepare-data" }).cacheKey
         let art = rd.appendingPathComponent("artifacts/\(key)")
-        let counts = try JSONDecoder().decode(Counts.self, from: Data(contentsOf: art.appendingPathComponent("data.json")))
+        let snake = JSONDecoder()
+        snake.keyDecodingStrategy = .convertFromSnakeCase
+        let counts = try snake.decode(Counts.self, from: Data(contentsOf: art.appendingPathComponent("data.json")))
         var files: [String: Data] = [:]
         for s in ["train", "valid", "test"] { files[s] = try Data(contentsOf: art.appendingPathComponent("data/\(s).jsonl")) }
         return (counts, files)

@@ -73,7 +73,7 @@ import Testing
         func keyOf(_ id: String) -> String { planSteps.first { $0["id"] as? String == id }?["cache_key"] as? String ?? "" }
         let eval = try json("R/artifacts/\(keyOf("evaluate[method=clp,cell=attn]"))/evaluation.json") as? [String: Any]
         let points = ((eval?["evaluation"] as? [String: Any])?["points"] as? [[String: Any]]) ?? []
-        let ref = (eval?["reference"] as? [String: Any])?["perPrompt"] as? [String: Any]
+        let ref = (eval?["reference"] as? [String: Any])?["per_prompt"] as? [String: Any]
         let refRewards = ref?["rewards"] as? [[Double]] ?? [], refKL = ref?["kl"] as? [Double] ?? []
         func sd(_ xs: [Double]) -> Double {
             let m = xs.reduce(0, +) / Double(xs.count)
@@ -84,7 +84,7 @@ import Testing
         var total = 0.0
         for p in points {
             let w = p["weights"] as? [Double] ?? []
-            let pp = p["perPrompt"] as? [String: Any]
+            let pp = p["per_prompt"] as? [String: Any]
             let rewards = pp?["rewards"] as? [[Double]] ?? [], kl = pp?["kl"] as? [Double] ?? []
             var sum = 0.0
             for j in rewards.indices {
@@ -243,20 +243,49 @@ import Testing
     }
 
     /// Every key of every JSON output, recursively, is snake_case. Maps keyed by user data (reward
-    /// names, file paths in fingerprints) are values, not keys of the format, and are skipped.
-    static func nonSnakeKeys(_ v: Any, path: String = "") -> [String] {
+    /// names, file paths in fingerprints) are values, not keys of the format: the keys in
+    /// `dataMaps` name them, and their own keys are not checked (their values are, and must be
+    /// plain values: a data map holds no objects or arrays).
+    static func nonSnakeKeys(_ v: Any, path: String = "", dataMaps: Set<String> = ["reward_scripts", "init_checkpoint"]) -> [String] {
         let snake = try! NSRegularExpression(pattern: "^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
         var out: [String] = []
         if let o = v as? [String: Any] {
             for (k, x) in o {
                 if snake.firstMatch(in: k, range: NSRange(k.startIndex..., in: k)) == nil { out.append(path + "." + k) }
-                if ["reward_scripts", "init_checkpoint"].contains(k) { continue }
-                out += nonSnakeKeys(x, path: path + "." + k)
+                if dataMaps.contains(k) {
+                    if let m = x as? [String: Any], m.values.contains(where: { $0 is [String: Any] || $0 is [Any] }) {
+                        out.append(path + "." + k + " (not a map of plain values)")
+                    }
+                    continue
+                }
+                out += nonSnakeKeys(x, path: path + "." + k, dataMaps: dataMaps)
             }
         } else if let a = v as? [Any] {
-            for x in a { out += nonSnakeKeys(x, path: path + "[]") }
+            for x in a { out += nonSnakeKeys(x, path: path + "[]", dataMaps: dataMaps) }
         }
         return out
+    }
+
+    /// Maps in artifact files whose keys are data: metric names in curve.json (`metrics`) and
+    /// summary.json (`final_metrics`), step-id labels in ablation.json (`labels`).
+    static let artifactDataMaps: Set<String> = ["metrics", "final_metrics", "labels"]
+
+    /// Every JSON file under a run directory's artifacts/ (and its source.json), by path relative to the run directory.
+    static func artifactJSONFiles(_ run: URL) throws -> [String] {
+        let fm = FileManager.default
+        let root = run.appendingPathComponent("artifacts")
+        var out = fm.fileExists(atPath: run.appendingPathComponent("source.json").path) ? ["source.json"] : []
+        for key in try fm.contentsOfDirectory(atPath: root.path).sorted() where !key.hasPrefix(".") {
+            guard let e = fm.enumerator(atPath: root.appendingPathComponent(key).path) else { continue }
+            for case let rel as String in e where rel.hasSuffix(".json") { out.append("artifacts/\(key)/\(rel)") }
+        }
+        return out
+    }
+
+    /// The cache key of the first step of a kind in a parsed plan.json.
+    static func keyOfKind(_ kind: String, _ plan: Any) throws -> String {
+        let steps = ((plan as? [String: Any])?["steps"] as? [[String: Any]]) ?? []
+        return try #require(steps.first { $0["kind"] as? String == kind }?["cache_key"] as? String)
     }
 
     @Test func everyJSONOutputUsesSnakeCaseKeys() throws {
@@ -279,6 +308,26 @@ import Testing
         #expect(metrics.out.contains("\"training_step\""))
         let plan = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("R/plan.json")))
         #expect(Self.nonSnakeKeys(plan).isEmpty, "plan.json: \(Self.nonSnakeKeys(plan))")
+        // The files steps write into their artifacts, too.
+        let files = try Self.artifactJSONFiles(dir.appendingPathComponent("R"))
+        let names = Set(files.map { ($0 as NSString).lastPathComponent })
+        for name in ["source.json", "MANIFEST.json", "data.json", "numerics.json", "summary.json", "curve.json", "normalization.json",
+                     "evaluation.json", "ablation.json", "report.json"] {
+            #expect(names.contains(name), "no \(name) among \(names.sorted())")
+        }
+        var checked = 0
+        for f in files {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("R/\(f)")))
+            let bad = Self.nonSnakeKeys(json, dataMaps: Self.artifactDataMaps)
+            #expect(bad.isEmpty, "\(f): \(bad)")
+            checked += 1
+        }
+        #expect(checked > 20, "\(checked) artifact files")
+        // Only data maps are skipped: the metric names inside a curve are not snake_case.
+        let clpKey = try Self.keyOfKind("train-clp", plan)
+        let curve = try #require(files.first { $0 == "artifacts/\(clpKey)/curve.json" })
+        let curveJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("R/\(curve)")))
+        #expect(!Self.nonSnakeKeys(curveJSON, dataMaps: []).isEmpty, "reward/… metric names in \(curve)")
         // Graphs are drawn transitively reduced; --all-edges draws one edge per input.
         let reduced = try E2E.clpFlow(["graph", "abl.yaml"], cwd: dir), all = try E2E.clpFlow(["graph", "abl.yaml", "--all-edges"], cwd: dir)
         let planSteps = ((plan as? [String: Any])?["steps"] as? [[String: Any]]) ?? []
@@ -290,8 +339,10 @@ import Testing
         let csv = try E2E.clpFlow(["metrics", "R"], cwd: dir)
         let header = csv.out.split(separator: "\n").first.map(String.init) ?? ""
         #expect(header.split(separator: ",").allSatisfy { Self.nonSnakeKeys([String($0): 0]).isEmpty }, "\(header)")
-        // The checker itself catches camelCase.
+        // The checker itself catches camelCase, also next to a data map, and a data map holding objects.
         #expect(Self.nonSnakeKeys(["steps": [["cacheKey": "x"]]]) == [".steps[].cacheKey"])
+        #expect(Self.nonSnakeKeys(["metrics": ["reward/rougeL": 1], "tokensPerSecond": 2], dataMaps: Self.artifactDataMaps) == [".tokensPerSecond"])
+        #expect(Self.nonSnakeKeys(["labels": ["a": ["perPrompt": 1]]], dataMaps: Self.artifactDataMaps) == [".labels (not a map of plain values)"])
     }
 
     /// Usage errors name the subcommand whose help to read, never an ellipsis.

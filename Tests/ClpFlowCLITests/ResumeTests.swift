@@ -131,14 +131,14 @@ import Testing
         return best
     }
 
-    /// evaluation.json with the value of its `"tokensPerSecond"` field replaced by a fixed text,
+    /// evaluation.json with the value of its `"tokens_per_second"` field replaced by a fixed text,
     /// and how many such fields there were.
     static func blankThroughput(_ data: Data) -> (Data, Int) {
         let text = String(decoding: data, as: UTF8.self)
-        let re = try! NSRegularExpression(pattern: #""tokensPerSecond"\s*:\s*[-+0-9.eE]+"#)
+        let re = try! NSRegularExpression(pattern: #""tokens_per_second"\s*:\s*[-+0-9.eE]+"#)
         let range = NSRange(text.startIndex..., in: text)
         let n = re.numberOfMatches(in: text, range: range)
-        let blanked = re.stringByReplacingMatches(in: text, range: range, withTemplate: "\"tokensPerSecond\":\"(timing)\"")
+        let blanked = re.stringByReplacingMatches(in: text, range: range, withTemplate: "\"tokens_per_second\":\"(timing)\"")
         return (Data(blanked.utf8), n)
     }
 

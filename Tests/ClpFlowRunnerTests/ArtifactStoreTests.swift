@@ -30,7 +30,27 @@ final class ArtifactStoreTests: XCTestCase {
         guard case .valid(let m) = store.verify(cacheKey: key) else { return XCTFail("artifact should verify") }
         XCTAssertEqual(m, manifest)
         let text = try XCTUnwrap(readText(store.root.appendingPathComponent("\(key)/MANIFEST.json")))
-        XCTAssertTrue(text.contains("\"stepId\": \"s[x=1]\""))
+        XCTAssertTrue(text.contains("\"step_id\": \"s[x=1]\""))
+        XCTAssertTrue(text.contains("\"cache_key\": \"\(key)\""))
+    }
+
+    /// Manifests written by older versions (camelCase keys) still verify, and one naming another
+    /// cache key in that spelling is still caught.
+    func testCamelCaseManifestStillVerifies() throws {
+        let root = try makeTempDir(self)
+        let store = ArtifactStore(root: root.appendingPathComponent("artifacts"))
+        let manifest = try store.publish(workDir: try makeWork(root, files: ["a.txt": "hello"]), cacheKey: key, stepId: "s")
+        let url = store.root.appendingPathComponent("\(key)/MANIFEST.json")
+        let new = try XCTUnwrap(readText(url))
+        XCTAssertFalse(new.contains("cacheKey") || new.contains("stepId"), new)
+        func oldStyle(_ cacheKey: String) -> String {
+            #"{"cacheKey": "\#(cacheKey)", "files": [{"path": "a.txt", "sha256": "\#(SHA256.hex("hello"))", "size": 5}], "format": 1, "stepId": "s"}"#
+        }
+        try Data(oldStyle(key).utf8).write(to: url)
+        XCTAssertEqual(store.verify(cacheKey: key), .valid(manifest))
+        try Data(oldStyle(String(repeating: "cd", count: 32)).utf8).write(to: url)
+        guard case .corrupt(let why) = store.verify(cacheKey: key) else { return XCTFail("a manifest of another key must not verify") }
+        XCTAssertTrue(why.contains("cache key"), why)
     }
 
     func testCorruptionIsDetected() throws {

@@ -39,6 +39,18 @@ def spearman(xs, ys):
     return num / den if den > 0 else float("nan")
 
 
+def field(d, name, default=KeyError):
+    """A field of an artifact file by its snake_case name; runs of older versions wrote the same
+    field in camelCase (`reward_names` was `rewardNames`)."""
+    head, *rest = name.split("_")
+    for k in (name, head + "".join(w[:1].upper() + w[1:] for w in rest)):
+        if k in d:
+            return d[k]
+    if default is KeyError:
+        raise KeyError(name)
+    return default
+
+
 def interval(xs):
     xs = [x for x in xs if not math.isnan(x)]
     if not xs:
@@ -59,7 +71,7 @@ def main():
     for s in evals:
         e = json.load(open(os.path.join(run, "artifacts", s.get("cache_key") or s["cacheKey"], "evaluation.json")))
         per[e["label"]].append(e)
-    names = next(iter(per.values()))[0]["rewardNames"]
+    names = field(next(iter(per.values()))[0], "reward_names")
     rng = random.Random(0)
     print(f"run {run}: {len(next(iter(per.values())))} seed replica(s), rewards {', '.join(names)}\n")
     print("| method | reward | ρ(wᵢ, rᵢ) | spread of rᵢ | noise-only spread | vertex − π_ref |")

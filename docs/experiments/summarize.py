@@ -11,7 +11,18 @@ from collections import defaultdict
 run = sys.argv[1]
 plan = json.load(open(os.path.join(run, "plan.json")))
 steps = plan["steps"]
-art = lambda s: os.path.join(run, "artifacts", s.get("cacheKey") or s.get("cache_key"))
+art = lambda s: os.path.join(run, "artifacts", s.get("cache_key") or s.get("cacheKey"))
+
+def field(d, name, default=KeyError):
+    """A field of an artifact file by its snake_case name; runs of older versions wrote the same
+    field in camelCase (`reward_names` was `rewardNames`)."""
+    head, *rest = name.split("_")
+    for k in (name, head + "".join(w[:1].upper() + w[1:] for w in rest)):
+        if k in d:
+            return d[k]
+    if default is KeyError:
+        raise KeyError(name)
+    return default
 
 def mean_se(xs):
     xs = [x for x in xs if x is not None and not (isinstance(x, float) and math.isnan(x))]
@@ -23,14 +34,14 @@ def mean_se(xs):
 
 report = [s for s in steps if s["kind"] == "report"][0]
 data = json.load(open(os.path.join(art(report), "report.json")))
-names = data["rewardNames"]
-print(f"Workflow `{plan.get('workflowName') or plan.get('workflow_name')}`, rewards: {', '.join(names)}; "
-      f"hypervolume reference: {data['hypervolume'].get('referenceLabel', 'π_ref')} "
-      f"({', '.join(f'{x:.4g}' for x in data['hypervolume']['referencePoint'])})\n")
+names = field(data, "reward_names")
+print(f"Workflow `{plan.get('workflow_name') or plan.get('workflowName')}`, rewards: {', '.join(names)}; "
+      f"hypervolume reference: {field(data['hypervolume'], 'reference_label', 'π_ref')} "
+      f"({', '.join(f'{x:.4g}' for x in field(data['hypervolume'], 'reference_point'))})\n")
 strip = lambda n: re.sub(r"(, )?seed=\d+", "", n).replace(" ()", "")
 hv = defaultdict(list); dom = defaultdict(list)
 for r in data["hypervolume"]["rows"]:
-    hv[strip(r["method"])].append(r["hypervolume"]); dom[strip(r["method"])].append(r.get("dominatedShare"))
+    hv[strip(r["method"])].append(r["hypervolume"]); dom[strip(r["method"])].append(field(r, "dominated_share", None))
 steer = defaultdict(lambda: defaultdict(list)); spread = defaultdict(lambda: defaultdict(list))
 for row in data.get("steerability", []):
     for i, e in enumerate(row["rewards"]):
@@ -48,7 +59,7 @@ for s in steps:
     p = os.path.join(art(s), "evaluation.json")
     if not os.path.exists(p): continue
     e = json.load(open(p))
-    speed[e["label"]].append((e["evaluation"]["tokensPerSecond"], e["evaluation"]["forwardPassesPerToken"]))
+    speed[e["label"]].append((field(e["evaluation"], "tokens_per_second"), field(e["evaluation"], "forward_passes_per_token")))
 print("\n| method | forward passes per token | generation tokens/s during evaluation |")
 print("|---|---|---|")
 for m, v in sorted(speed.items()):

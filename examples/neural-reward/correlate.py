@@ -82,7 +82,7 @@ def ranks(x):
 def test_split(run_dir):
     with open(os.path.join(run_dir, "plan.json"), encoding="utf-8") as f:
         plan = json.load(f)
-    key = next(s["cacheKey"] for s in plan["steps"] if s["kind"] == "prepare-data")
+    key = next(s.get("cache_key") or s["cacheKey"] for s in plan["steps"] if s["kind"] == "prepare-data")
     path = os.path.join(run_dir, "artifacts", key, "data", "test.jsonl")
     with open(path, encoding="utf-8") as f:
         return path, [json.loads(line) for line in f if line.strip()]

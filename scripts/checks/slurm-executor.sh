@@ -47,7 +47,7 @@ rm -f "$log"
 # evaluation, report) run locally and on Slurm: every output file of every step must be
 # byte-identical, numerics.json (BLAS library, core type, thread counts) included. Excluded: the
 # events.jsonl of each step (wall-clock timings), MANIFEST.json (it lists events.jsonl's digest)
-# and the one timing field of evaluation.json, `tokensPerSecond`, which is blanked first.
+# and the one timing field of evaluation.json, `tokens_per_second`, which is blanked first.
 BIN="${CLP_FLOW_BIN:-}"
 if [ -z "$BIN" ]; then
     swift build "${scratch[@]}" >/dev/null
@@ -73,7 +73,7 @@ YAML
     || { cat "$work/local.out" >&2; echo "slurm-executor: FAILED: the local run failed" >&2; exit 1; }
 "$BIN" run "$work/wf.yaml" --run-dir "$work/slurm" --executor slurm --quiet >"$work/slurm.out" 2>&1 \
     || { cat "$work/slurm.out" >&2; echo "slurm-executor: FAILED: the Slurm run failed" >&2; exit 1; }
-blank() { sed -E 's/"tokensPerSecond"[[:space:]]*:[[:space:]]*[-+0-9.eE]+/"tokensPerSecond":"(timing)"/' "$1"; }
+blank() { sed -E 's/"tokens_per_second"[[:space:]]*:[[:space:]]*[-+0-9.eE]+/"tokens_per_second":"(timing)"/' "$1"; }
 files=0; differ=0; artifacts=0
 for a in "$work/local/artifacts"/*/; do
     key=$(basename "$a"); artifacts=$((artifacts + 1))

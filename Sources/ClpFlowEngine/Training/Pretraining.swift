@@ -78,11 +78,6 @@ public struct PretrainTrainer {
         public var finalTrainLoss: Double
         public var validLoss: Double
         public var validPerplexity: Double
-        enum CodingKeys: String, CodingKey {
-            case steps, epochs
-            case tokensSeen = "tokens_seen", finalTrainLoss = "final_train_loss", validLoss = "valid_loss"
-            case validPerplexity = "valid_perplexity"
-        }
     }
 
     /// Mean per-token loss over every window of `corpus` in its own order (batches of `batch`).
