@@ -196,12 +196,16 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return prev[b.count]
 }
 
-/// The closest candidate within a distance proportional to the word's length.
+/// The closest candidate within a distance proportional to the word's length. Candidates whose
+/// length differs by more than that distance are skipped without computing it (the distance is at
+/// least the difference in length), so long lists (every program on PATH) stay cheap.
 func suggestion(for word: String, among candidates: [String]) -> String? {
     var best: (String, Int)? = nil
+    let n = word.count, limit = max(2, n / 3)
     for c in candidates {
+        if abs(c.count - n) > limit { continue }
         let d = editDistance(word, c)
-        if d <= max(2, word.count / 3), best == nil || d < best!.1 { best = (c, d) }
+        if d <= limit, best == nil || d < best!.1 { best = (c, d) }
     }
     return best?.0
 }

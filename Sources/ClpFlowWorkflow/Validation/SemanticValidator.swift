@@ -167,7 +167,8 @@ struct SemanticValidator {
                 return fm.fileExists(atPath: c, isDirectory: &isDir) && !isDir.boolValue && fm.isExecutableFile(atPath: c)
             }
             if !found {
-                let programs = dirs.flatMap { (try? fm.contentsOfDirectory(atPath: $0)) ?? [] }
+                // Program names are short; a long string (e.g. a pasted command line) gets no suggestion.
+                let programs = exe.count > 64 ? [] : dirs.flatMap { (try? fm.contentsOfDirectory(atPath: $0)) ?? [] }
                 let near = suggestion(for: exe, among: Array(Set(programs)).sorted()).map { "; did you mean '\($0)'?" } ?? ""
                 let msg = "reward '\(r.name)': the program '\(exe)' is not on PATH"
                 if onSlurm { warn(msg + " here (Slurm jobs may run with another PATH)" + near, p + ["command", "0"]) }
