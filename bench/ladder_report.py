@@ -28,14 +28,19 @@ def params(shape):
 
 def main():
     recs = []
+    seen_torch = set()
     for line in open(sys.argv[1]):
         line = line.strip()
         if line.startswith("{"):
             recs.append(json.loads(line))
+            if "torch" in recs[-1]:
+                seen_torch.add(recs[-1]["torch"])
+    if seen_torch:
+        print("torch " + ", ".join(sorted(seen_torch)))
 
     def best(mode, impl, shape, threads=2, key="ms_per_step", pick=min, **match):
         vals = [r for r in recs if r["mode"] == mode and r["impl"] == impl and r["shape"] == shape
-                and r["threads"] == threads and all(r.get(k) == v for k, v in match.items())]
+                and (threads is None or r["threads"] == threads) and all(r.get(k) == v for k, v in match.items())]
         if not vals:
             return None
         return pick(vals, key=lambda r: r[key])
@@ -53,7 +58,7 @@ def main():
         print(f"\n=== {name}: {L} layers, d_model {C}, {H} heads, vocab {V}, context {P}; "
               f"{params(shape) / 1e6:.2f} M parameters" + (f"; training batch {B} x {T}" if B else ""))
         row = {"name": name}
-        for th in (2, 1):
+        for th in sorted({r["threads"] for r in tr}, reverse=True):
             eng = best("train", "clp-flow", shape, th)
             if not eng:
                 continue
@@ -78,18 +83,18 @@ def main():
                       + (f", {cpu:.2f}x CPU time" if cpu else "")
                       + f"   (forward {eng['forward_ms']:.1f} ms, backward {eng['backward_ms']:.1f} ms, "
                         f"clip+AdamW {eng.get('update_ms', 0):.1f} ms)")
-                row[f"train{th}"] = sp
+                row[f"train{min(th, 2)}"] = sp
             g = best("gemm", "clp-flow", shape, th, key="gflops_linear_shapes", pick=max)
             if g:
                 ach = flops / eng["ms_per_step"] / 1e6
                 print(f"    sgemm on the step's shapes: {g['gflops_linear_shapes']:.1f} GFLOP/s; the step achieves "
                       f"{ach:.1f} ({ach / g['gflops_linear_shapes']:.0%})   ["
                       + ", ".join(f"{s['name']} {s['shape']} {s['gflops']:.0f}" for s in g["shapes"]) + "]")
-                row[f"gemm{th}"] = ach / g["gflops_linear_shapes"]
-        e = best("rl", "clp-flow", shape)
-        t = best("rl", "lean", shape)
+                row[f"gemm{min(th, 2)}"] = ach / g["gflops_linear_shapes"]
+        e = best("rl", "clp-flow", shape, None)
+        t = best("rl", "lean", shape, None)
         if e or t:
-            print("  REINFORCE step (8 prompts x 4 samples, prompt 32, 32 new tokens), 2 threads:")
+            print(f"  REINFORCE step (8 prompts x 4 samples, prompt 32, 32 new tokens), {(e or t)['threads']} thread(s):")
             print("                       ms/step   sample  pi_ref  policy fwd+bwd  clip+AdamW   peak RSS MB")
             for label, r in (("clp-flow", e), ("pytorch lean loop", t)):
                 if r:
@@ -97,17 +102,18 @@ def main():
                           f"{r['policy_ms']:14.1f} {r['update_ms']:11.1f} {r['peak_rss_mb']:12.0f}")
             if e and t:
                 row["rl"] = t["ms_per_step"] / e["ms_per_step"]
-                print(f"    speed-up: {row['rl']:.2f}x")
+                print(f"    speed-up: {row['rl']:.2f}x wall, {t['cpu_ms_per_step'] / e['cpu_ms_per_step']:.2f}x CPU time")
         for gb in (1, 16):
-            e = best("gen", "clp-flow", shape, key="tokens_per_s", pick=max, batch=gb)
-            ts = {impl: best("gen", impl, shape, key="tokens_per_s", pick=max, batch=gb) for impl in ("lean", "hf")}
+            e = best("gen", "clp-flow", shape, None, key="tokens_per_s", pick=max, batch=gb)
+            ts = {impl: best("gen", impl, shape, None, key="tokens_per_s", pick=max, batch=gb) for impl in ("lean", "hf")}
             if not e and not any(ts.values()):
                 continue
             if gb == 1:
-                print("  generation (prompt 8, 56 new tokens, temperature 1, KV cache), 2 threads:   tok/s   peak RSS MB")
+                print(f"  generation (prompt 8, 56 new tokens, temperature 1, KV cache), {(e or next(v for v in ts.values() if v))['threads']} thread(s):"
+                      "   tok/s   CPU s   peak RSS MB")
             for label, r in [("clp-flow", e)] + [(f"pytorch {k}", v) for k, v in ts.items()]:
                 if r:
-                    print(f"    batch {gb:2d} {label:15s} {r['tokens_per_s']:9.0f} {r['peak_rss_mb']:10.0f}")
+                    print(f"    batch {gb:2d} {label:15s} {r['tokens_per_s']:9.0f} {r.get('cpu_seconds', float('nan')):7.3f} {r['peak_rss_mb']:10.0f}")
             fast = max((v for v in ts.values() if v), key=lambda r: r["tokens_per_s"], default=None)
             if e and fast:
                 row[f"gen{gb}"] = e["tokens_per_s"] / fast["tokens_per_s"]

@@ -6,14 +6,16 @@
 # configuration runs in its own process (its peak RSS is its own), engine and PyTorch interleaved
 # so both see the same machine conditions. One invocation prints everything (bench/ladder_report.py).
 #
-# Usage: bench/run.sh [--quick] [--rows bench,nano,micro,mini,small,medium,large,gpt2]
+# Usage: bench/run.sh [--quick] [--no-build] [--threads N] [--rows bench,nano,micro,mini,small,medium,large,gpt2]
 #                     [--modes train,rl,gen] [--rounds N] [--one-thread bench|all|none] [--keep FILE]
 #   --quick        fewer steps everywhere (a fast pass; noisier figures)
 #   --rows         rows to run (default: all)
 #   --modes        parts to run (default: train,rl,gen; train includes sgemm)
 #   --rounds N     repeat the whole sequence N times, keep each configuration's best (default 1)
+#   --threads N    thread count of every run (default 2)
 #   --one-thread   rows whose training step is also run with 1 thread (default: bench)
-#   --keep FILE    also write the raw JSON lines to FILE
+#   --no-build     use the clp-flow-bench already built in CLP_FLOW_SCRATCH
+#   --keep FILE    write the raw JSON lines to FILE (as they come) and keep it
 # Environment: CLP_FLOW_PYTHON (python with torch + transformers, default python3),
 #              CLP_FLOW_SCRATCH (swift build folder, default .build)
 # On a shared machine run it as `nice -n 19 bash bench/run.sh` (the niceness is inherited).
@@ -21,26 +23,29 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PY="${CLP_FLOW_PYTHON:-python3}"
 SCRATCH="${CLP_FLOW_SCRATCH:-.build}"
-quick=0 rows="bench,nano,micro,mini,small,medium,large,gpt2" modes="train,rl,gen" rounds=1 one="bench" keep=""
+quick=0 build=1 threads2=2 rows="bench,nano,micro,mini,small,medium,large,gpt2" modes="train,rl,gen" rounds=1 one="bench" keep=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1 ;;
+        --no-build) build=0 ;;
         --rows) rows="$2"; shift ;;
         --modes) modes="$2"; shift ;;
         --rounds) rounds="$2"; shift ;;
+        --threads) threads2="$2"; shift ;;
         --one-thread) one="$2"; shift ;;
         --keep) keep="$2"; shift ;;
         *) echo "bench/run.sh: unknown argument $1 (see the header of bench/run.sh)" >&2; exit 2 ;;
     esac
     shift
 done
-"$PY" -c "import torch, transformers" 2>/dev/null || { echo "bench/run.sh: $PY lacks torch/transformers (set CLP_FLOW_PYTHON)" >&2; exit 2; }
-swift build -c release --scratch-path "$SCRATCH" --product clp-flow-bench 2>&1 | grep -E "error|Build" >&2
+"$PY" -c "import torch" 2>/dev/null || { echo "bench/run.sh: $PY lacks torch (set CLP_FLOW_PYTHON)" >&2; exit 2; }
+[ "$build" = 1 ] && swift build -c release --scratch-path "$SCRATCH" --product clp-flow-bench 2>&1 | grep -E "error|Build" >&2
 BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/clp-flow-bench"
 [ -x "$BIN" ] || { echo "bench/run.sh: $BIN was not built" >&2; exit 1; }
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 log="$out/all.jsonl"
+if [ -n "$keep" ]; then : > "$keep"; log="$keep"; fi
 
 # name  layers,d_model,heads,vocab,context  B  T  train-steps train-warmup  rl-steps rl-warmup  gen-reps
 # (the presets: docs/workflow-language.md, with the base model's vocabulary and windows as in bench/presets.sh)
@@ -68,7 +73,7 @@ torchrun() {  # threads, args...
 }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "torch: $("$PY" -c 'import torch; print(torch.__version__)'); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s)
 for round in $(seq 1 "$rounds"); do
     while read -r name shape B T tsteps twarm rsteps rwarm greps; do
@@ -78,8 +83,8 @@ for round in $(seq 1 "$rounds"); do
         fi
         echo "[round $round] $name ($shape) load $(cut -d' ' -f1 /proc/loadavg)" >&2
         if has "$modes" train; then
-            threads="2"
-            { [ "$one" = all ] || has "$one" "$name"; } && threads="2 1"
+            threads="$threads2"
+            { [ "$threads2" != 1 ] && { [ "$one" = all ] || has "$one" "$name"; }; } && threads="$threads2 1"
             for th in $threads; do
                 common=(--shape "$shape" --batch "$B" --seq "$T" --steps "$tsteps" --warmup "$twarm")
                 engine "$th" --only train "${common[@]}"
@@ -90,18 +95,17 @@ for round in $(seq 1 "$rounds"); do
             done
         fi
         if has "$modes" rl; then
-            engine 2 --only rl --shape "$shape" --steps "$rsteps" --warmup "$rwarm" $RL
-            torchrun 2 --impl lean --mode rl --shape "$shape" --steps "$rsteps" --warmup "$rwarm" $RL
+            engine "$threads2" --only rl --shape "$shape" --steps "$rsteps" --warmup "$rwarm" $RL
+            torchrun "$threads2" --impl lean --mode rl --shape "$shape" --steps "$rsteps" --warmup "$rwarm" $RL
         fi
         if has "$modes" gen; then
             for gb in 1 16; do
-                engine 2 --only gen --shape "$shape" --gen-batches "$gb" --steps "$greps" --warmup 1 $GEN
-                torchrun 2 --impl lean --mode gen --shape "$shape" --gen-batch "$gb" --steps "$greps" --warmup 1 $GEN
-                torchrun 2 --impl hf --mode gen --shape "$shape" --gen-batch "$gb" --steps "$greps" --warmup 1 $GEN
+                engine "$threads2" --only gen --shape "$shape" --gen-batches "$gb" --steps "$greps" --warmup 1 $GEN
+                torchrun "$threads2" --impl lean --mode gen --shape "$shape" --gen-batch "$gb" --steps "$greps" --warmup 1 $GEN
+                torchrun "$threads2" --impl hf --mode gen --shape "$shape" --gen-batch "$gb" --steps "$greps" --warmup 1 $GEN
             done
         fi
     done <<< "$table"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); wall time $(( $(date +%s) - start )) s"
-[ -n "$keep" ] && cp "$log" "$keep"
 "$PY" bench/ladder_report.py "$log"
