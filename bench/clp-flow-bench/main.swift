@@ -151,8 +151,16 @@ if only == nil || only == "gemm" {
             for _ in 0..<reps { BLAS.sgemm(m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: n, c: c.pointer, ldc: n) }
             ts.append((now() - t0) / Double(reps)); cs.append((cpuNow() - c0) / Double(reps))
         }
+        // the same product as one OpenBLAS call (no fixed parts): what the partition costs
+        var cw: [Double] = []
+        for _ in 0..<5 {
+            let c0 = cpuNow()
+            for _ in 0..<reps { BLAS.whole(m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: n, c: c.pointer, ldc: n) }
+            cw.append((cpuNow() - c0) / Double(reps))
+        }
         let t = median(ts), tc = median(cs)
-        rows.append(["shape": "\(m)x\(k)x\(n)", "name": name, "us": t * 1e6, "gflops": f / t / 1e9, "cpu_gflops": f / tc / 1e9])
+        rows.append(["shape": "\(m)x\(k)x\(n)", "name": name, "us": t * 1e6, "gflops": f / t / 1e9, "cpu_gflops": f / tc / 1e9,
+                     "cpu_gflops_one_call": f / median(cw) / 1e9, "parts": BLAS.partition(m: m, n: n, k: k).count])
         if name != "attn_scores" { totalFlops += f; totalTime += t; totalCPU += tc }
     }
     // cpu_gflops: per second of CPU time (all threads), the steady figure at one thread on a busy machine
