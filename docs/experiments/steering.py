@@ -16,6 +16,8 @@ import random
 import sys
 from collections import defaultdict
 
+from artifact_fields import field
+
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 
@@ -39,16 +41,6 @@ def spearman(xs, ys):
     return num / den if den > 0 else float("nan")
 
 
-def field(d, name, default=KeyError):
-    """A field of an artifact file by its snake_case name; runs of older versions wrote the same
-    field in camelCase (`reward_names` was `rewardNames`)."""
-    head, *rest = name.split("_")
-    for k in (name, head + "".join(w[:1].upper() + w[1:] for w in rest)):
-        if k in d:
-            return d[k]
-    if default is KeyError:
-        raise KeyError(name)
-    return default
 
 
 def interval(xs):

@@ -8,21 +8,13 @@ step's report.json and the evaluate steps' evaluation.json (the last workflow ru
 import json, math, os, re, sys
 from collections import defaultdict
 
+from artifact_fields import field
+
 run = sys.argv[1]
 plan = json.load(open(os.path.join(run, "plan.json")))
 steps = plan["steps"]
 art = lambda s: os.path.join(run, "artifacts", s.get("cache_key") or s.get("cacheKey"))
 
-def field(d, name, default=KeyError):
-    """A field of an artifact file by its snake_case name; runs of older versions wrote the same
-    field in camelCase (`reward_names` was `rewardNames`)."""
-    head, *rest = name.split("_")
-    for k in (name, head + "".join(w[:1].upper() + w[1:] for w in rest)):
-        if k in d:
-            return d[k]
-    if default is KeyError:
-        raise KeyError(name)
-    return default
 
 def mean_se(xs):
     xs = [x for x in xs if x is not None and not (isinstance(x, float) and math.isnan(x))]
