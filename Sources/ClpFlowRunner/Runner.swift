@@ -228,6 +228,9 @@ struct Scheduler {
     let launcher: StepLauncher
     let backend: ExecutionBackend
     let display: ProgressDisplay
+    /// The plan's steps, longest remaining path first (`LaunchOrder`): when fewer slots than ready
+    /// steps are free, the step that holds up the most work starts first.
+    let launchOrder: [PlannedStep]
 
     var records: [String: StepRecord] = [:]
     var outcomes: [String: StepOutcome] = [:]
@@ -256,6 +259,7 @@ struct Scheduler {
          launcher: StepLauncher, backend: ExecutionBackend, display: ProgressDisplay) {
         self.plan = plan; self.rd = rd; self.store = store; self.runId = runId; self.host = host
         self.options = options; self.launcher = launcher; self.backend = backend; self.display = display
+        self.launchOrder = LaunchOrder.ordered(plan)
     }
 
     func step(_ id: String) -> PlannedStep { plan.step(id)! }
@@ -366,7 +370,8 @@ struct Scheduler {
     }
 
     mutating func launchReady() throws {
-        for s in plan.steps where state[s.id] == .pending {
+        // Upstream steps always rank above their consumers, so this order is also topological.
+        for s in launchOrder where state[s.id] == .pending {
             if let (up, st) = blockingUpstream(s) {
                 try finish(s.id, .skipped, reason: "upstream '\(up)' \(st.rawValue)")
                 continue
