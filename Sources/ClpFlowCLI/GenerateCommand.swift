@@ -26,7 +26,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("run-dir"), help: "A run directory; use with --method.")
     var runDir: String?
 
-    @Option(help: "Method of the run: \(MethodFactory.methods.joined(separator: ", ")), or reference (π_ref, unsteered).")
+    @Option(help: "Method of the run: \(EvaluatedMethod.names.joined(separator: ", ")), or reference (π_ref, unsteered).")
     var method: String?
 
     @Option(help: "The ablation cell: its name (ablate.name), a value of an ablated setting, or path=value; required when the method has one evaluation per cell.")

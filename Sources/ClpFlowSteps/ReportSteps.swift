@@ -263,8 +263,8 @@ public enum ReportBuilder {
         var ablationView: AblationView? = nil
         if let ablateStep = plan.steps.last(where: { $0.kind == .ablate }), let cellInfo = AblationCells(ablateConfig: ablateStep.config),
            !cellInfo.cells.isEmpty {
-            let scalarization = plan.steps.first { $0.kind == .trainCLP }?.config["weights"]?["scalarization"]
-            let linear = scalarization == nil || scalarization?.stringValue == "linear" || scalarization?["linear"] != nil
+            let clp = plan.steps.first { $0.kind == .trainCLP }.flatMap { try? TrainCLPConfig(step: $0) }
+            let linear = (clp?.weights.scalarization ?? .linear) == .linear
             var methodKinds: [String] = []
             for x in evaluations where !methodKinds.contains(x.e.method) { methodKinds.append(x.e.method) }
             var missingNormalization = false
@@ -339,13 +339,12 @@ public enum ReportBuilder {
 
 enum ReportStep {
     static func run(_ ctx: StepContext) throws {
-        let name = ctx.step.config["name"]?.stringValue ?? ctx.plan.workflowName
-        let description = ctx.step.config["description"]?.stringValue ?? ""
+        let cfg = try ReportConfig(step: ctx.step)
         // Only this step's inputs are read: restrict the plan to them.
         var sub = ctx.plan
         sub.steps = ctx.plan.steps.filter { ctx.step.inputs.contains($0.id) || $0.kind == .prepareData || $0.id == ctx.step.id }
-        let data = try ReportBuilder.build(plan: sub, runDir: ctx.runDirectory, name: name, description: description,
-                                           metrics: ReportBuilder.requestedMetrics(ctx.step))
+        let data = try ReportBuilder.build(plan: sub, runDir: ctx.runDirectory, name: cfg.name, description: cfg.description,
+                                           metrics: cfg.metrics.map(\.rawValue))
         try Files.writeJSON(data, to: ctx.workDir.appendingPathComponent(ArtifactFiles.reportData))
         try ReportRenderer.html(data).write(to: ctx.workDir.appendingPathComponent(ArtifactFiles.report), atomically: true, encoding: .utf8)
         ctx.events.progress(step: 1, total: 1)

@@ -165,6 +165,14 @@ public struct ModelSpec: Codable, Sendable, Hashable {
     }
 }
 
+extension ModelSpec {
+    /// The shape the section describes: the preset's, with the explicit fields overriding it.
+    public var shape: (layers: Int, dModel: Int, heads: Int, context: Int) {
+        let preset = size.shape
+        return (layers ?? preset.layers, dModel ?? preset.dModel, heads ?? preset.heads, context ?? preset.context)
+    }
+}
+
 // MARK: pretraining
 
 /// Where the pretraining text comes from.
@@ -282,6 +290,12 @@ public struct KLSpec: Codable, Sendable, Hashable {
     public var alpha: Double = 0.05
     public var range: KLRange? = nil
     public init() {}
+}
+
+extension KLSpec {
+    /// The KL weight SOFT policies train at: the fixed α, or the smallest α of a multi-KL range
+    /// (DeRa realigns that model toward the reference with λ ∈ (0, 1] to reach larger α).
+    public var softAlpha: Double { range?.min ?? alpha }
 }
 
 // MARK: conditioning

@@ -309,8 +309,8 @@ struct SemanticValidator {
 
     func checkModel(_ w: inout Workflow) {
         let m = w.model
-        let preset = m.size.shape
-        let dModel = m.dModel ?? preset.dModel, heads = m.heads ?? preset.heads
+        let shape = m.shape
+        let dModel = shape.dModel, heads = shape.heads
         if dModel % heads != 0 {
             let at: [String] = m.heads != nil ? ["model", "heads"] : m.dModel != nil ? ["model", "d_model"] : ["model", "size"]
             err("`model.heads` (\(heads)) must divide `model.d_model` (\(dModel))", at)
@@ -333,7 +333,7 @@ struct SemanticValidator {
         if m.tokenizer.kind == .byte, written(["model", "tokenizer", "vocab_size"]) {
             warnKey("`vocab_size` is ignored by the byte tokenizer", ["model", "tokenizer", "vocab_size"])
         }
-        let context = m.context ?? preset.context
+        let context = shape.context
         if m.initFrom == nil, w.data.maxDocumentTokens + w.data.maxSummaryTokens + 4 > context {
             let at: [String] = written(["data", "max_document_tokens"]) ? ["data", "max_document_tokens"] : (m.context != nil ? ["model", "context"] : ["model", "size"])
             err("document and summary tokens (\(w.data.maxDocumentTokens) + \(w.data.maxSummaryTokens) + 4 special tokens) exceed the model context (\(context))", at)
