@@ -15,8 +15,9 @@ final class PlanBuilder {
 
     struct RoleGroup {
         var kind: StepKind
-        var fixedLabels: [String]
-        var seedLabel: String?
+        var fixedLabels: [StepLabel]
+        var seedLabel: StepLabel?
+        /// `/stage` of a workflow with several stages, else "".
         var suffix: String
         var entries: [(cell: Int, values: [String?], key: String)] = []
     }
@@ -79,7 +80,7 @@ final class PlanBuilder {
     /// Adds (or finds) the step for `role` in `cell`; returns its cache key.
     @discardableResult
     func add(role: String, kind: StepKind, config sections: [String: Canon], inputs: [String], cell: Int,
-             fixedLabels: [String] = [], seedLabel: String? = nil, suffix: String = "",
+             fixedLabels: [StepLabel] = [], seedLabel: StepLabel? = nil, suffix: String = "",
              droppedAxis: String? = nil) -> String {
         let canon = Canon.object(sections)
         let key = CacheKey.compute(canonicalConfig: canon.text, upstreamKeys: inputs)
@@ -155,7 +156,7 @@ final class PlanBuilder {
 
         for k in 0..<replicas {
             let replicaSeed = Planner.replicaSeed(workflowSeed: wf.seed, replica: k)
-            let seedLabel = replicas > 1 ? "seed=\(k)" : nil
+            let seedLabel = replicas > 1 ? StepLabel("seed", "\(k)") : nil
 
             // train-soft: one chain of stages per reward.
             var softFinal: [String] = []
@@ -167,14 +168,14 @@ final class PlanBuilder {
                                                   stage: softStages[j], seed: replicaSeed, fingerprints: scriptFingerprints([r]))
                         prev = add(role: "train-soft|\(i)|\(k)|\(j)", kind: .trainSoft, config: try cfg.sections(s),
                                    inputs: shared + (prev.map { [$0] } ?? []), cell: c,
-                                   fixedLabels: ["reward=\(r.name)"], seedLabel: seedLabel, suffix: stageSuffixes[j])
+                                   fixedLabels: [StepLabel("reward", r.name)], seedLabel: seedLabel, suffix: stageSuffixes[j])
                     }
                     if let prev { softFinal.append(prev) }
                 }
             }
 
             // train-clp: the cell's own mechanism, plus the prompt baseline's multi-task model.
-            func clpChain(conditioning: ConditioningSpec, role: String, fixed: [String], dropped: String?) throws -> String {
+            func clpChain(conditioning: ConditioningSpec, role: String, fixed: [StepLabel], dropped: String?) throws -> String {
                 // Without RL stages the policy evaluated is the reference itself.
                 var prev: String? = wf.stages.isEmpty ? refKey : nil
                 for j in wf.stages.indices {
@@ -191,7 +192,7 @@ final class PlanBuilder {
             var promptFinal: String? = nil
             if wf.baselines.contains(.prompt) {
                 promptFinal = try clpChain(conditioning: promptConditioning, role: "train-clp-prompt",
-                                           fixed: ["conditioning.mechanism=prompt"], dropped: "conditioning.mechanism")
+                                           fixed: [StepLabel("conditioning.mechanism", "prompt")], dropped: "conditioning.mechanism")
             }
 
             // evaluate: the CLP policy and every baseline, each once.
@@ -207,7 +208,7 @@ final class PlanBuilder {
                                          rewards: wf.rewards, data: wf.data, conditioning: conditioning, seed: replicaSeed,
                                          fingerprints: allScripts)
                 let key = add(role: "evaluate|\(method.rawValue)|\(k)", kind: .evaluate, config: try cfg.sections(s),
-                              inputs: shared + policies, cell: c, fixedLabels: ["method=\(method.rawValue)"],
+                              inputs: shared + policies, cell: c, fixedLabels: [StepLabel("method", method.rawValue)],
                               seedLabel: seedLabel, droppedAxis: dropped)
                 evaluateKeys.append(key)
             }

@@ -42,19 +42,21 @@ extension PlanBuilder {
         // With a cell-name template (`ablate.name`), a step that depends on every ablated setting
         // (one per cell) is labelled with its cell's name: `evaluate[method=clp,cell=attn-nano]`.
         let namedCells = base.ablate?.name != nil && !axes.isEmpty
-        var idOfRoleCell: [String: [Int: String]] = [:]
+        var idOfRoleCell: [String: [Int: (id: String, labels: [StepLabel])]] = [:]
         for (role, g) in groups {
             let kept = relevantAxes(g)
-            var byCell: [Int: String] = [:]
+            var byCell: [Int: (id: String, labels: [StepLabel])] = [:]
             for e in g.entries {
                 var labels = g.fixedLabels
                 if namedCells && kept.count == axes.count {
-                    labels.append("cell=\(cells[e.cell].name)")
+                    labels.append(StepLabel("cell", cells[e.cell].name))
                 } else {
-                    for a in kept { if let v = e.values[a] { labels.append("\(axes[a])=\(v)") } }
+                    for a in kept { if let v = e.values[a] { labels.append(StepLabel(axes[a], v)) } }
                 }
                 if let sl = g.seedLabel { labels.append(sl) }
-                byCell[e.cell] = g.kind.rawValue + (labels.isEmpty ? "" : "[" + labels.joined(separator: ",") + "]") + g.suffix
+                let bracket = labels.isEmpty ? "" : "[" + labels.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "]"
+                if !g.suffix.isEmpty { labels.append(StepLabel("stage", String(g.suffix.dropFirst()))) }
+                byCell[e.cell] = (g.kind.rawValue + bracket + g.suffix, labels)
             }
             idOfRoleCell[role] = byCell
         }
@@ -63,7 +65,8 @@ extension PlanBuilder {
         var steps: [PlannedStep] = []
         steps.reserveCapacity(ordered.count)
         for d in ordered {
-            var id = idOfRoleCell[d.role]?[d.cell] ?? d.kind.rawValue
+            let named = idOfRoleCell[d.role]?[d.cell]
+            var id = named?.id ?? d.kind.rawValue
             if usedIds.contains(id) { id += "#" + d.key.prefix(12) }
             usedIds.insert(id)
             idOfKey[d.key] = id
@@ -72,7 +75,7 @@ extension PlanBuilder {
             var resources = StepResources.resolve(stepId: id, executor: executor)
             resources.applyCheckpoints(kind: d.kind, config: d.config, workflow: cells[d.cell].workflow)
             steps.append(PlannedStep(id: id, kind: d.kind, config: d.config, inputs: inputs, cacheKey: d.key,
-                                     resources: resources))
+                                     resources: resources, labels: named?.labels ?? []))
         }
 
         var plan = Plan(workflowName: base.name, seed: base.seed, steps: steps)
