@@ -225,12 +225,12 @@ struct GenerateCommand: ParsableCommand {
             let hint = closest(name, among: methods).map { "did you mean '\($0)'? " } ?? ""
             // Each method with the cells it was evaluated in.
             let listed = methods.map { m -> String in
-                let cells = run.plan.steps.filter { $0.kind == .evaluate && $0.config["method"]?.stringValue == m }.map { Self.cellLabel($0) }
+                let cells = run.plan.steps.filter { $0.evaluatedMethod?.rawValue == m }.map { Self.cellLabel($0) }
                 return cells.count > 1 ? "\(m) (cells \(cells.joined(separator: ", ")))" : m
             }
             throw fail("no method '\(name)' in \(run.root.path); \(hint)the run has: \(listed.joined(separator: ", "))")
         }
-        let steps = run.plan.steps.filter { $0.kind == .evaluate && $0.config["method"]?.stringValue == name }
+        let steps = run.plan.steps.filter { $0.evaluatedMethod?.rawValue == name }
         let cells = steps.map { Self.cellLabel($0) }
         func list() -> String { cells.map { $0.isEmpty ? "(none)" : $0 }.joined(separator: ", ") }
         // One evaluation without cell labels serves every cell (a baseline the ablation does not change).

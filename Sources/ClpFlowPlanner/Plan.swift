@@ -190,7 +190,8 @@ extension PlannedStep {
         try c.encode(inputs, forKey: PlanKey("inputs"))
         try c.encode(cacheKey, forKey: PlanKey("cache_key"))
         try c.encode(resources, forKey: PlanKey("resources"))
-        if !labels.isEmpty { try c.encode(labels, forKey: PlanKey("labels")) }
+        // Written even when empty: a plan without the key is from a version that did not record labels.
+        try c.encode(labels, forKey: PlanKey("labels"))
     }
 }
 

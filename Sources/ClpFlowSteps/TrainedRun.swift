@@ -29,7 +29,7 @@ public struct TrainedRun: Sendable {
     public var methods: [String] {
         var seen: [String] = []
         for s in plan.steps where s.kind == .evaluate {
-            if let m = s.config["method"]?.stringValue, !seen.contains(m) { seen.append(m) }
+            if let m = s.evaluatedMethod?.rawValue, !seen.contains(m) { seen.append(m) }
         }
         return seen
     }
@@ -37,7 +37,7 @@ public struct TrainedRun: Sendable {
     /// The first evaluate step of `method` (whose id contains `cell`, when given).
     public func evaluateStep(method: String, cell: String? = nil) throws -> PlannedStep {
         guard let s = plan.steps.first(where: { s in
-            s.kind == .evaluate && s.config["method"]?.stringValue == method && (cell.map { s.id.contains($0) } ?? true)
+            s.evaluatedMethod?.rawValue == method && (cell.map { s.id.contains($0) } ?? true)
         }) else { throw TrainedRunError("no evaluate step for method \(method) in \(root.path)") }
         return s
     }

@@ -34,3 +34,11 @@ public enum EvaluatedMethod: String, Codable, Sendable, CaseIterable {
     /// Every name, in declaration order.
     public static var names: [String] { allCases.map(\.rawValue) }
 }
+
+extension PlannedStep {
+    /// The method an evaluate step evaluates (nil for other kinds).
+    public var evaluatedMethod: EvaluatedMethod? {
+        guard kind == .evaluate, let name = config["method"]?.stringValue else { return nil }
+        return EvaluatedMethod(rawValue: name)
+    }
+}
