@@ -113,7 +113,10 @@ final class SectionCache {
     }
 
     func rewards(_ specs: [RewardSpec]) throws -> Canon {
-        Canon.array(try specs.map { r in try canon("reward", r) { try encoder.json($0, section: "rewards") } })
+        if let c = store["rewards"]?[AnyHashable(specs)] { return c }
+        let c = Canon.array(try specs.map { r in try canon("reward", r) { try encoder.json($0, section: "rewards") } })
+        store["rewards", default: [:]][AnyHashable(specs)] = c
+        return c
     }
 
     func kl(_ spec: KLSpec) throws -> Canon {
