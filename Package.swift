@@ -33,7 +33,7 @@ let package = Package(
         // Planner: workflow -> DAG of steps with cache keys.
         .target(name: "ClpFlowPlanner", dependencies: ["ClpFlowWorkflow", "ClpFlowCore"]),
         // Engine: transformer, tokenizer, data, sampling, RL, CLP conditioning, rewards, evaluation.
-        .target(name: "ClpFlowEngine", dependencies: ["ClpFlowKernels", "ClpFlowWorkflow", "ClpFlowCore"],
+        .target(name: "ClpFlowEngine", dependencies: ["ClpFlowKernels", "ClpFlowCore"],
                 swiftSettings: optimized),
         // Report: self-contained HTML with Pareto fronts, steerability and curves.
         .target(name: "ClpFlowReport", dependencies: ["ClpFlowCore"]),
@@ -78,7 +78,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ClpFlowPlannerTests", dependencies: ["ClpFlowPlanner", "ClpFlowWorkflow"],
                     exclude: ["Golden"]),
-        .testTarget(name: "ClpFlowEngineTests", dependencies: ["ClpFlowEngine", "ClpFlowKernels", "ClpFlowWorkflow"]),
+        .testTarget(name: "ClpFlowEngineTests", dependencies: ["ClpFlowEngine", "ClpFlowKernels"]),
         .testTarget(name: "ClpFlowRunnerTests", dependencies: ["ClpFlowRunner"]),
         .testTarget(name: "ClpFlowReportTests", dependencies: ["ClpFlowReport"]),
         .testTarget(name: "ClpFlowStepsTests", dependencies: ["ClpFlowSteps", "ClpFlowRunner", "ClpFlowPlanner", "ClpFlowEngine"]),

@@ -26,7 +26,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("run-dir"), help: "A run directory; use with --method.")
     var runDir: String?
 
-    @Option(help: "Method of the run: \(MethodFactory.methods.joined(separator: ", ")), or reference (π_ref, unsteered).")
+    @Option(help: "Method of the run: \(EvaluatedMethod.names.joined(separator: ", ")), or reference (π_ref, unsteered).")
     var method: String?
 
     @Option(help: "The ablation cell: its name (ablate.name), a value of an ablated setting, or path=value; required when the method has one evaluation per cell.")
@@ -204,16 +204,16 @@ struct GenerateCommand: ParsableCommand {
     }
 
     /// The cell label of an evaluate step: its labels other than `method` (`attn`, `model.size=nano`).
-    static func cellLabel(_ id: String) -> String {
-        let labels = stepIdLabels(id).filter { $0.key != "method" }
+    static func cellLabel(_ step: PlannedStep) -> String {
+        let labels = cellLabels(step)
         if let c = labels.first(where: { $0.key == "cell" }), labels.count == 1 { return c.value }
         return labels.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
     /// Whether `--cell TEXT` names this step: a label value, a `path=value` label, or the cell label.
-    static func cellMatches(_ id: String, _ text: String) -> Bool {
-        let labels = stepIdLabels(id).filter { $0.key != "method" }
-        return cellLabel(id) == text || labels.contains { $0.value == text || "\($0.key)=\($0.value)" == text }
+    static func cellMatches(_ step: PlannedStep, _ text: String) -> Bool {
+        let labels = cellLabels(step)
+        return cellLabel(step) == text || labels.contains { $0.value == text || "\($0.key)=\($0.value)" == text }
     }
 
     /// The evaluate step of `method` (in the cell `--cell` names). Unknown methods get a
@@ -225,13 +225,13 @@ struct GenerateCommand: ParsableCommand {
             let hint = closest(name, among: methods).map { "did you mean '\($0)'? " } ?? ""
             // Each method with the cells it was evaluated in.
             let listed = methods.map { m -> String in
-                let cells = run.plan.steps.filter { $0.kind == .evaluate && $0.config["method"]?.stringValue == m }.map { Self.cellLabel($0.id) }
+                let cells = run.plan.steps.filter { $0.evaluatedMethod?.rawValue == m }.map { Self.cellLabel($0) }
                 return cells.count > 1 ? "\(m) (cells \(cells.joined(separator: ", ")))" : m
             }
             throw fail("no method '\(name)' in \(run.root.path); \(hint)the run has: \(listed.joined(separator: ", "))")
         }
-        let steps = run.plan.steps.filter { $0.kind == .evaluate && $0.config["method"]?.stringValue == name }
-        let cells = steps.map { Self.cellLabel($0.id) }
+        let steps = run.plan.steps.filter { $0.evaluatedMethod?.rawValue == name }
+        let cells = steps.map { Self.cellLabel($0) }
         func list() -> String { cells.map { $0.isEmpty ? "(none)" : $0 }.joined(separator: ", ") }
         // One evaluation without cell labels serves every cell (a baseline the ablation does not change).
         if steps.count == 1 && cells[0].isEmpty { return steps[0] }
@@ -239,13 +239,13 @@ struct GenerateCommand: ParsableCommand {
             if steps.count == 1 { return steps[0] }
             throw fail("method \(name) has \(steps.count) evaluations in this run (one per ablation cell); choose one with --cell: \(list())")
         }
-        var chosen = steps.filter { Self.cellMatches($0.id, cell) }
-        if chosen.isEmpty { chosen = steps.filter { Self.cellLabel($0.id).contains(cell) } }
+        var chosen = steps.filter { Self.cellMatches($0, cell) }
+        if chosen.isEmpty { chosen = steps.filter { Self.cellLabel($0).contains(cell) } }
         if chosen.count == 1 { return chosen[0] }
         if chosen.isEmpty {
             throw fail("--cell \(cell): no evaluation of \(name) in that cell; \(name) was evaluated in: \(list())")
         }
-        throw fail("--cell \(cell) is ambiguous for \(name): it matches \(chosen.map { Self.cellLabel($0.id) }.joined(separator: ", ")); give one of: \(list())")
+        throw fail("--cell \(cell) is ambiguous for \(name): it matches \(chosen.map { Self.cellLabel($0) }.joined(separator: ", ")); give one of: \(list())")
     }
 
     /// π_ref of the run (of the cell `--cell` names when cells trained different references).
@@ -253,9 +253,9 @@ struct GenerateCommand: ParsableCommand {
         let refs = run.plan.steps.filter { $0.kind == .trainReference }
         var chosen = refs
         if refs.count > 1 {
-            let labels = refs.map { Self.cellLabel($0.id) }
+            let labels = refs.map { Self.cellLabel($0) }
             guard let cell else { throw fail("the run has \(refs.count) reference policies (one per cell); choose one with --cell: \(labels.joined(separator: ", "))") }
-            chosen = refs.filter { Self.cellMatches($0.id, cell) }
+            chosen = refs.filter { Self.cellMatches($0, cell) }
             guard chosen.count == 1 else {
                 throw fail("--cell \(cell) \(chosen.isEmpty ? "names no" : "matches several") reference polic\(chosen.isEmpty ? "y" : "ies"); give one of: \(labels.joined(separator: ", "))")
             }
@@ -274,13 +274,9 @@ struct GenerateCommand: ParsableCommand {
     }
 }
 
-/// Labels `k=v` inside the brackets of a step id, in order.
-func stepIdLabels(_ id: String) -> [(key: String, value: String)] {
-    guard let open = id.firstIndex(of: "["), let close = id.lastIndex(of: "]"), open < close else { return [] }
-    return id[id.index(after: open)..<close].split(separator: ",").compactMap { part in
-        let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
-        return kv.count == 2 ? (kv[0], kv[1]) : nil
-    }
+/// The labels of a step that name its cell: every label but `method` and `stage`, in order.
+func cellLabels(_ step: PlannedStep) -> [StepLabel] {
+    step.labels.filter { $0.key != "method" && $0.key != "stage" }
 }
 
 /// The candidate closest to `word` by edit distance, when it is close enough to be a likely typo.

@@ -54,11 +54,10 @@ public struct PlannedModel: Codable, Sendable, Hashable {
     /// The logit head is untied when the conditioning mechanism is `logit` (its head is one of
     /// the conditioned parameter sets).
     public static func from(model: ModelSpec, conditioning: ConditioningMechanism) -> PlannedModel {
-        let preset = model.size.shape
+        let shape = model.shape
         let overridden = [model.layers, model.dModel, model.heads, model.context].contains { $0 != nil }
         return PlannedModel(name: model.size.rawValue + (overridden ? "+overrides" : ""),
-                            layers: model.layers ?? preset.layers, dModel: model.dModel ?? preset.dModel,
-                            heads: model.heads ?? preset.heads, context: model.context ?? preset.context,
+                            layers: shape.layers, dModel: shape.dModel, heads: shape.heads, context: shape.context,
                             vocabulary: ParameterCount.vocabulary(model.tokenizer),
                             tiedHead: conditioning != .logit)
     }

@@ -36,6 +36,15 @@ public struct StepResources: Codable, Sendable, Hashable {
     }
 }
 
+/// One label of a step: what distinguishes it from the other steps of its kind (`method`, an
+/// ablated key path, `cell`, `reward`, `seed`, `stage`). Step ids are written from labels; readers
+/// take the labels from here, never from the id.
+public struct StepLabel: Codable, Sendable, Hashable {
+    public var key: String
+    public var value: String
+    public init(_ key: String, _ value: String) { self.key = key; self.value = value }
+}
+
 /// One node of the DAG.
 public struct PlannedStep: Codable, Sendable, Hashable {
     /// Stable, readable id, e.g. `train-clp[conditioning=attn,model.size=micro]`.
@@ -48,12 +57,18 @@ public struct PlannedStep: Codable, Sendable, Hashable {
     /// Hex SHA-256 of the canonical JSON of {config, upstream keys, engine format version}.
     public var cacheKey: String
     public var resources: StepResources
+    /// The step's labels in id order (the bracketed `key=value` pairs, then `stage`). Not part of
+    /// the cache key.
+    public var labels: [StepLabel]
 
     public init(id: String, kind: StepKind, config: JSONValue, inputs: [String], cacheKey: String,
-                resources: StepResources = StepResources()) {
+                resources: StepResources = StepResources(), labels: [StepLabel] = []) {
         self.id = id; self.kind = kind; self.config = config; self.inputs = inputs
-        self.cacheKey = cacheKey; self.resources = resources
+        self.cacheKey = cacheKey; self.resources = resources; self.labels = labels
     }
+
+    /// The value of label `key`, if the step has it.
+    public func label(_ key: String) -> String? { labels.first { $0.key == key }?.value }
 }
 
 /// A compiled workflow: steps in dependency order (every step after all of its inputs).
@@ -84,8 +99,12 @@ extension Plan {
     /// step with id, kind, inputs, cache key, configuration and resources.
     public var json: JSONValue {
         let steps: [JSONValue] = steps.map { s in
-            ["id": .string(s.id), "kind": .string(s.kind.rawValue), "inputs": .array(s.inputs.map { .string($0) }),
-             "cache_key": .string(s.cacheKey), "config": s.config, "resources": PlanReport.resourcesJSON(s.resources)]
+            var o: [String: JSONValue] = [
+                "id": .string(s.id), "kind": .string(s.kind.rawValue), "inputs": .array(s.inputs.map { .string($0) }),
+                "cache_key": .string(s.cacheKey), "config": s.config, "resources": PlanReport.resourcesJSON(s.resources),
+            ]
+            if !s.labels.isEmpty { o["labels"] = .array(s.labels.map { ["key": .string($0.key), "value": .string($0.value)] }) }
+            return .object(o)
         }
         return ["workflow": .string(workflowName), "seed": Planner.seedJSON(seed),
                 "engine_format": .number(Double(ClpFlowVersion.engineFormat)),
@@ -156,8 +175,11 @@ extension StepResources {
 extension PlannedStep {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: PlanKey.self)
-        self.init(id: try c.value("id"), kind: try c.value("kind"), config: try c.value("config"), inputs: try c.value("inputs"),
-                  cacheKey: try c.value("cache_key"), resources: try c.optional("resources") ?? StepResources())
+        let id: String = try c.value("id")
+        // Plans written before labels were recorded: the labels are read from the id once, here.
+        let labels: [StepLabel] = try c.optional("labels") ?? StepLabel.parsed(fromId: id)
+        self.init(id: id, kind: try c.value("kind"), config: try c.value("config"), inputs: try c.value("inputs"),
+                  cacheKey: try c.value("cache_key"), resources: try c.optional("resources") ?? StepResources(), labels: labels)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -168,6 +190,8 @@ extension PlannedStep {
         try c.encode(inputs, forKey: PlanKey("inputs"))
         try c.encode(cacheKey, forKey: PlanKey("cache_key"))
         try c.encode(resources, forKey: PlanKey("resources"))
+        // Written even when empty: a plan without the key is from a version that did not record labels.
+        try c.encode(labels, forKey: PlanKey("labels"))
     }
 }
 
@@ -184,5 +208,26 @@ extension Plan {
         try c.encode(seed, forKey: PlanKey("seed"))
         try c.encode(steps, forKey: PlanKey("steps"))
         try c.encodeIfPresent(models, forKey: PlanKey("models"))
+    }
+}
+
+extension StepLabel {
+    /// The labels of a step id written by versions that did not record them (`kind[k=v,…]/stage`).
+    /// Only for reading such plans: a value containing `,` or `=` cannot be told apart here.
+    static func parsed(fromId id: String) -> [StepLabel] {
+        var out: [StepLabel] = []
+        var rest = Substring(id)
+        if let open = id.firstIndex(of: "["), let close = id.lastIndex(of: "]"), open < close {
+            for part in id[id.index(after: open)..<close].split(separator: ",") {
+                let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+                if kv.count == 2 { out.append(StepLabel(kv[0], kv[1])) }
+            }
+            rest = id[id.index(after: close)...]
+        }
+        if let slash = rest.firstIndex(of: "/") {
+            let stage = rest[rest.index(after: slash)...].prefix { $0 != "#" }
+            if !stage.isEmpty { out.append(StepLabel("stage", String(stage))) }
+        }
+        return out
     }
 }

@@ -82,6 +82,7 @@ public struct StepExplanation: Sendable, Hashable {
 public enum PlanReport {
     public static func explain(plan: Plan, history: RunHistory?) -> [StepExplanation] {
         let keyById = Dictionary(plan.steps.map { ($0.id, $0.cacheKey) }, uniquingKeysWith: { a, _ in a })
+        let byId = plan.stepsById
         var willRun = Set<String>()
         var out: [StepExplanation] = []
         out.reserveCapacity(plan.steps.count)
@@ -103,7 +104,7 @@ public enum PlanReport {
                 if rec.cacheKey == step.cacheKey {
                     if status == .missing { reasons.append(.outputMissing) }
                 } else {
-                    let changes = UserPaths.changes(old: rec.config, new: step.config, step: step, plan: plan)
+                    let changes = UserPaths.changes(old: rec.config, new: step.config, step: step, plan: plan, stepsById: byId)
                     if !changes.isEmpty { reasons.append(.configChanged(changes)) }
                     let previousInputs = Set(rec.inputs)
                     if rec.inputs != step.inputs {
@@ -215,22 +216,24 @@ public enum PlanReport {
 /// step's `stage.steps`), `rewards.1.target`, and file fingerprints as sentences ("reward script
 /// keywords.py changed") instead of digests.
 public enum UserPaths {
-    public static func changes(old: JSONValue, new: JSONValue, step: PlannedStep, plan: Plan) -> [ConfigChange] {
+    /// `stepsById`: `plan.stepsById`, when the caller explains many steps of one plan.
+    public static func changes(old: JSONValue, new: JSONValue, step: PlannedStep, plan: Plan,
+                               stepsById: [String: PlannedStep]? = nil) -> [ConfigChange] {
         func without(_ v: JSONValue) -> JSONValue {
             guard var o = v.objectValue else { return v }
             o["fingerprints"] = nil
             return .object(o)
         }
         var out = ConfigDiff.diff(old: without(old), new: without(new)).map { c in
-            ConfigChange(path: userPath(c.path, step: step, plan: plan), old: c.old, new: c.new)
+            ConfigChange(path: userPath(c.path, step: step, plan: plan, stepsById: stepsById), old: c.old, new: c.new)
         }
         out += fingerprintChanges(old: old["fingerprints"], new: new["fingerprints"], config: new)
         return out
     }
 
     /// Index of a training step's stage: how many steps of its own kind precede it in its chain.
-    static func stageIndex(_ step: PlannedStep, plan: Plan) -> Int {
-        let byId = plan.stepsById
+    static func stageIndex(_ step: PlannedStep, plan: Plan, stepsById: [String: PlannedStep]? = nil) -> Int {
+        let byId = stepsById ?? plan.stepsById
         var index = 0, current = step
         while let prev = current.inputs.compactMap({ byId[$0] }).first(where: { $0.kind == step.kind }) {
             index += 1; current = prev
@@ -240,10 +243,10 @@ public enum UserPaths {
 
     /// `stage.steps` → `stages.<j>.steps`; `rewards[0].target` → `rewards.<i>.target` (the
     /// reward's index in the workflow for SOFT steps, which train one reward); `[k]` → `.k`.
-    static func userPath(_ path: String, step: PlannedStep, plan: Plan) -> String {
+    static func userPath(_ path: String, step: PlannedStep, plan: Plan, stepsById: [String: PlannedStep]? = nil) -> String {
         var p = path
         if p == "stage" || p.hasPrefix("stage.") {
-            p = "stages.\(stageIndex(step, plan: plan))" + p.dropFirst("stage".count)
+            p = "stages.\(stageIndex(step, plan: plan, stepsById: stepsById))" + p.dropFirst("stage".count)
             if step.kind == .trainSoft && p.hasSuffix(".steps") { p += " (SOFT share)" }
         }
         if step.kind == .trainSoft, p.hasPrefix("rewards[0]"),

@@ -1,5 +1,6 @@
 import ClpFlowCore
 import ClpFlowEngine
+import ClpFlowPlanner
 import ClpFlowRunner
 import ClpFlowWorkflow
 import Foundation
@@ -71,8 +72,8 @@ public enum PrepareDataStep {
     }
 
     static func run(_ ctx: StepContext) throws {
-        let cfg = StepConfig(json: ctx.step.config, stepId: ctx.step.id)
-        let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
+        let cfg = try PrepareDataConfig(step: ctx.step)
+        let data = cfg.data
         let prep = try preparation(data, jsonlPath: data.path.map { ctx.resolve($0) }, seed: cfg.seed)
         ctx.events.message("loading \(data.source.rawValue)")
         let (splits, report) = try prep.run()
@@ -93,18 +94,17 @@ public enum PrepareDataStep {
 /// train-tokenizer: byte-level BPE trained on the training split's documents and summaries.
 enum TrainTokenizerStep {
     static func run(_ ctx: StepContext) throws {
-        let cfg = StepConfig(json: ctx.step.config, stepId: ctx.step.id)
-        let model = try cfg.section("model", as: ModelSpec.self, default: ModelSpec())
+        let tokenizer = try TrainTokenizerConfig(step: ctx.step).tokenizer
         let dataDir = try ctx.input(of: .prepareData).appendingPathComponent(ArtifactFiles.dataDir)
         let splits = try DatasetSplits.load(from: dataDir)
         let out = ctx.workDir.appendingPathComponent(ArtifactFiles.tokenizerDir)
-        switch model.tokenizer.kind {
+        switch tokenizer.kind {
         case .byte:
             try ByteTokenizer().save(to: out)
         case .bpe:
-            ctx.events.message("training a BPE vocabulary of \(model.tokenizer.vocabSize) on \(splits.train.count) examples")
+            ctx.events.message("training a BPE vocabulary of \(tokenizer.vocabSize) on \(splits.train.count) examples")
             let corpus = splits.train.flatMap { [$0.document, $0.summary] }
-            let tok = try BPETrainer(vocabSize: model.tokenizer.vocabSize).train(corpus)
+            let tok = try BPETrainer(vocabSize: tokenizer.vocabSize).train(corpus)
             try tok.save(to: out)
             ctx.events.metric("vocab_size", Double(tok.vocabSize))
         }

@@ -29,13 +29,8 @@ public struct EvaluationArtifact: Codable, Sendable {
 
 enum EvaluateStep {
     static func run(_ ctx: StepContext) throws {
-        let cfg = StepConfig(json: ctx.step.config, stepId: ctx.step.id)
-        guard let method = ctx.step.config["method"]?.stringValue else { throw StepError.config("evaluate needs `method`") }
-        let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
-        let rewards = try cfg.list("rewards", as: RewardSpec.self)
-        let kl = try cfg.section("kl", as: KLSpec.self, default: KLSpec())
-        let spec = try cfg.section("evaluate", as: EvaluateSpec.self, default: EvaluateSpec())
-        let weights = try cfg.section("weights", as: WeightsSpec.self, default: WeightsSpec())
+        let cfg = try EvaluateConfig(step: ctx.step)
+        let (method, data, rewards, kl, spec) = (cfg.method, cfg.data, cfg.rewards, cfg.kl, cfg.evaluate)
         let names = rewards.map(\.name)
         let task = try TextTask(ctx: ctx, data: data)
         let reference = try GPTModel.importHuggingFace(from: try ctx.input(of: .trainReference).appendingPathComponent(ArtifactFiles.modelDir))
@@ -49,19 +44,20 @@ enum EvaluateStep {
         // The texts of every prompt are kept; the report shows the first `evaluate.sample_prompts`
         // (a display setting, so it is not part of this step's configuration).
         let evaluator = Evaluator(rewardNames: names, settings: settings, seeds: 1, samplePrompts: examples.count, seed: cfg.seed)
-        var grid = EvaluationGrid.inputs(weights: weights, kl: kl, rewardCount: names.count)
+        var grid = EvaluationGrid.inputs(weights: .init(cfg.grid), kl: KLConfig(kl), rewardCount: names.count)
         // Without RL stages the policy evaluated is π_ref itself.
         let made: (method: SteerableMethod, conditioning: String?)
-        if method == "clp", ctx.inputs(of: .trainCLP).isEmpty {
+        if method == .clp, ctx.inputs(of: .trainCLP).isEmpty {
             made = (FixedModelMethod(name: "reference", model: reference, builder: builder), nil)
         } else {
             made = try MethodFactory.make(method: method, clpDirs: ctx.inputs(of: .trainCLP), softDirs: ctx.inputs(of: .trainSoft),
                                           reference: reference, builder: builder, rewardNames: names, kl: kl)
         }
         let steerable = made.method, label = made.method.name, conditioningName = made.conditioning
-        if method == "soft" {
+        if method == .soft {
+            // Each SOFT policy at its vertex, conditioned on the α it trained at in multi-KL workflows.
             grid = (0..<names.count).map { i in
-                ConditioningInput(weights: (0..<names.count).map { $0 == i ? 1 : 0 }, alpha: kl.range?.min)
+                ConditioningInput(weights: (0..<names.count).map { $0 == i ? 1 : 0 }, alpha: kl.range.map { _ in kl.softAlpha })
             }
         }
         ctx.events.message("evaluating \(label) at \(grid.count) conditionings on \(examples.count) prompts")
@@ -90,7 +86,7 @@ enum EvaluateStep {
             let i = o.weights.firstIndex(of: 1)!
             ctx.events.metric("objective/\(names[i])", o.mean)
         }
-        try Files.writeJSON(EvaluationArtifact(method: method, label: label, conditioning: conditioningName, rewardNames: names,
+        try Files.writeJSON(EvaluationArtifact(method: method.rawValue, label: label, conditioning: conditioningName, rewardNames: names,
                                                evaluation: result, reference: refPoint, hypervolume: hv, steerability: steer,
                                                lead: lead, objective: objective.count == result.points.count ? objective : nil,
                                                vertexGains: TrainedObjective.vertexGains(result.points, reference: refPoint, seed: cfg.seed)),
@@ -131,36 +127,32 @@ public enum Objectives {
 
 /// Builds the steerable method a step or `clp-flow generate` uses from trained policies.
 public enum MethodFactory {
-    public static let methods = ["clp", "prompt", "rewarded-soups", "logit-mixing", "soft", "dera"]
-
-    public static func make(method: String, clpDirs: [URL], softDirs: [URL], reference: GPTModel, builder: PromptBuilder,
+    public static func make(method: EvaluatedMethod, clpDirs: [URL], softDirs: [URL], reference: GPTModel, builder: PromptBuilder,
                             rewardNames names: [String], kl: KLSpec) throws -> (method: SteerableMethod, conditioning: String?) {
         switch method {
-        case "clp", "prompt":
-            guard let dir = clpDirs.first else { throw StepError.missingInput("\(method) needs a trained policy") }
+        case .clp, .prompt:
+            guard let dir = clpDirs.first else { throw StepError.missingInput("\(method.rawValue) needs a trained policy") }
             let policy = try ConditionedPolicy.load(from: dir.appendingPathComponent(ArtifactFiles.policyDir))
-            let label = method == "prompt" ? "prompt" : "clp-\(policy.mechanism.rawValue)"
+            let label = method == .prompt ? "prompt" : "clp-\(policy.mechanism.rawValue)"
             return (PolicyMethod(name: label, policy: policy, builder: builder), policy.mechanism.rawValue)
-        case "rewarded-soups", "logit-mixing", "soft", "dera":
+        case .rewardedSoups, .logitMixing, .soft, .dera:
             let soft = try softDirs.map {
                 try ConditionedPolicy.load(from: $0.appendingPathComponent(ArtifactFiles.policyDir)).model
             }
-            guard !soft.isEmpty else { throw StepError.missingInput("\(method) needs the SOFT policies") }
+            guard !soft.isEmpty else { throw StepError.missingInput("\(method.rawValue) needs the SOFT policies") }
             switch method {
-            case "rewarded-soups":
+            case .rewardedSoups:
                 guard soft.count == names.count else {
                     throw StepError.missingInput("rewarded soups needs \(names.count) SOFT policies, got \(soft.count)")
                 }
-                return (PolicyMethod(name: method, policy: try ConditionedPolicy(rewardedSoups: soft, rewardNames: names), builder: builder), nil)
-            case "logit-mixing":
+                return (PolicyMethod(name: method.rawValue, policy: try ConditionedPolicy(rewardedSoups: soft, rewardNames: names), builder: builder), nil)
+            case .logitMixing:
                 return (LogitMixingMethod(soft: soft, builder: builder), nil)
-            case "dera":
-                return (DeRaMethod(aligned: soft[0], reference: reference, alignedAlpha: Planner.softAlpha(kl), builder: builder), nil)
+            case .dera:
+                return (DeRaMethod(aligned: soft[0], reference: reference, alignedAlpha: kl.softAlpha, builder: builder), nil)
             default:
                 return (SoftSet(models: soft, builder: builder), nil)
             }
-        default:
-            throw StepError.config("unknown method \(method); expected one of \(methods.joined(separator: ", "))")
         }
     }
 }

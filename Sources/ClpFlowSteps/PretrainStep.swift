@@ -13,10 +13,8 @@ enum PretrainStep {
     struct Curve: Codable { var step: Int; var metrics: [String: Double] }
 
     static func run(_ ctx: StepContext) throws {
-        let cfg = StepConfig(json: ctx.step.config, stepId: ctx.step.id)
-        let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
-        let modelSpec = try cfg.section("model", as: ModelSpec.self, default: ModelSpec())
-        let spec = try cfg.section("pretrain", as: PretrainSpec.self, default: PretrainSpec())
+        let cfg = try PretrainConfig(step: ctx.step)
+        let (data, modelSpec, spec) = (cfg.data, cfg.model, cfg.pretrain)
         let initDir = modelSpec.initFrom.map { URL(fileURLWithPath: ctx.resolve($0)) }
         let task = try TextTask(ctx: ctx, data: data, initDir: initDir)
         let model: GPTModel
@@ -30,7 +28,7 @@ enum PretrainStep {
         let train = try PackedCorpus(texts: trainTexts, T: T, seed: cfg.seed)
         let valid = validTexts.isEmpty ? nil : try? PackedCorpus(texts: validTexts, T: T, seed: cfg.seed)
         ctx.events.message("pretraining: \(model.parameterCount) parameters, \(train.texts.count) texts, \(train.totalTokens) tokens (\(train.windowsPerEpoch) windows of \(T + 1)), \(spec.steps) steps of \(spec.batch) windows ≈ \(JSONValue.formatNumber(Double(spec.steps * spec.batch) / Double(train.windowsPerEpoch))) epochs")
-        let settings = PretrainSettings(steps: spec.steps, batch: spec.batch, learningRate: spec.learningRate, schedule: spec.schedule,
+        let settings = PretrainSettings(steps: spec.steps, batch: spec.batch, learningRate: spec.learningRate, schedule: .init(spec.schedule),
                                         warmup: spec.warmup, weightDecay: spec.weightDecay, clip: spec.clip,
                                         evalEvery: spec.evalEvery, checkpointEvery: ctx.checkpointSchedule.everySteps,
                                         checkpointSeconds: ctx.checkpointSchedule.everySeconds)

@@ -10,7 +10,7 @@ import Foundation
 /// serves (a baseline that does not depend on the ablated settings serves every cell).
 public struct AblationRow: Codable, Sendable, Hashable {
     public var stepId: String
-    /// Labels of the evaluate step (`method=…`, ablation axes or `cell=…`, `seed=…`), parsed from its id.
+    /// Labels of the evaluate step (`method=…`, ablation axes or `cell=…`, `seed=…`), from the plan.
     public var labels: [String: String]
     /// The method kind (`clp`, `rewarded-soups`, …).
     public var method: String
@@ -39,14 +39,10 @@ public struct AblationArtifact: Codable, Sendable {
     public var rows: [AblationRow]
 }
 
-/// Labels `k=v` inside the brackets of a step id.
-func stepLabels(_ id: String) -> [String: String] {
-    guard let open = id.firstIndex(of: "["), let close = id.lastIndex(of: "]"), open < close else { return [:] }
+/// A step's labels as a dictionary, without `stage` (`PlannedStep.labels`).
+func stepLabels(_ step: PlannedStep?) -> [String: String] {
     var out: [String: String] = [:]
-    for part in id[id.index(after: open)..<close].split(separator: ",") {
-        let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
-        if kv.count == 2 { out[kv[0]] = kv[1] }
-    }
+    for l in step?.labels ?? [] where l.key != "stage" { out[l.key] = l.value }
     return out
 }
 
@@ -87,9 +83,9 @@ public struct AblationCells: Sendable {
     }
 
     /// Indices of the cells an evaluate step serves: the cell it names (`cell=…`), else every cell
-    /// whose values agree with the axis labels of its id (a label-free baseline serves them all).
-    public func cells(ofStep id: String) -> [Int] {
-        let labels = stepLabels(id)
+    /// whose values agree with its axis labels (a label-free baseline serves them all).
+    public func cells(ofStep step: PlannedStep?) -> [Int] {
+        let labels = stepLabels(step)
         if let name = labels["cell"], let i = cells.firstIndex(where: { $0.name == name }) { return [i] }
         return cells.indices.filter { i in
             axes.allSatisfy { axis in labels[axis].map { cells[i].values[axis] == $0 } ?? true }
@@ -131,8 +127,8 @@ enum AblateStep {
             let rhos = e.steerability.compactMap(\.rho)
             let hv = Objectives.hypervolume(e.evaluation.points, reference: e.reference, multiKL: multiKL, klBound: bound)
             let means = gridMeans(e)
-            rows.append(AblationRow(stepId: id, labels: stepLabels(id), method: e.method, label: e.label,
-                                    cells: cellInfo.map { c in c.cells(ofStep: id).map { c.cells[$0].name } },
+            rows.append(AblationRow(stepId: id, labels: stepLabels(ctx.plan.step(id)), method: e.method, label: e.label,
+                                    cells: cellInfo.map { c in c.cells(ofStep: ctx.plan.step(id)).map { c.cells[$0].name } },
                                     hypervolume: hv, meanSpearman: rhos.isEmpty ? nil : rhos.reduce(0, +) / Double(rhos.count),
                                     rewardMeans: means.rewards, meanKL: means.kl))
         }
@@ -194,16 +190,17 @@ public enum ReportBuilder {
             throw StepError.missingInput("no completed evaluation in \(runDir.root.path): nothing to report")
         }
         let names = first.rewardNames
-        let multiCell = Set(evaluations.map { stepLabels($0.id).filter { $0.key != "method" } }).count > 1
+        let stepsById = plan.stepsById
+        let multiCell = Set(evaluations.map { stepLabels(stepsById[$0.id]).filter { $0.key != "method" } }).count > 1
         let cellInfo = plan.steps.last(where: { $0.kind == .ablate }).flatMap { AblationCells(ablateConfig: $0.config) }
         func displayName(_ x: (id: String, e: EvaluationArtifact)) -> String {
             guard multiCell else { return x.e.label }
             // A step of one cell is named by the cell's label (its `ablate.name`).
-            if let c = cellInfo, c.named, let only = Optional(c.cells(ofStep: x.id)), only.count == 1 {
-                let seed = stepLabels(x.id)["seed"].map { ", seed=" + $0 } ?? ""
+            if let c = cellInfo, c.named, let only = Optional(c.cells(ofStep: stepsById[x.id])), only.count == 1 {
+                let seed = stepLabels(stepsById[x.id])["seed"].map { ", seed=" + $0 } ?? ""
                 return x.e.label + " (" + c.label(only[0]) + seed + ")"
             }
-            let extra = stepLabels(x.id).filter { $0.key != "method" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            let extra = stepLabels(stepsById[x.id]).filter { $0.key != "method" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             return extra.isEmpty ? x.e.label : x.e.label + " (" + extra.joined(separator: ", ") + ")"
         }
         var methods: [MethodResult] = []
@@ -263,8 +260,8 @@ public enum ReportBuilder {
         var ablationView: AblationView? = nil
         if let ablateStep = plan.steps.last(where: { $0.kind == .ablate }), let cellInfo = AblationCells(ablateConfig: ablateStep.config),
            !cellInfo.cells.isEmpty {
-            let scalarization = plan.steps.first { $0.kind == .trainCLP }?.config["weights"]?["scalarization"]
-            let linear = scalarization == nil || scalarization?.stringValue == "linear" || scalarization?["linear"] != nil
+            let clp = plan.steps.first { $0.kind == .trainCLP }.flatMap { try? TrainCLPConfig(step: $0) }
+            let linear = (clp?.weights.scalarization ?? .linear) == .linear
             var methodKinds: [String] = []
             for x in evaluations where !methodKinds.contains(x.e.method) { methodKinds.append(x.e.method) }
             var missingNormalization = false
@@ -273,7 +270,7 @@ public enum ReportBuilder {
                 var entries: [AblationViewEntry?] = []
                 for cell in cellInfo.cells.indices {
                     // Every evaluation of this method in this cell (several with evaluate.seeds > 1: averaged).
-                    let mine = evaluations.enumerated().filter { $0.element.e.method == kind && cellInfo.cells(ofStep: $0.element.id).contains(cell) }
+                    let mine = evaluations.enumerated().filter { $0.element.e.method == kind && cellInfo.cells(ofStep: stepsById[$0.element.id]).contains(cell) }
                     guard !mine.isEmpty else { entries.append(nil); continue }
                     func avg(_ xs: [Double?]) -> Double? {
                         let f = xs.compactMap { $0 }.filter(\.isFinite)
@@ -339,13 +336,12 @@ public enum ReportBuilder {
 
 enum ReportStep {
     static func run(_ ctx: StepContext) throws {
-        let name = ctx.step.config["name"]?.stringValue ?? ctx.plan.workflowName
-        let description = ctx.step.config["description"]?.stringValue ?? ""
+        let cfg = try ReportConfig(step: ctx.step)
         // Only this step's inputs are read: restrict the plan to them.
         var sub = ctx.plan
         sub.steps = ctx.plan.steps.filter { ctx.step.inputs.contains($0.id) || $0.kind == .prepareData || $0.id == ctx.step.id }
-        let data = try ReportBuilder.build(plan: sub, runDir: ctx.runDirectory, name: name, description: description,
-                                           metrics: ReportBuilder.requestedMetrics(ctx.step))
+        let data = try ReportBuilder.build(plan: sub, runDir: ctx.runDirectory, name: cfg.name, description: cfg.description,
+                                           metrics: cfg.metrics.map(\.rawValue))
         try Files.writeJSON(data, to: ctx.workDir.appendingPathComponent(ArtifactFiles.reportData))
         try ReportRenderer.html(data).write(to: ctx.workDir.appendingPathComponent(ArtifactFiles.report), atomically: true, encoding: .utf8)
         ctx.events.progress(step: 1, total: 1)

@@ -54,52 +54,6 @@ public struct RunSource: Codable, Sendable, Hashable {
     }
 }
 
-/// Reads a step's configuration sections into the workflow types. Missing keys take the
-/// workflow defaults (the planner may store only what a step depends on).
-struct StepConfig {
-    let json: JSONValue
-    let stepId: String
-
-    func section<T: Codable>(_ key: String, as: T.Type, default def: T) throws -> T {
-        guard let v = json[key] else { return def }
-        let base = try StepConfig.toJSON(def)
-        let merged = StepConfig.merge(base, v)
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(merged.canonical.utf8))
-        } catch {
-            throw StepError.config("step \(stepId): section `\(key)`: \(error)")
-        }
-    }
-
-    func list<T: Codable>(_ key: String, as: T.Type) throws -> [T] {
-        guard let v = json[key] else { return [] }
-        do { return try JSONDecoder().decode([T].self, from: Data(v.canonical.utf8)) } catch {
-            throw StepError.config("step \(stepId): section `\(key)`: \(error)")
-        }
-    }
-
-    var seed: UInt64 {
-        if let s = json["seed"]?.stringValue, let v = UInt64(s) { return v }
-        if let d = json["seed"]?.doubleValue, d >= 0 { return UInt64(d) }
-        return 0
-    }
-
-    static func toJSON<T: Encodable>(_ v: T) throws -> JSONValue {
-        try JSONValue.parse(data: JSONEncoder().encode(v))
-    }
-
-    /// Fills what the step's section leaves out from the defaults: objects that share a key are
-    /// merged key by key; otherwise the section's value replaces the default (a weight
-    /// distribution is a one-key tagged union: `{adaptive: …}` must not merge with the default's
-    /// `{dirichlet: …}`, while `{kind: byte}` takes the default `vocab_size`).
-    static func merge(_ base: JSONValue, _ over: JSONValue) -> JSONValue {
-        guard case .object(var b) = base, case .object(let o) = over else { return over }
-        guard !Set(b.keys).isDisjoint(with: o.keys) else { return over }
-        for (k, v) in o { b[k] = b[k].map { merge($0, v) } ?? v }
-        return .object(b)
-    }
-}
-
 /// A tokenizer seen as the trainer's `TextCodec`.
 public struct TokenizerCodec: TextCodec {
     public let tokenizer: any Tokenizer
@@ -193,7 +147,7 @@ struct TextTask {
     func rewards(_ specs: [RewardSpec], ctx: StepContext) throws -> [any Reward] {
         let corpus = splits.train.map(\.document)
         return try specs.map { r in
-            try RewardFactory.make(r, idfCorpus: corpus, workingDirectory: ctx.source?.workflowDir)
+            try RewardFactory.make(RewardConfig(r), idfCorpus: corpus, workingDirectory: ctx.source?.workflowDir)
         }
     }
 
@@ -247,9 +201,8 @@ enum InitCheckpoint {
 /// The model shape a workflow asks for.
 enum ModelShape {
     static func config(_ spec: ModelSpec, vocabSize: Int) -> GPTConfig {
-        let preset = spec.size.shape
-        return GPTConfig(vocabSize: vocabSize, context: spec.context ?? preset.context, layers: spec.layers ?? preset.layers,
-                         heads: spec.heads ?? preset.heads, dModel: spec.dModel ?? preset.dModel)
+        let s = spec.shape
+        return GPTConfig(vocabSize: vocabSize, context: s.context, layers: s.layers, heads: s.heads, dModel: s.dModel)
     }
 }
 

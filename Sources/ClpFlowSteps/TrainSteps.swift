@@ -9,10 +9,8 @@ import Foundation
 /// (model.safetensors, config.json and the tokenizer files) and summary.json.
 enum TrainReferenceStep {
     static func run(_ ctx: StepContext) throws {
-        let cfg = StepConfig(json: ctx.step.config, stepId: ctx.step.id)
-        let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
-        let modelSpec = try cfg.section("model", as: ModelSpec.self, default: ModelSpec())
-        let spec = try cfg.section("reference", as: ReferenceSpec.self, default: ReferenceSpec())
+        let cfg = try TrainReferenceConfig(step: ctx.step)
+        let (data, modelSpec, spec) = (cfg.data, cfg.model, cfg.reference)
         // π_ref starts from the pretrained model when there is a pretrain step, else from
         // `model.init`, else from scratch.
         let pretrained = ctx.inputs(of: .pretrain).first?.appendingPathComponent(ArtifactFiles.modelDir)
@@ -35,7 +33,7 @@ enum TrainReferenceStep {
         }
         ctx.events.message("π_ref: \(model.parameterCount) parameters, \(spec.steps) steps")
         let schedule = ctx.checkpointSchedule
-        let summary = try SupervisedTrainer(spec: spec, seed: cfg.seed).train(
+        let summary = try SupervisedTrainer(config: SupervisedConfig(spec), seed: cfg.seed).train(
             model: model, train: task.supervised(task.splits.train), valid: task.supervised(Array(task.splits.valid.prefix(256))),
             padToken: task.codec.endOfText, stateDir: schedule.enabled ? ctx.resumeDir : nil, checkpoints: schedule,
             say: { ctx.events.message($0) }
@@ -61,19 +59,23 @@ enum TrainPolicyStep {
     static let normalizationSamples = 128
 
     static func run(_ ctx: StepContext) throws {
-        let cfg = StepConfig(json: ctx.step.config, stepId: ctx.step.id)
-        let data = try cfg.section("data", as: DataSpec.self, default: DataSpec())
-        let rewards = try cfg.list("rewards", as: RewardSpec.self)
-        let kl = try cfg.section("kl", as: KLSpec.self, default: KLSpec())
-        let stage = try cfg.section("stage", as: StageSpec.self, default: StageSpec())
         let soft = ctx.step.kind == .trainSoft
-        var conditioning = try cfg.section("conditioning", as: ConditioningSpec.self, default: ConditioningSpec())
-        var weights = try cfg.section("weights", as: WeightsSpec.self, default: WeightsSpec())
+        // SOFT: one reward, no conditioning, at the SOFT α; CLP: the workflow's sections.
+        let data: DataSpec, rewards: [RewardSpec], kl: KLSpec, stage: StageSpec, conditioning: ConditioningSpec
+        let weights: WeightsSpec, seed: UInt64
         if soft {
-            conditioning.mechanism = .none
-            weights.train = .fixed(Array(repeating: 1.0 / Double(rewards.count), count: rewards.count))
+            let cfg = try TrainSoftConfig(step: ctx.step)
+            (data, rewards, kl, stage, seed) = (cfg.data, [cfg.reward], cfg.kl, cfg.stage, cfg.seed)
+            var c = ConditioningSpec(); c.mechanism = .none
+            conditioning = c
+            var w = WeightsSpec(); w.train = .fixed([1.0])
+            weights = w
+        } else {
+            let cfg = try TrainCLPConfig(step: ctx.step)
+            (data, rewards, kl, stage, seed) = (cfg.data, cfg.rewards, cfg.kl, cfg.stage, cfg.seed)
+            (conditioning, weights) = (cfg.conditioning, cfg.weights)
         }
-        guard !rewards.isEmpty else { throw StepError.config("no rewards") }
+        guard !rewards.isEmpty else { throw StepError.config("step \(ctx.step.id): no rewards") }
         let task = try TextTask(ctx: ctx, data: data)
         let reference = try GPTModel.importHuggingFace(from: try ctx.input(of: .trainReference).appendingPathComponent(ArtifactFiles.modelDir))
         let names = rewards.map(\.name)
@@ -83,18 +85,18 @@ enum TrainPolicyStep {
 
         // Reward normalisation from π_ref samples (same prompts and seed for every method).
         let normalizers = try fitNormalization(reference: reference, task: task, train: train, rewards: rewards, score: score,
-                                               maxNewTokens: stage.maxNewTokens, temperature: stage.temperature, seed: cfg.seed)
+                                               maxNewTokens: stage.maxNewTokens, temperature: stage.temperature, seed: seed)
         let previous = ctx.inputs(of: ctx.step.kind).first
         let policy: ConditionedPolicy
         if let previous {
             policy = try ConditionedPolicy.load(from: previous.appendingPathComponent(ArtifactFiles.policyDir))
         } else {
-            policy = try ConditionedPolicy(reference: reference, spec: conditioning, rewardNames: names,
-                                           multiKL: !soft && kl.range != nil, seed: cfg.seed)
+            policy = try ConditionedPolicy(reference: reference, conditioning: ConditioningConfig(conditioning), rewardNames: names,
+                                           multiKL: !soft && kl.range != nil, seed: seed)
         }
         ctx.events.message("\(ctx.step.kind.rawValue) \(conditioning.mechanism.rawValue): \(policy.conditionedParameterCount) conditioned parameters per copy, \(policy.copyCount) copies")
-        let trainer = RLTrainer(stage: stage, weights: weights, kl: soft ? KLSpec.fixed(kl.range?.min ?? kl.alpha) : kl,
-                                rewardNames: names, normalization: RewardNormalization(normalizers), seed: cfg.seed)
+        let trainer = RLTrainer(config: RLConfig(stage: stage, weights: weights, kl: kl),
+                                rewardNames: names, normalization: RewardNormalization(normalizers), seed: seed)
         var curve: [Curve] = []
         let schedule = ctx.checkpointSchedule
         let summary = try trainer.train(policy: policy, reference: reference, data: train, codec: task.codec,
@@ -142,8 +144,4 @@ enum TrainPolicyStep {
             try RewardNormalizer.fit(kind: r.normalize == .zscore ? .zscore : .none, scores: rows.map { $0[i] }, reward: r.name)
         }
     }
-}
-
-extension KLSpec {
-    static func fixed(_ alpha: Double) -> KLSpec { var k = KLSpec(); k.alpha = alpha; return k }
 }

@@ -29,7 +29,7 @@ public struct TrainedRun: Sendable {
     public var methods: [String] {
         var seen: [String] = []
         for s in plan.steps where s.kind == .evaluate {
-            if let m = s.config["method"]?.stringValue, !seen.contains(m) { seen.append(m) }
+            if let m = s.evaluatedMethod?.rawValue, !seen.contains(m) { seen.append(m) }
         }
         return seen
     }
@@ -37,7 +37,7 @@ public struct TrainedRun: Sendable {
     /// The first evaluate step of `method` (whose id contains `cell`, when given).
     public func evaluateStep(method: String, cell: String? = nil) throws -> PlannedStep {
         guard let s = plan.steps.first(where: { s in
-            s.kind == .evaluate && s.config["method"]?.stringValue == method && (cell.map { s.id.contains($0) } ?? true)
+            s.evaluatedMethod?.rawValue == method && (cell.map { s.id.contains($0) } ?? true)
         }) else { throw TrainedRunError("no evaluate step for method \(method) in \(root.path)") }
         return s
     }
@@ -72,16 +72,13 @@ public struct TrainedRun: Sendable {
         let modelDir = refDir.appendingPathComponent(ArtifactFiles.modelDir)
         let ref = try GPTModel.importHuggingFace(from: modelDir)
         let tokenizer = try loadTokenizer(from: modelDir)
-        let names = (eval.config["rewards"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
-        var klSpec = KLSpec()
-        if let a = eval.config["kl"]?["alpha"]?.doubleValue { klSpec.alpha = a }
-        if let r = eval.config["kl"]?["range"], let lo = r["min"]?.doubleValue, let hi = r["max"]?.doubleValue {
-            klSpec.range = KLRange(min: lo, max: hi)
-        }
+        let config: EvaluateConfig
+        do { config = try EvaluateConfig(step: eval) } catch { throw TrainedRunError("\(error)") }
+        let names = config.rewards.map(\.name), klSpec = config.kl
         let builder = PromptBuilder(codec: TokenizerCodec(tokenizer: tokenizer), context: ref.config.context,
                                     maxNewTokens: maxNewTokens, rewardNames: names)
         let clpDirs = try inputDirectories(of: eval, kind: .trainCLP), softDirs = try inputDirectories(of: eval, kind: .trainSoft)
-        let made = try MethodFactory.make(method: name, clpDirs: clpDirs, softDirs: softDirs, reference: ref,
+        let made = try MethodFactory.make(method: config.method, clpDirs: clpDirs, softDirs: softDirs, reference: ref,
                                           builder: builder, rewardNames: names, kl: klSpec)
         return OpenedMethod(name: name, method: made.method, conditioning: made.conditioning, tokenizer: tokenizer,
                             reference: ref, rewardNames: names, kl: klSpec, builder: builder, evaluateStep: eval)

@@ -1,6 +1,5 @@
 import Foundation
 import ClpFlowCore
-import ClpFlowWorkflow
 import Testing
 @testable import ClpFlowEngine
 
@@ -41,11 +40,11 @@ func naiveGenerate(_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix:
 @Suite struct CLPTests {
     let config = GPTConfig(vocabSize: 8, context: 16, layers: 1, heads: 2, dModel: 16)
 
-    @Test(arguments: [ConditioningMechanism.full, .attn, .logit, .softToken])
-    func copyGradientsMatchFiniteDifferences(mechanism: ConditioningMechanism) throws {
+    @Test(arguments: [ConditioningKind.full, .attn, .logit, .softToken])
+    func copyGradientsMatchFiniteDifferences(mechanism: ConditioningKind) throws {
         let ref = try GPTModel(config: config, seed: 5)
-        var spec = ConditioningSpec(); spec.mechanism = mechanism
-        let policy = try ConditionedPolicy(reference: ref, spec: spec, rewardNames: ["a", "b"], multiKL: true, seed: 1)
+        var spec = ConditioningConfig(); spec.mechanism = mechanism
+        let policy = try ConditionedPolicy(reference: ref, conditioning: spec, rewardNames: ["a", "b"], multiKL: true, seed: 1)
         #expect(policy.copyCount == 3)
         // Make the copies (soft tokens) differ.
         var rng = SeededRandom(seed: 8)
@@ -102,8 +101,8 @@ func naiveGenerate(_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix:
 
     @Test func logitConditioningUntiesTheHead() throws {
         let ref = try GPTModel(config: config, seed: 5)
-        var spec = ConditioningSpec(); spec.mechanism = .logit
-        let policy = try ConditionedPolicy(reference: ref, spec: spec, rewardNames: ["a", "b"], multiKL: false, seed: 1)
+        var spec = ConditioningConfig(); spec.mechanism = .logit
+        let policy = try ConditionedPolicy(reference: ref, conditioning: spec, rewardNames: ["a", "b"], multiKL: false, seed: 1)
         #expect(policy.model.config.tiedHead == false)
         #expect(policy.copies!.width == config.vocabSize * config.dModel)
         // Untied but initialised from wte: the same logits as the reference at any weighting.
@@ -115,7 +114,7 @@ func naiveGenerate(_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix:
 
     @Test func badConditioningIsRejected() throws {
         let ref = try GPTModel(config: config, seed: 5)
-        let policy = try ConditionedPolicy(reference: ref, spec: ConditioningSpec(), rewardNames: ["a", "b"], multiKL: false, seed: 1)
+        let policy = try ConditionedPolicy(reference: ref, conditioning: ConditioningConfig(), rewardNames: ["a", "b"], multiKL: false, seed: 1)
         #expect(throws: PolicyError.self) { try policy.activate(ConditioningInput(weights: [1])) }
         #expect(throws: PolicyError.self) { try policy.activate(ConditioningInput(weights: [0.5, 0.6])) }
         #expect(throws: PolicyError.self) { try policy.activate(ConditioningInput(weights: [-0.5, 1.5])) }
@@ -136,11 +135,11 @@ func naiveGenerate(_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix:
     /// Two conflicting rewards (share of letter c vs share of letter d in the response). After RL
     /// with Dirichlet-sampled weightings, the conditioned policy must be steerable: more c at
     /// w = (1, 0) than at w = (0, 1), and the reverse for d.
-    @Test(arguments: [ConditioningMechanism.attn, .full, .logit])
-    func reinforceMakesThePolicySteerable(mechanism: ConditioningMechanism) throws {
+    @Test(arguments: [ConditioningKind.attn, .full, .logit])
+    func reinforceMakesThePolicySteerable(mechanism: ConditioningKind) throws {
         let ref = try GPTModel(config: config, seed: 3)
-        var spec = ConditioningSpec(); spec.mechanism = mechanism
-        let policy = try ConditionedPolicy(reference: ref, spec: spec, rewardNames: ["c", "d"], multiKL: false, seed: 1)
+        var spec = ConditioningConfig(); spec.mechanism = mechanism
+        let policy = try ConditionedPolicy(reference: ref, conditioning: spec, rewardNames: ["c", "d"], multiKL: false, seed: 1)
         let codec = LetterCodec()
         var rng = SeededRandom(seed: 4)
         let data = (0..<16).map { i in
@@ -148,12 +147,10 @@ func naiveGenerate(_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix:
         }
         func share(_ s: String, _ ch: Character) -> Double { s.isEmpty ? 0 : Double(s.filter { $0 == ch }.count) / Double(s.count) }
         let score: RewardScorer = { rs in rs.map { [share($0.response, "c"), share($0.response, "d")] } }
-        var stage = StageSpec()
-        stage.steps = 40; stage.batch = 8; stage.samples = 4; stage.learningRate = 3e-2; stage.warmup = 2; stage.maxNewTokens = 6
-        var weights = WeightsSpec(); weights.train = .dirichlet(concentration: 0.5)
-        var kl = KLSpec(); kl.alpha = 0.001
-        var records: [RLTrainer.StepRecord] = []
-        let trainer = RLTrainer(stage: stage, weights: weights, kl: kl, rewardNames: ["c", "d"],
+        let rl = RLConfig(steps: 40, batch: 8, samples: 4, learningRate: 3e-2, warmup: 2, maxNewTokens: 6,
+                          weights: .dirichlet(concentration: 0.5), kl: KLConfig(alpha: 0.001))
+        var records: [RLTrainer.CurvePoint] = []
+        let trainer = RLTrainer(config: rl, rewardNames: ["c", "d"],
                                 normalization: .identity(2), seed: 7)
         let summary = try trainer.train(policy: policy, reference: ref, data: data, codec: codec,
                                         generate: RLTrainer.cachedGenerator(endOfText: 0),
@@ -180,12 +177,12 @@ func naiveGenerate(_ model: GPTModel, _ prompt: [Int32], _ count: Int, _ prefix:
 }
 
 @Suite struct PolicyCheckpointTests {
-    @Test(arguments: [ConditioningMechanism.attn, .logit, .softToken, .prompt])
-    func roundTrip(mechanism: ConditioningMechanism) throws {
+    @Test(arguments: [ConditioningKind.attn, .logit, .softToken, .prompt])
+    func roundTrip(mechanism: ConditioningKind) throws {
         let config = GPTConfig(vocabSize: 8, context: 16, layers: 1, heads: 2, dModel: 16)
         let ref = try GPTModel(config: config, seed: 5)
-        var spec = ConditioningSpec(); spec.mechanism = mechanism; spec.softTokens = 2
-        let p = try ConditionedPolicy(reference: ref, spec: spec, rewardNames: ["a", "b"], multiKL: false, seed: 1)
+        var spec = ConditioningConfig(); spec.mechanism = mechanism; spec.softTokens = 2
+        let p = try ConditionedPolicy(reference: ref, conditioning: spec, rewardNames: ["a", "b"], multiKL: false, seed: 1)
         if p.copies != nil {
             var c = p.copies!
             for j in 0..<c.copies.count { c.copies[j] += Float(j % 7) * 0.01 }

@@ -1,5 +1,4 @@
 import ClpFlowCore
-import ClpFlowWorkflow
 import Testing
 @testable import ClpFlowEngine
 
@@ -17,9 +16,9 @@ import Testing
     func share(_ s: String, _ ch: Character) -> Double { s.isEmpty ? 0 : Double(s.filter { $0 == ch }.count) / Double(s.count) }
 
     @Test func gridShapes() {
-        var w = WeightsSpec(); w.eval = .pointsPerEdge(11)
-        #expect(EvaluationGrid.inputs(weights: w, kl: KLSpec(), rewardCount: 2).count == 11)
-        var kl = KLSpec(); kl.range = KLRange(min: 0.01, max: 1)
+        let w = EvaluationGrid.Weights.pointsPerEdge(11)
+        #expect(EvaluationGrid.inputs(weights: w, kl: KLConfig(), rewardCount: 2).count == 11)
+        let kl = KLConfig(range: AlphaRange(min: 0.01, max: 1))
         let g = EvaluationGrid.inputs(weights: w, kl: kl, rewardCount: 1)
         #expect(g.count == 5 && g.allSatisfy { $0.weights == [1] })
         #expect(abs(g[2].alpha! - 0.1) < 1e-12)
@@ -53,13 +52,12 @@ import Testing
     @Test func evaluationReportsEveryPointAndIsDeterministic() throws {
         let ref = try GPTModel(config: config, seed: 1)
         let builder = PromptBuilder(codec: codec, context: 24, maxNewTokens: 6, rewardNames: ["c", "d"])
-        let policy = try ConditionedPolicy(reference: ref, spec: ConditioningSpec(), rewardNames: ["c", "d"], multiKL: false, seed: 1)
+        let policy = try ConditionedPolicy(reference: ref, conditioning: ConditioningConfig(), rewardNames: ["c", "d"], multiKL: false, seed: 1)
         let method = PolicyMethod(name: "clp-attn", policy: policy, builder: builder)
         let score: RewardScorer = { rs in rs.map { [self.share($0.response, "c"), self.share($0.response, "d")] } }
         let ev = Evaluator(rewardNames: ["c", "d"], settings: GenerationSettings(temperature: 1, maxNewTokens: 6), seeds: 2,
                            samplePrompts: 2, seed: 5)
-        var w = WeightsSpec(); w.eval = .pointsPerEdge(3)
-        let grid = EvaluationGrid.inputs(weights: w, kl: KLSpec(), rewardCount: 2)
+        let grid = EvaluationGrid.inputs(weights: .pointsPerEdge(3), kl: KLConfig(), rewardCount: 2)
         let r1 = try ev.evaluate(method, grid: grid, examples: examples(8), reference: ref, builder: builder, score: score)
         let r2 = try ev.evaluate(method, grid: grid, examples: examples(8), reference: ref, builder: builder, score: score)
         #expect(r1.points.count == 3 && r1.samples.count == 6)

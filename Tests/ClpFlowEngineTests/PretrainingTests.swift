@@ -1,6 +1,5 @@
 import ClpFlowCore
 import ClpFlowKernels
-import ClpFlowWorkflow
 import Foundation
 import Testing
 @testable import ClpFlowEngine

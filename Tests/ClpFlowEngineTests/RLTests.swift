@@ -1,10 +1,9 @@
 import ClpFlowCore
-import ClpFlowWorkflow
 import Testing
 @testable import ClpFlowEngine
 
 @Suite struct WeightSamplingTests {
-    func moments(_ d: WeightDistribution, m: Int, n: Int = 20000, seed: UInt64 = 3) -> (mean: [Double], variance: [Double], draws: [[Double]]) {
+    func moments(_ d: WeightSampler.Distribution, m: Int, n: Int = 20000, seed: UInt64 = 3) -> (mean: [Double], variance: [Double], draws: [[Double]]) {
         let s = WeightSampler(distribution: d, rewardCount: m)
         var rng = SeededRandom(seed: seed)
         var draws: [[Double]] = []
@@ -43,8 +42,8 @@ import Testing
         let f = moments(.fixed([0.2, 0.8]), m: 2, n: 10)
         for w in f.draws { #expect(w == [0.2, 0.8]) }
 
-        let mix = moments(.mixture([MixtureComponent(probability: 0.75, distribution: .fixed([1, 0])),
-                                    MixtureComponent(probability: 0.25, distribution: .fixed([0, 1]))]), m: 2)
+        let mix = moments(.mixture([WeightSampler.Component(probability: 0.75, distribution: .fixed([1, 0])),
+                                    WeightSampler.Component(probability: 0.25, distribution: .fixed([0, 1]))]), m: 2)
         #expect(abs(mix.mean[0] - 0.75) < 0.01)
     }
 
@@ -85,7 +84,7 @@ import Testing
     }
 
     @Test func alphaLogUniform() {
-        let s = AlphaSampler(KLRange(min: 0.01, max: 1))
+        let s = AlphaSampler(AlphaRange(min: 0.01, max: 1))
         var rng = SeededRandom(seed: 5)
         var sumLog = 0.0
         let n = 20000

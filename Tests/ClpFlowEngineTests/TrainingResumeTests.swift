@@ -1,5 +1,4 @@
 import ClpFlowCore
-import ClpFlowWorkflow
 import Foundation
 import Testing
 @testable import ClpFlowEngine
@@ -31,9 +30,9 @@ import Testing
         }
         // 40 examples in batches of 16: the shuffled order wraps within the run.
         let train = (0..<40).map { _ in example() }, valid = (0..<16).map { _ in example() }
-        var spec = ReferenceSpec()
+        var spec = SupervisedConfig()
         spec.steps = 30; spec.batch = 16; spec.learningRate = 1e-2; spec.warmup = 3; spec.evalEvery = 7
-        let trainer = SupervisedTrainer(spec: spec, seed: 3)
+        let trainer = SupervisedTrainer(config: spec, seed: 3)
         let reference = try GPTModel(config: config, seed: 1)
         var refCurve: [TrainingRecord] = []
         let refSummary = try trainer.train(model: reference, train: train, valid: valid, padToken: 0,
@@ -67,14 +66,14 @@ import Testing
     /// The RL state covers every trainable buffer: shared parameters and copies (attn, multi-KL,
     /// adaptive weight sampling) or learned prefix vectors (soft-token), the optimisers, the
     /// generator, the weight sampler and the data order.
-    @Test(arguments: [ConditioningMechanism.attn, .softToken])
-    func rlTrainingResumesBitIdentically(mechanism: ConditioningMechanism) throws {
+    @Test(arguments: [ConditioningKind.attn, .softToken])
+    func rlTrainingResumesBitIdentically(mechanism: ConditioningKind) throws {
         let config = GPTConfig(vocabSize: 8, context: 16, layers: 1, heads: 2, dModel: 16)
         let ref = try GPTModel(config: config, seed: 3)
-        var spec = ConditioningSpec(); spec.mechanism = mechanism; spec.softTokens = 2
+        var spec = ConditioningConfig(); spec.mechanism = mechanism; spec.softTokens = 2
         let multiKL = mechanism == .attn
         func makePolicy() throws -> ConditionedPolicy {
-            try ConditionedPolicy(reference: ref, spec: spec, rewardNames: ["c", "d"], multiKL: multiKL, seed: 1)
+            try ConditionedPolicy(reference: ref, conditioning: spec, rewardNames: ["c", "d"], multiKL: multiKL, seed: 1)
         }
         var rng = SeededRandom(seed: 4)
         let data = (0..<6).map { i in
@@ -82,15 +81,12 @@ import Testing
         }
         func share(_ s: String, _ ch: Character) -> Double { s.isEmpty ? 0 : Double(s.filter { $0 == ch }.count) / Double(s.count) }
         let score: RewardScorer = { rs in rs.map { [share($0.response, "c"), share($0.response, "d")] } }
-        var stage = StageSpec()
-        stage.steps = 12; stage.batch = 4; stage.samples = 3; stage.learningRate = 3e-2; stage.warmup = 2; stage.maxNewTokens = 5
-        var weights = WeightsSpec()
-        weights.train = .adaptive(base: .dirichlet(concentration: 0.5), rate: 0.5, bins: 3)
-        var kl = KLSpec(); kl.alpha = 0.01
-        if multiKL { kl.range = KLRange(min: 0.01, max: 0.5) }
-        let trainer = RLTrainer(stage: stage, weights: weights, kl: kl, rewardNames: ["c", "d"], normalization: .identity(2), seed: 7)
+        let rl = RLConfig(steps: 12, batch: 4, samples: 3, learningRate: 3e-2, warmup: 2, maxNewTokens: 5,
+                          weights: .adaptive(base: .dirichlet(concentration: 0.5), rate: 0.5, bins: 3),
+                          kl: KLConfig(alpha: 0.01, range: multiKL ? AlphaRange(min: 0.01, max: 0.5) : nil))
+        let trainer = RLTrainer(config: rl, rewardNames: ["c", "d"], normalization: .identity(2), seed: 7)
         let uninterrupted = try makePolicy()
-        var refRecords: [RLTrainer.StepRecord] = []
+        var refRecords: [RLTrainer.CurvePoint] = []
         let refSummary = try trainer.train(policy: uninterrupted, reference: ref, data: data, codec: LetterCodec(),
                                            generate: RLTrainer.cachedGenerator(endOfText: 0), score: score,
                                            report: { refRecords.append($0) })
@@ -100,7 +96,7 @@ import Testing
         var said: [String] = []
         for killAt in [4, 8, nil] as [Int?] {
             let policy = try makePolicy()
-            var records: [RLTrainer.StepRecord] = []
+            var records: [RLTrainer.CurvePoint] = []
             do {
                 let summary = try trainer.train(policy: policy, reference: ref, data: data, codec: LetterCodec(),
                                                 generate: RLTrainer.cachedGenerator(endOfText: 0), score: score, stateDir: dir,
@@ -125,12 +121,12 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let small = try GPTModel(config: GPTConfig(vocabSize: 16, context: 16, layers: 1, heads: 2, dModel: 16), seed: 1)
         let ex = [SequenceExample(prompt: [2, 15], target: [2, 1])]
-        var spec = ReferenceSpec(); spec.steps = 3; spec.batch = 1
-        _ = try SupervisedTrainer(spec: spec, seed: 1).train(model: small, train: ex, valid: [], padToken: 0, stateDir: dir,
+        var spec = SupervisedConfig(); spec.steps = 3; spec.batch = 1
+        _ = try SupervisedTrainer(config: spec, seed: 1).train(model: small, train: ex, valid: [], padToken: 0, stateDir: dir,
                                                                checkpoints: CheckpointSchedule(everySteps: 1, everySeconds: 0))
         let big = try GPTModel(config: GPTConfig(vocabSize: 16, context: 16, layers: 2, heads: 2, dModel: 16), seed: 1)
         do {
-            _ = try SupervisedTrainer(spec: spec, seed: 1).train(model: big, train: ex, valid: [], padToken: 0, stateDir: dir,
+            _ = try SupervisedTrainer(config: spec, seed: 1).train(model: big, train: ex, valid: [], padToken: 0, stateDir: dir,
                                                                    checkpoints: .never)
             Issue.record("a state of another shape was accepted")
         } catch let e as TrainingError {

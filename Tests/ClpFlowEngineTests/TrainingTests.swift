@@ -1,5 +1,4 @@
 import ClpFlowCore
-import ClpFlowWorkflow
 import Testing
 @testable import ClpFlowEngine
 
@@ -45,11 +44,11 @@ import Testing
             return SequenceExample(prompt: [a, b, 15], target: [a, 1])
         }
         let train = (0..<256).map { _ in example() }, valid = (0..<64).map { _ in example() }
-        var spec = ReferenceSpec()
+        var spec = SupervisedConfig()
         spec.steps = 150; spec.batch = 16; spec.learningRate = 1e-2; spec.warmup = 10; spec.evalEvery = 50
         var records: [TrainingRecord] = []
         let before = try SupervisedTrainer.evaluate(model: model, examples: valid, batch: 16, padToken: 0)
-        let summary = try SupervisedTrainer(spec: spec, seed: 3).train(model: model, train: train, valid: valid, padToken: 0, report: {
+        let summary = try SupervisedTrainer(config: spec, seed: 3).train(model: model, train: train, valid: valid, padToken: 0, report: {
             records.append($0)
         })
         #expect(records.count == 150)
@@ -63,17 +62,17 @@ import Testing
         let config = GPTConfig(vocabSize: 8, context: 8, layers: 1, heads: 1, dModel: 8)
         let model = try GPTModel(config: config, seed: 1)
         model.params.pointer[model.layout.lnfw] = .nan
-        var spec = ReferenceSpec()
+        var spec = SupervisedConfig()
         spec.steps = 3; spec.batch = 2
         let ex = [SequenceExample(prompt: [1, 2], target: [3, 4])]
         #expect(throws: TrainingError.nonFinite(step: 1, what: "the training loss")) {
-            _ = try SupervisedTrainer(spec: spec, seed: 1).train(model: model, train: ex, valid: [], padToken: 0)
+            _ = try SupervisedTrainer(config: spec, seed: 1).train(model: model, train: ex, valid: [], padToken: 0)
         }
     }
 
     @Test func sameSeedSameModel() throws {
         let config = GPTConfig(vocabSize: 12, context: 8, layers: 1, heads: 2, dModel: 8)
-        var spec = ReferenceSpec(); spec.steps = 5; spec.batch = 4
+        var spec = SupervisedConfig(); spec.steps = 5; spec.batch = 4
         var ex: [SequenceExample] = []
         for i in 0..<20 {
             let a = Int32(i % 10 + 1), b = Int32(i % 7 + 1)
@@ -81,7 +80,7 @@ import Testing
         }
         func run() throws -> [Float] {
             let m = try GPTModel(config: config, seed: 4)
-            _ = try SupervisedTrainer(spec: spec, seed: 9).train(model: m, train: ex, valid: [], padToken: 0)
+            _ = try SupervisedTrainer(config: spec, seed: 9).train(model: m, train: ex, valid: [], padToken: 0)
             return m.params.array
         }
         #expect(try run() == run())

@@ -89,22 +89,3 @@ import Testing
         }
     }
 }
-
-@Suite struct StepConfigTests {
-    /// A section's tagged-union values replace the defaults' instead of merging with them.
-    @Test func sectionsKeepTheirOwnDistribution() throws {
-        let json: JSONValue = ["weights": ["train": ["adaptive": ["base": ["dirichlet": ["concentration": 0.3]], "rate": 0.5, "bins": 6]],
-                                           "scalarization": "linear"],
-                               "conditioning": ["mechanism": "attn"]]
-        let cfg = StepConfig(json: json, stepId: "t")
-        let w = try cfg.section("weights", as: WeightsSpec.self, default: WeightsSpec())
-        #expect(w.train == .adaptive(base: .dirichlet(concentration: 0.3), rate: 0.5, bins: 6))
-        #expect(w.eval == WeightsSpec().eval)
-        let c = try cfg.section("conditioning", as: ConditioningSpec.self, default: ConditioningSpec())
-        #expect(c.mechanism == .attn && c.attnMatrices == [.qkv, .proj])
-        // A partial nested object takes the defaults it leaves out.
-        let m = try StepConfig(json: ["model": ["tokenizer": ["kind": "byte"], "size": "nano"]], stepId: "t")
-            .section("model", as: ModelSpec.self, default: ModelSpec())
-        #expect(m.tokenizer.kind == .byte && m.tokenizer.vocabSize == TokenizerSpec().vocabSize && m.size == .nano)
-    }
-}

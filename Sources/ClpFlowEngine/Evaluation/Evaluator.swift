@@ -1,5 +1,4 @@
 import ClpFlowCore
-import ClpFlowWorkflow
 import Foundation
 
 /// Mean and standard error of a sample.
@@ -154,13 +153,20 @@ public struct Evaluator {
     }
 }
 
-/// The conditioning inputs evaluated for a workflow: the weight grid (`weights.eval`), crossed
-/// with the α values of `kl.range.eval` in multi-KL workflows (default: 5 log-spaced values
-/// spanning the range).
+/// The conditioning inputs evaluated: the weight grid (a workflow's `weights.eval`), crossed
+/// with the α values of the KL range (`kl.range.eval`) in multi-KL workflows (default: 5
+/// log-spaced values spanning the range).
 public enum EvaluationGrid {
-    public static func inputs(weights: WeightsSpec, kl: KLSpec, rewardCount m: Int) -> [ConditioningInput] {
+    /// The weightings evaluated.
+    public enum Weights: Sendable, Hashable {
+        /// A simplex lattice with this many points per edge.
+        case pointsPerEdge(Int)
+        case points([[Double]])
+    }
+
+    public static func inputs(weights: Weights, kl: KLConfig, rewardCount m: Int) -> [ConditioningInput] {
         let ws: [[Double]]
-        switch weights.eval {
+        switch weights {
         case .pointsPerEdge(let n): ws = ParetoMetrics.simplexLattice(rewards: m, pointsPerEdge: n)
         case .points(let p): ws = p
         }

@@ -1,5 +1,4 @@
 import ClpFlowCore
-import ClpFlowWorkflow
 import Foundation
 
 /// Anything that can generate a response for a document at a conditioning input: the methods

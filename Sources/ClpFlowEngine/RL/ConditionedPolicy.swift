@@ -1,6 +1,5 @@
 import ClpFlowCore
 import ClpFlowKernels
-import ClpFlowWorkflow
 import Foundation
 
 public enum PolicyError: Error, CustomStringConvertible, Equatable {
@@ -12,10 +11,10 @@ public enum PolicyError: Error, CustomStringConvertible, Equatable {
 /// parameter slices are mixed from per-objective copies (full / attn / logit), or whose input is
 /// preceded by mixed learned vectors (soft-token), or by the weighting as text (prompt), or none.
 public final class ConditionedPolicy: @unchecked Sendable {
-    public let mechanism: ConditioningMechanism
+    public let mechanism: ConditioningKind
     public let rewardNames: [String]
     public let multiKL: Bool
-    public let attnMatrices: [AttentionMatrix]
+    public let attnMatrices: [AttnMatrix]
     /// The network. Shared parameters live here; conditioned slices are overwritten by `activate`.
     public let model: GPTModel
     public private(set) var copies: ConditionedCopies?
@@ -28,7 +27,7 @@ public final class ConditionedPolicy: @unchecked Sendable {
 
     /// A policy initialised from π_ref: every copy equals the reference's parameters, so at the
     /// start π(·|c) = π_ref for every c (except soft-token, whose prefix vectors are new).
-    public init(reference: GPTModel, spec: ConditioningSpec, rewardNames: [String], multiKL: Bool, seed: UInt64) throws {
+    public init(reference: GPTModel, conditioning spec: ConditioningConfig, rewardNames: [String], multiKL: Bool, seed: UInt64) throws {
         guard !rewardNames.isEmpty else { throw PolicyError.invalid("a policy needs at least one reward") }
         self.mechanism = spec.mechanism
         self.rewardNames = rewardNames
@@ -76,18 +75,18 @@ public final class ConditionedPolicy: @unchecked Sendable {
     }
 
     /// Reassembles a policy from its parts (checkpoint loading).
-    init(model: GPTModel, mechanism: ConditioningMechanism, rewardNames: [String], multiKL: Bool,
-         attnMatrices: [AttentionMatrix], copies: ConditionedCopies?, softTokens: [Float], softTokenCount: Int) {
+    init(model: GPTModel, mechanism: ConditioningKind, rewardNames: [String], multiKL: Bool,
+         attnMatrices: [AttnMatrix], copies: ConditionedCopies?, softTokens: [Float], softTokenCount: Int) {
         self.model = model; self.mechanism = mechanism; self.rewardNames = rewardNames; self.multiKL = multiKL
         self.attnMatrices = attnMatrices; self.copies = copies; self.softTokens = softTokens
         self.softTokenGrads = [Float](repeating: 0, count: softTokens.count); self.softTokenCount = softTokenCount
     }
 
-    public static func group(_ mechanism: ConditioningMechanism, attnMatrices: [AttentionMatrix]) -> ParameterGroup? {
+    public static func group(_ mechanism: ConditioningKind, attnMatrices: [AttnMatrix]) -> ParameterGroup? {
         switch mechanism {
         case .full: return .all
         case .attn:
-            return .attention(matrices: Set(attnMatrices.map { $0 == .qkv ? AttnMatrix.qkv : AttnMatrix.proj }))
+            return .attention(matrices: Set(attnMatrices))
         case .logit: return .logitHead
         case .prompt, .softToken, .none: return nil
         }

@@ -1,4 +1,3 @@
-import ClpFlowWorkflow
 
 /// What a policy is conditioned on: the reward weighting w and, in multi-KL workflows, α.
 public struct ConditioningInput: Sendable, Hashable, Codable {

@@ -1,4 +1,3 @@
-import ClpFlowWorkflow
 import Foundation
 
 /// Conditioned-policy checkpoints: one safetensors file holding the network under its Hugging Face
@@ -7,10 +6,10 @@ import Foundation
 /// conditioning (`clp_policy`: mechanism, reward names, multi-KL flag, attention matrices,
 /// slices). `exportHuggingFace(at:to:)` writes a plain GPT-2 directory for one weighting.
 public struct PolicyMetadata: Codable, Sendable, Hashable {
-    public var mechanism: ConditioningMechanism
+    public var mechanism: ConditioningKind
     public var rewardNames: [String]
     public var multiKL: Bool
-    public var attnMatrices: [AttentionMatrix]
+    public var attnMatrices: [AttnMatrix]
     public var softTokens: Int
     public var slices: [ParamSlice]
     public var copies: Int

@@ -1,6 +1,5 @@
 import ClpFlowCore
 import ClpFlowKernels
-import ClpFlowWorkflow
 import Foundation
 
 /// A training or evaluation prompt: the tokenised document and the texts rewards read.
@@ -82,20 +81,18 @@ public struct PromptBuilder: Sendable {
 
 /// REINFORCE with a leave-one-out baseline for conditioned policies (docs/rl.md).
 public struct RLTrainer {
-    public let stage: StageSpec
-    public let weights: WeightsSpec
-    public let kl: KLSpec
+    public let config: RLConfig
     public let rewardNames: [String]
     public let normalization: RewardNormalization
     public let seed: UInt64
 
-    public init(stage: StageSpec, weights: WeightsSpec, kl: KLSpec, rewardNames: [String],
-                normalization: RewardNormalization, seed: UInt64) {
-        self.stage = stage; self.weights = weights; self.kl = kl; self.rewardNames = rewardNames
+    public init(config: RLConfig, rewardNames: [String], normalization: RewardNormalization, seed: UInt64) {
+        self.config = config; self.rewardNames = rewardNames
         self.normalization = normalization; self.seed = seed
     }
 
-    public struct StepRecord: Sendable {
+    /// One point of the training curve: the metrics of one RL step.
+    public struct CurvePoint: Sendable {
         public var step: Int
         public var total: Int
         public var metrics: [String: Double]
@@ -115,19 +112,19 @@ public struct RLTrainer {
     public func train(policy: ConditionedPolicy, reference: GPTModel, data: [RLExample], codec: any TextCodec,
                       generate: ResponseGenerator, score: RewardScorer,
                       stateDir: URL? = nil, checkpoints: CheckpointSchedule = .never, say: (String) -> Void = { _ in },
-                      report: (StepRecord) throws -> Void = { _ in }) throws -> Summary {
+                      report: (CurvePoint) throws -> Void = { _ in }) throws -> Summary {
         guard !data.isEmpty else { throw TrainingError.emptyData("no training prompts") }
         let m = rewardNames.count
-        var rng = SeededRandom(seed: seed, stream: "rl/\(stage.name)")
-        var sampler = WeightSampler(distribution: weights.train, rewardCount: m, scalarization: weights.scalarization)
-        let alphaSampler = kl.range.map(AlphaSampler.init)
-        let scalarizer = Scalarizer(weights.scalarization)
-        let builder = PromptBuilder(codec: codec, context: policy.model.config.context, maxNewTokens: stage.maxNewTokens,
+        var rng = SeededRandom(seed: seed, stream: "rl/\(config.name)")
+        var sampler = WeightSampler(distribution: config.weights, rewardCount: m, scalarization: config.scalarization)
+        let alphaSampler = config.kl.range.map(AlphaSampler.init)
+        let scalarizer = Scalarizer(config.scalarization)
+        let builder = PromptBuilder(codec: codec, context: policy.model.config.context, maxNewTokens: config.maxNewTokens,
                                     rewardNames: rewardNames)
-        let settings = GenerationSettings(temperature: stage.temperature, maxNewTokens: stage.maxNewTokens)
-        let schedule = LearningRateSchedule(peak: stage.learningRate, warmup: stage.warmup, total: stage.steps, kind: .constant)
-        let optimizer = ConditionedPolicy.Optimizer(policy: policy, lr: stage.learningRate)
-        let k = max(1, stage.samples), B = max(1, stage.batch)
+        let settings = GenerationSettings(temperature: config.temperature, maxNewTokens: config.maxNewTokens)
+        let schedule = LearningRateSchedule(peak: config.learningRate, warmup: config.warmup, total: config.steps, kind: .constant)
+        let optimizer = ConditionedPolicy.Optimizer(policy: policy, lr: config.learningRate)
+        let k = max(1, config.samples), B = max(1, config.batch)
         var order = Array(data.indices), cursor = order.count
         var last: [String: Double] = [:]
         var records: [StateRecord] = []
@@ -141,12 +138,12 @@ public struct RLTrainer {
             try sampler.restore(learned: saved.body.sampler)
             rng = restored; order = saved.body.order; cursor = saved.body.cursor; records = saved.body.curve
             last = records.last?.metrics ?? [:]
-            say("resuming \(stage.name) at step \(records.count) of \(stage.steps) from \(stateDir.path)")
+            say("resuming \(config.name) at step \(records.count) of \(config.steps) from \(stateDir.path)")
             for r in records {
-                try report(StepRecord(step: r.step, total: stage.steps, metrics: r.metrics, conditioning: r.conditioning))
+                try report(CurvePoint(step: r.step, total: config.steps, metrics: r.metrics, conditioning: r.conditioning))
             }
         }
-        for step in records.count..<stage.steps {
+        for step in records.count..<config.steps {
             policy.zeroGrads()
             var conds: [ConditioningInput] = []
             var rawSum = [Double](repeating: 0, count: m), normSum = [Double](repeating: 0, count: m)
@@ -158,7 +155,7 @@ public struct RLTrainer {
                 let alpha = alphaSampler?.sample(&rng)
                 let c = ConditioningInput(weights: w, alpha: alpha)
                 conds.append(c)
-                let alphaValue = alpha ?? kl.alpha
+                let alphaValue = alpha ?? config.kl.alpha
                 let prefix = try policy.activate(c)
                 let prompt = builder.tokens(ex, conditioning: c, textual: policy.mechanism == .prompt,
                                             prefixVectors: prefix?.count ?? 0)
@@ -197,7 +194,7 @@ public struct RLTrainer {
                 lossSum += Double(try policy.model.lossAndBackward(targets: pol.targets, weights: tokenWeights))
                 try policy.routeGradients(c)
             }
-            let norm = policy.clipGradients(maxNorm: stage.clip)
+            let norm = policy.clipGradients(maxNorm: config.clip)
             guard norm.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "the gradient norm") }
             optimizer.step(policy, lr: schedule.rate(at: step))
             let n = Double(B * k)
@@ -214,15 +211,15 @@ public struct RLTrainer {
             }
             last = metrics
             records.append(StateRecord(step: step + 1, metrics: metrics, conditioning: conds))
-            try report(StepRecord(step: step + 1, total: stage.steps, metrics: metrics, conditioning: conds))
-            if let stateDir, checkpoints.due(done: step + 1, total: stage.steps) {
+            try report(CurvePoint(step: step + 1, total: config.steps, metrics: metrics, conditioning: conds))
+            if let stateDir, checkpoints.due(done: step + 1, total: config.steps) {
                 let body = StateBody(optimizerSteps: optimizer.steps, rng: rng.state, order: order, cursor: cursor,
                                      sampler: sampler.learned, curve: records)
                 try TrainingState.save(to: stateDir, kind: RLTrainer.stateKind, step: step + 1,
                                        tensors: policy.trainingState(optimizer), body: body)
             }
         }
-        return Summary(steps: stage.steps, samples: stage.steps * B * k, finalMetrics: last)
+        return Summary(steps: config.steps, samples: config.steps * B * k, finalMetrics: last)
     }
 
     /// Teacher-forced log-probabilities of each response after the prompt, from one forward pass

@@ -1,5 +1,3 @@
-import ClpFlowWorkflow
-
 #if canImport(Glibc)
 import Glibc
 #else
@@ -17,8 +15,15 @@ extension Double {
 /// - tchebycheff(τ): the smooth minimum −τ · log Σᵢ wᵢ · exp(−rᵢ/τ). For τ → ∞ it tends to the
 ///   linear scalarization; for τ → 0 to minᵢ{rᵢ : wᵢ > 0}; at a vertex eᵢ it equals rᵢ.
 public struct Scalarizer: Sendable {
-    public let kind: Scalarization
-    public init(_ kind: Scalarization) { self.kind = kind }
+    public enum Rule: Sendable, Hashable {
+        /// Σ wᵢ rᵢ.
+        case linear
+        /// Smooth Tchebycheff with temperature τ.
+        case tchebycheff(temperature: Double)
+    }
+
+    public let kind: Rule
+    public init(_ kind: Rule) { self.kind = kind }
 
     public func value(weights w: [Double], rewards r: [Double]) -> Double {
         precondition(w.count == r.count, "weights and rewards differ in length")

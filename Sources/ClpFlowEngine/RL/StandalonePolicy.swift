@@ -1,5 +1,4 @@
 import ClpFlowCore
-import ClpFlowWorkflow
 import Foundation
 
 /// θ(c) outside the policy: a model of its own for one conditioning input, so that several

@@ -1,22 +1,42 @@
 import ClpFlowCore
-import ClpFlowWorkflow
 
-/// Draws reward weightings w ∈ Δ_m for training, one per example, from a workflow's
-/// `weights.train` distribution. All randomness comes from the generator passed in.
+/// Draws reward weightings w ∈ Δ_m for training, one per example, from a distribution (a
+/// workflow's `weights.train`). All randomness comes from the generator passed in.
 public struct WeightSampler: Sendable {
-    public let distribution: WeightDistribution
+    /// Distribution of the weightings drawn.
+    public indirect enum Distribution: Sendable, Hashable {
+        case dirichlet(concentration: Double)
+        case uniform
+        case vertices
+        case fixed([Double])
+        /// Shift sampling mass toward weightings whose scalarized reward lags the current front
+        /// (`AdaptiveWeighting`).
+        case adaptive(base: Distribution, rate: Double, bins: Int)
+        /// Each draw picks a component with its (unnormalised) probability.
+        case mixture([Component])
+    }
+
+    public struct Component: Sendable, Hashable {
+        public var probability: Double
+        public var distribution: Distribution
+        public init(probability: Double, distribution: Distribution) {
+            self.probability = probability; self.distribution = distribution
+        }
+    }
+
+    public let distribution: Distribution
     public let rewardCount: Int
     /// State of every `adaptive` node, keyed by its position in the distribution tree.
     public private(set) var adaptive: [String: AdaptiveWeighting] = [:]
 
-    public init(distribution: WeightDistribution, rewardCount m: Int, scalarization: Scalarization = .linear) {
+    public init(distribution: Distribution, rewardCount m: Int, scalarization: Scalarizer.Rule = .linear) {
         precondition(m >= 1, "at least one reward")
         self.distribution = distribution
         self.rewardCount = m
         WeightSampler.collectAdaptive(distribution, path: "", m: m, scalarization: scalarization, into: &adaptive)
     }
 
-    private static func collectAdaptive(_ d: WeightDistribution, path: String, m: Int, scalarization: Scalarization,
+    private static func collectAdaptive(_ d: Distribution, path: String, m: Int, scalarization: Scalarizer.Rule,
                                         into out: inout [String: AdaptiveWeighting]) {
         switch d {
         case .adaptive(let base, let rate, let bins):
@@ -45,7 +65,7 @@ public struct WeightSampler: Sendable {
         for (path, e) in learned { try adaptive[path]!.restore(estimates: e) }
     }
 
-    private func sample(_ d: WeightDistribution, path: String, _ rng: inout SeededRandom) -> [Double] {
+    private func sample(_ d: Distribution, path: String, _ rng: inout SeededRandom) -> [Double] {
         let m = rewardCount
         switch d {
         case .dirichlet(let c):
@@ -105,11 +125,11 @@ public struct WeightSampler: Sendable {
 public struct AdaptiveWeighting: Sendable, Hashable {
     public let rate: Double
     public let lattice: [[Double]]
-    public let scalarization: Scalarization
+    public let scalarization: Scalarizer.Rule
     public private(set) var estimates: [[Double]?]
     public static let decay = 0.9
 
-    public init(rewardCount m: Int, pointsPerEdge: Int, rate: Double, scalarization: Scalarization) {
+    public init(rewardCount m: Int, pointsPerEdge: Int, rate: Double, scalarization: Scalarizer.Rule) {
         self.rate = rate
         self.scalarization = scalarization
         self.lattice = ParetoMetrics.simplexLattice(rewards: m, pointsPerEdge: max(2, pointsPerEdge))
@@ -173,12 +193,12 @@ public struct AdaptiveWeighting: Sendable, Hashable {
 
 /// Samples the KL weight α for multi-KL training.
 public struct AlphaSampler: Sendable {
-    public let range: KLRange
-    public init(_ range: KLRange) { self.range = range }
+    public let range: AlphaRange
+    public init(_ range: AlphaRange) { self.range = range }
 
     public func sample(_ rng: inout SeededRandom) -> Double {
         let u = rng.uniform()
-        switch range.distribution {
+        switch range.spacing {
         case .logUniform:
             let lo = range.min.logarithm, hi = range.max.logarithm
             return (lo + u * (hi - lo)).exponential

@@ -1,15 +1,34 @@
-import ClpFlowWorkflow
+/// The plain description of one reward: its kind (rouge1, rouge2, rougeL, faithfulness,
+/// coverage, length, novelty, repetition, command) and the options that kind reads.
+public struct RewardConfig: Sendable, Hashable {
+    public var name: String
+    public var kind: String
+    /// `length`: target length in words and tolerance.
+    public var target: Int?
+    public var tolerance: Int?
+    /// `novelty`, `repetition`: n-gram order.
+    public var n: Int?
+    /// `command`: argv, seconds per batch, one long-lived process, parallel processes.
+    public var command: [String]?
+    public var timeout: Double?
+    public var persistent: Bool?
+    public var workers: Int?
 
-/// Builds a reward from the workflow's `rewards:` entry fields (kind names as in the workflow
-/// language: rouge1, rouge2, rougeL, faithfulness, coverage, length, novelty, repetition, command).
+    public init(name: String, kind: String, target: Int? = nil, tolerance: Int? = nil, n: Int? = nil,
+                command: [String]? = nil, timeout: Double? = nil, persistent: Bool? = nil, workers: Int? = nil) {
+        self.name = name; self.kind = kind; self.target = target; self.tolerance = tolerance; self.n = n
+        self.command = command; self.timeout = timeout; self.persistent = persistent; self.workers = workers
+    }
+}
+
+/// Builds a reward from its description (kind names as in the workflow language).
 public enum RewardFactory {
-    /// The reward of a workflow's `rewards:` entry.
     /// - Parameters:
     ///   - idfCorpus: texts for coverage's IDF (the training split's documents).
     ///   - workingDirectory: where `command` rewards run (the workflow's directory).
-    public static func make(_ spec: RewardSpec, idfCorpus: [String] = [], workingDirectory: String? = nil) throws -> any Reward {
-        try make(kind: spec.kind.rawValue, name: spec.name, target: spec.target, tolerance: spec.tolerance, n: spec.n,
-                 command: spec.command, timeout: spec.timeout, persistent: spec.persistent, workers: spec.workers,
+    public static func make(_ c: RewardConfig, idfCorpus: [String] = [], workingDirectory: String? = nil) throws -> any Reward {
+        try make(kind: c.kind, name: c.name, target: c.target, tolerance: c.tolerance, n: c.n,
+                 command: c.command, timeout: c.timeout, persistent: c.persistent, workers: c.workers,
                  idfCorpus: idfCorpus, workingDirectory: workingDirectory)
     }
 

@@ -1,6 +1,5 @@
 import ClpFlowCore
 import ClpFlowKernels
-import ClpFlowWorkflow
 import Foundation
 
 /// Texts (already tokenised, each ending with end-of-text) packed into windows of `T + 1`
@@ -47,7 +46,7 @@ public struct PretrainSettings: Sendable, Hashable {
     public var steps: Int
     public var batch: Int
     public var learningRate: Double
-    public var schedule: LRSchedule
+    public var schedule: LearningRateSchedule.Shape
     public var warmup: Int
     public var weightDecay: Double
     public var clip: Double
@@ -55,7 +54,7 @@ public struct PretrainSettings: Sendable, Hashable {
     public var checkpointEvery: Int
     public var checkpointSeconds: Double
 
-    public init(steps: Int, batch: Int, learningRate: Double, schedule: LRSchedule, warmup: Int, weightDecay: Double,
+    public init(steps: Int, batch: Int, learningRate: Double, schedule: LearningRateSchedule.Shape, warmup: Int, weightDecay: Double,
                 clip: Double, evalEvery: Int, checkpointEvery: Int, checkpointSeconds: Double = 0) {
         self.steps = steps; self.batch = batch; self.learningRate = learningRate; self.schedule = schedule
         self.warmup = warmup; self.weightDecay = weightDecay; self.clip = clip; self.evalEvery = evalEvery

@@ -1,4 +1,3 @@
-import ClpFlowWorkflow
 
 #if canImport(Glibc)
 import Glibc
@@ -12,11 +11,14 @@ public struct LearningRateSchedule: Sendable, Hashable {
     public let peak: Double
     public let warmup: Int
     public let total: Int
-    public let kind: LRSchedule
+    /// What follows the warm-up.
+    public enum Shape: String, Sendable, Hashable, CaseIterable { case cosine, constant, linear }
+
+    public let kind: Shape
     /// Cosine decays to this fraction of the peak.
     public static let cosineFloor = 0.1
 
-    public init(peak: Double, warmup: Int, total: Int, kind: LRSchedule) {
+    public init(peak: Double, warmup: Int, total: Int, kind: Shape) {
         self.peak = peak; self.warmup = max(0, warmup); self.total = max(1, total); self.kind = kind
     }
 

@@ -1,6 +1,5 @@
 import ClpFlowCore
 import ClpFlowKernels
-import ClpFlowWorkflow
 import Foundation
 
 /// One supervised example: the model reads `prompt` (document tokens followed by the separator)
@@ -87,12 +86,32 @@ public struct TrainingRecord: Sendable {
     }
 }
 
+/// The plain settings of supervised training (π_ref on document → summary).
+public struct SupervisedConfig: Sendable, Hashable {
+    public var steps: Int
+    /// Sequences per step.
+    public var batch: Int
+    public var learningRate: Double
+    public var schedule: LearningRateSchedule.Shape
+    public var warmup: Int
+    public var weightDecay: Double
+    public var clip: Double
+    /// Validation loss every this many steps (0: only at the end).
+    public var evalEvery: Int
+
+    public init(steps: Int = 600, batch: Int = 16, learningRate: Double = 3e-3, schedule: LearningRateSchedule.Shape = .cosine,
+                warmup: Int = 30, weightDecay: Double = 0.01, clip: Double = 1.0, evalEvery: Int = 100) {
+        self.steps = steps; self.batch = batch; self.learningRate = learningRate; self.schedule = schedule
+        self.warmup = warmup; self.weightDecay = weightDecay; self.clip = clip; self.evalEvery = evalEvery
+    }
+}
+
 /// Trains π_ref: AdamW, warm-up + schedule, gradient clipping, loss on summary tokens only.
 public struct SupervisedTrainer {
-    public let spec: ReferenceSpec
+    public let config: SupervisedConfig
     public let seed: UInt64
 
-    public init(spec: ReferenceSpec, seed: UInt64) { self.spec = spec; self.seed = seed }
+    public init(config: SupervisedConfig, seed: UInt64) { self.config = config; self.seed = seed }
 
     public struct Summary: Sendable, Codable, Hashable {
         public var steps: Int
@@ -126,8 +145,8 @@ public struct SupervisedTrainer {
                       report: (TrainingRecord) throws -> Void = { _ in }) throws -> Summary {
         guard !train.isEmpty else { throw TrainingError.emptyData("the training split is empty") }
         var rng = SeededRandom(seed: seed, stream: "reference/batches")
-        let schedule = LearningRateSchedule(peak: spec.learningRate, warmup: spec.warmup, total: spec.steps, kind: spec.schedule)
-        let opt = AdamW(count: model.parameterCount, lr: Float(spec.learningRate), weightDecay: Float(spec.weightDecay))
+        let schedule = LearningRateSchedule(peak: config.learningRate, warmup: config.warmup, total: config.steps, kind: config.schedule)
+        let opt = AdamW(count: model.parameterCount, lr: Float(config.learningRate), weightDecay: Float(config.weightDecay))
         var order = Array(train.indices)
         var cursor = order.count
         var curve: [TrainingState.Record] = []
@@ -137,14 +156,14 @@ public struct SupervisedTrainer {
                 throw TrainingError.state("resumable state in \(stateDir.path) is for \(saved.order.count) training examples, not \(train.count); remove it to start over")
             }
             rng = restored; order = saved.order; cursor = saved.cursor; curve = saved.curve
-            say("resuming π_ref training at step \(curve.count) of \(spec.steps) from \(stateDir.path)")
-            for r in curve { try report(TrainingRecord(step: r.step, total: spec.steps, metrics: r.metrics)) }
+            say("resuming π_ref training at step \(curve.count) of \(config.steps) from \(stateDir.path)")
+            for r in curve { try report(TrainingRecord(step: r.step, total: config.steps, metrics: r.metrics)) }
         }
         var lastLoss = curve.last?.metrics["loss"] ?? .nan
         var validLoss = curve.last(where: { $0.metrics["valid_loss"] != nil })?.metrics["valid_loss"] ?? .nan
-        for step in curve.count..<spec.steps {
+        for step in curve.count..<config.steps {
             var chunk: [SequenceExample] = []
-            for _ in 0..<spec.batch {
+            for _ in 0..<config.batch {
                 if cursor == order.count { order.shuffle(using: &rng); cursor = 0 }
                 chunk.append(train[order[cursor]]); cursor += 1
             }
@@ -153,27 +172,27 @@ public struct SupervisedTrainer {
             try model.forward(tokens: b.tokens, B: b.B, T: b.T)
             let loss = Double(try model.lossAndBackward(targets: b.targets, weights: b.weights))
             guard loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "the training loss") }
-            let norm = Double(model.clipGradients(maxNorm: Float(spec.clip)))
+            let norm = Double(model.clipGradients(maxNorm: Float(config.clip)))
             guard norm.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "the gradient norm") }
             opt.lr = Float(schedule.rate(at: step))
             opt.update(model)
             lastLoss = loss
             var metrics = ["loss": loss, "grad_norm": norm, "lr": Double(opt.lr)]
-            let isLast = step + 1 == spec.steps
-            if !valid.isEmpty, (spec.evalEvery > 0 && (step + 1) % spec.evalEvery == 0) || isLast {
-                validLoss = try SupervisedTrainer.evaluate(model: model, examples: valid, batch: spec.batch, padToken: padToken)
+            let isLast = step + 1 == config.steps
+            if !valid.isEmpty, (config.evalEvery > 0 && (step + 1) % config.evalEvery == 0) || isLast {
+                validLoss = try SupervisedTrainer.evaluate(model: model, examples: valid, batch: config.batch, padToken: padToken)
                 guard validLoss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "the validation loss") }
                 metrics["valid_loss"] = validLoss
                 metrics["valid_perplexity"] = validLoss.exponential
             }
             curve.append(TrainingState.Record(step: step + 1, metrics: metrics))
-            try report(TrainingRecord(step: step + 1, total: spec.steps, metrics: metrics))
-            if let stateDir, checkpoints.due(done: step + 1, total: spec.steps) {
+            try report(TrainingRecord(step: step + 1, total: config.steps, metrics: metrics))
+            if let stateDir, checkpoints.due(done: step + 1, total: config.steps) {
                 try SupervisedTrainer.saveState(to: stateDir, model: model, optimizer: opt,
                                                 body: StateBody(optimizerStep: opt.step, rng: rng.state, order: order, cursor: cursor, curve: curve))
             }
         }
-        return Summary(steps: spec.steps, finalTrainLoss: lastLoss, validLoss: validLoss,
+        return Summary(steps: config.steps, finalTrainLoss: lastLoss, validLoss: validLoss,
                        validPerplexity: validLoss.isFinite ? validLoss.exponential : .nan)
     }
 }

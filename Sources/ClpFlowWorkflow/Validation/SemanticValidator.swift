@@ -51,15 +51,15 @@ struct SemanticValidator {
 
     static let tolerance = 1e-6
 
-    private func err(_ msg: String, _ path: [String]) { sink.error(msg, at: locator.node(path).position) }
-    private func warn(_ msg: String, _ path: [String]) { sink.warning(msg, at: locator.node(path).position) }
-    private func errKey(_ msg: String, _ path: [String]) {
+    func err(_ msg: String, _ path: [String]) { sink.error(msg, at: locator.node(path).position) }
+    func warn(_ msg: String, _ path: [String]) { sink.warning(msg, at: locator.node(path).position) }
+    func errKey(_ msg: String, _ path: [String]) {
         sink.error(msg, at: (locator.key(path) ?? locator.node(path)).position)
     }
-    private func warnKey(_ msg: String, _ path: [String]) {
+    func warnKey(_ msg: String, _ path: [String]) {
         sink.warning(msg, at: (locator.key(path) ?? locator.node(path)).position)
     }
-    private func written(_ path: [String]) -> Bool { locator.exact(path) != nil }
+    func written(_ path: [String]) -> Bool { locator.exact(path) != nil }
 
     func validate(_ w: inout Workflow) {
         if w.name.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -309,8 +309,8 @@ struct SemanticValidator {
 
     func checkModel(_ w: inout Workflow) {
         let m = w.model
-        let preset = m.size.shape
-        let dModel = m.dModel ?? preset.dModel, heads = m.heads ?? preset.heads
+        let shape = m.shape
+        let dModel = shape.dModel, heads = shape.heads
         if dModel % heads != 0 {
             let at: [String] = m.heads != nil ? ["model", "heads"] : m.dModel != nil ? ["model", "d_model"] : ["model", "size"]
             err("`model.heads` (\(heads)) must divide `model.d_model` (\(dModel))", at)
@@ -333,7 +333,7 @@ struct SemanticValidator {
         if m.tokenizer.kind == .byte, written(["model", "tokenizer", "vocab_size"]) {
             warnKey("`vocab_size` is ignored by the byte tokenizer", ["model", "tokenizer", "vocab_size"])
         }
-        let context = m.context ?? preset.context
+        let context = shape.context
         if m.initFrom == nil, w.data.maxDocumentTokens + w.data.maxSummaryTokens + 4 > context {
             let at: [String] = written(["data", "max_document_tokens"]) ? ["data", "max_document_tokens"] : (m.context != nil ? ["model", "context"] : ["model", "size"])
             err("document and summary tokens (\(w.data.maxDocumentTokens) + \(w.data.maxSummaryTokens) + 4 special tokens) exceed the model context (\(context))", at)
@@ -363,141 +363,7 @@ struct SemanticValidator {
         }
     }
 
-    func checkKL(_ w: inout Workflow) {
-        guard let r = w.kl.range else { return }
-        if r.min >= r.max {
-            err("`kl.range.min` (\(fmt(r.min))) must be below `kl.range.max` (\(fmt(r.max)))", ["kl", "range", "min"])
-            return
-        }
-        if written(["kl", "alpha"]) { warnKey("`kl.alpha` is ignored when `kl.range` is given (multi-KL)", ["kl", "alpha"]) }
-        if let eval = r.eval {
-            for (i, a) in eval.enumerated() where a < r.min * (1 - 1e-9) || a > r.max * (1 + 1e-9) {
-                warn("α = \(fmt(a)) is outside the trained range [\(fmt(r.min)), \(fmt(r.max))]", ["kl", "range", "eval", String(i)])
-            }
-        } else {
-            w.kl.range?.eval = [r.min, (r.min * r.max).squareRoot(), r.max]
-        }
-    }
-
-    func checkConditioning(_ w: Workflow) {
-        let c = w.conditioning
-        if c.mechanism != .attn, written(["conditioning", "attn_matrices"]) {
-            warnKey("`attn_matrices` is ignored unless `mechanism: attn` (mechanism is \(c.mechanism.rawValue))", ["conditioning", "attn_matrices"])
-        }
-        if c.mechanism != .softToken, written(["conditioning", "soft_tokens"]) {
-            warnKey("`soft_tokens` is ignored unless `mechanism: soft-token` (mechanism is \(c.mechanism.rawValue))", ["conditioning", "soft_tokens"])
-        }
-        if Set(c.attnMatrices).count != c.attnMatrices.count {
-            err("`conditioning.attn_matrices` lists a matrix twice", ["conditioning", "attn_matrices"])
-        }
-    }
-
-    // MARK: weights
-
-    func checkWeightVector(_ v: [Double], count: Int, _ path: [String], what: String) {
-        if v.count != count {
-            err("\(what) has \(v.count) weight\(v.count == 1 ? "" : "s") but the workflow has \(count) reward\(count == 1 ? "" : "s")", path)
-            return
-        }
-        let sum = v.reduce(0, +)
-        if abs(sum - 1) > SemanticValidator.tolerance {
-            err("\(what) sums to \(fmt(sum)); weights must sum to 1 (±1e-6)", path)
-        }
-    }
-
-    func checkDistribution(_ d: WeightDistribution, rewards: Int, _ path: [String]) {
-        switch d {
-        case .fixed(let v): checkWeightVector(v, count: rewards, path + ["fixed"], what: "the `fixed` weighting")
-        case .adaptive(let base, _, _):
-            if case .fixed = base { err("an adaptive distribution needs a base that is not `fixed`", path + ["adaptive", "base"]) }
-            checkDistribution(base, rewards: rewards, path + ["adaptive", "base"])
-        case .mixture(let comps):
-            let sum = comps.reduce(0) { $0 + $1.probability }
-            if abs(sum - 1) > SemanticValidator.tolerance {
-                err("mixture probabilities sum to \(fmt(sum)); they must sum to 1 (±1e-6)", path + ["mixture"])
-            }
-            for (i, c) in comps.enumerated() { checkDistribution(c.distribution, rewards: rewards, path + ["mixture", String(i)]) }
-        case .dirichlet, .uniform, .vertices: break
-        }
-    }
-
-    func checkWeights(_ w: Workflow) {
-        let n = w.rewards.count
-        guard n > 0 else { return }
-        checkDistribution(w.weights.train, rewards: n, ["weights", "train"])
-        switch w.weights.eval {
-        case .points(let pts):
-            for (i, p) in pts.enumerated() {
-                checkWeightVector(p, count: n, ["weights", "eval", "points", String(i)], what: "`weights.eval.points.\(i)`")
-            }
-        case .pointsPerEdge: break
-        }
-        if n == 1, written(["weights"]) {
-            warnKey("with a single reward the weighting is always [1]; `weights` has no effect", ["weights"])
-        }
-    }
-
-    // MARK: stages, baselines, evaluation, executor
-
-    func checkStages(_ w: Workflow) {
-        var seen = Set<String>()
-        for (i, s) in w.stages.enumerated() {
-            if !seen.insert(s.name).inserted {
-                err("duplicate stage name '\(s.name)'; stage names must be unique", ["stages", String(i), "name"])
-            }
-            if s.warmup >= s.steps, written(["stages", String(i), "warmup"]) {
-                warn("stage '\(s.name)': warm-up (\(s.warmup)) is not shorter than the stage (\(s.steps) steps)", ["stages", String(i), "warmup"])
-            }
-        }
-        if w.reference.warmup >= w.reference.steps, w.reference.steps > 0, written(["reference", "warmup"]) {
-            warn("reference warm-up (\(w.reference.warmup)) is not shorter than its \(w.reference.steps) steps", ["reference", "warmup"])
-        }
-    }
-
-    func checkBaselines(_ w: Workflow) {
-        if w.stages.isEmpty, !w.baselines.isEmpty {
-            err("baselines are trained with the RL stages, and `stages` is empty", ["baselines"])
-        }
-        var seen = Set<Baseline>()
-        for (i, b) in w.baselines.enumerated() {
-            let p = ["baselines", String(i)]
-            if !seen.insert(b).inserted { err("baseline '\(b.rawValue)' is listed twice", p) }
-            switch b {
-            case .dera where w.kl.range == nil:
-                err("the `dera` baseline realigns across KL weights and needs multi-KL: add `kl.range` (e.g. {min: 0.01, max: 1})", p)
-            case .rewardedSoups where w.rewards.count < 2, .logitMixing where w.rewards.count < 2:
-                err("the `\(b.rawValue)` baseline interpolates between rewards and needs at least two rewards (the workflow has \(w.rewards.count))", p)
-            case .prompt where w.conditioning.mechanism == .prompt:
-                warn("the `prompt` baseline is the same model as `conditioning: prompt`", p)
-            default: break
-            }
-        }
-    }
-
-    func checkEvaluate(_ w: Workflow) {
-        let e = w.evaluate
-        if Set(e.metrics).count != e.metrics.count { err("`evaluate.metrics` lists a metric twice", ["evaluate", "metrics"]) }
-        let split = e.split == .valid ? "valid" : "test"
-        if let n = (e.split == .valid ? w.data.valid : w.data.test).count, e.prompts > n {
-            let explicit = written(["evaluate", "prompts"])
-            err("\(explicit ? "`evaluate.prompts`" : "the default `evaluate.prompts`") (\(e.prompts)) exceeds the \(split) split (`data.\(split)` = \(n)); set `evaluate.prompts` to at most \(n)",
-                explicit ? ["evaluate", "prompts"] : ["data", split])
-        }
-        if e.samplePrompts > e.prompts {
-            err("`evaluate.sample_prompts` (\(e.samplePrompts)) exceeds `evaluate.prompts` (\(e.prompts))", ["evaluate", "sample_prompts"])
-        }
-    }
-
-    func checkExecutor(_ w: Workflow) {
-        for (i, o) in w.executor.overrides.enumerated() where o.match.isEmpty {
-            err("`match` must not be empty (use `*` for every step)", ["executor", "overrides", String(i), "match"])
-        }
-        if w.executor.kind == .local, written(["executor", "resources", "partition"]) {
-            warnKey("`resources.partition` is ignored by the local executor", ["executor", "resources", "partition"])
-        }
-    }
-
-    private func fmt(_ d: Double) -> String { ClpFlowCoreFormat.number(d) }
+    func fmt(_ d: Double) -> String { ClpFlowCoreFormat.number(d) }
 }
 
 import ClpFlowCore

@@ -1,23 +1,21 @@
-import ArgumentParser
 import ClpFlowCore
 import ClpFlowPlanner
 import ClpFlowReport
 import ClpFlowRunner
-import ClpFlowSteps
 import Foundation
 
 /// The report of a run directory with its full run metadata, shared by `run` (at the end of
 /// every run) and `report`: results from the verified artifacts of the plan, plus the run's
 /// record from runs.sqlite (status, start and end, executor, and per step its status, wall time
 /// and cache key).
-enum RunReport {
-    enum Failure: Error, CustomStringConvertible {
+public enum RunReport {
+    public enum Failure: Error, CustomStringConvertible {
         /// The directory holds no readable plan.json.
         case notARunDirectory(String)
         /// The results cannot be turned into a report (e.g. no completed evaluation yet).
         case noResults(String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .notARunDirectory(let m), .noResults(let m): return m
             }
@@ -26,14 +24,15 @@ enum RunReport {
 
     /// Builds the report data of run `runId` (default: the latest run) of `runDir`.
     /// `executor` overrides what is inferred from the records (Slurm job ids ⇒ slurm).
-    static func build(runDir: RunDirectory, runId: Int64? = nil, executor: String? = nil) throws -> ReportData {
+    public static func build(runDir: RunDirectory, runId: Int64? = nil, executor: String? = nil) throws -> ReportData {
         let plan: Plan
         do { plan = try runDir.readPlan() } catch {
             throw Failure.notARunDirectory("\(runDir.root.path) is not a run directory: \(error)")
         }
-        let reportStep = plan.steps.last(where: { $0.kind == .report })
-        let name = reportStep?.config["name"]?.stringValue ?? plan.workflowName
-        let description = reportStep?.config["description"]?.stringValue ?? ""
+        // Plans written before the report step recorded its titles show the workflow name.
+        let titles = plan.steps.last(where: { $0.kind == .report }).flatMap { try? ReportConfig(step: $0) }
+        let name = titles?.name ?? plan.workflowName
+        let description = titles?.description ?? ""
         let meta = runMetadata(runDir: runDir, runId: runId)
         var data: ReportData
         do {
@@ -52,7 +51,7 @@ enum RunReport {
 
     /// Writes the HTML report (atomically) and returns its data. `out` defaults to RUN_DIR/report.html.
     @discardableResult
-    static func write(runDir: RunDirectory, runId: Int64? = nil, executor: String? = nil, to out: URL? = nil) throws -> (ReportData, URL) {
+    public static func write(runDir: RunDirectory, runId: Int64? = nil, executor: String? = nil, to out: URL? = nil) throws -> (ReportData, URL) {
         let data = try build(runDir: runDir, runId: runId, executor: executor)
         let url = out ?? runDir.root.appendingPathComponent("report.html")
         try ReportRenderer.html(data).write(to: url, atomically: true, encoding: .utf8)
@@ -62,7 +61,7 @@ enum RunReport {
     /// What runs.sqlite says about a run. A step reused from the cache has status `cached` and the
     /// wall time it took in the run that computed it (so every step shows what it costs); the
     /// run's own duration is listed separately as "Run wall time".
-    static func runMetadata(runDir: RunDirectory, runId: Int64?) -> RunMetadata {
+    public static func runMetadata(runDir: RunDirectory, runId: Int64?) -> RunMetadata {
         var meta = RunMetadata(workflowName: "", seed: 0, toolVersion: ClpFlowVersion.tool, status: "unknown")
         if let source = RunSource.read(runDir: runDir.root) {
             meta.extra.append(KeyValue("Workflow file", source.workflowFile))
