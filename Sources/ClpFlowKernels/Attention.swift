@@ -14,27 +14,32 @@ extension Kernels {
         Parallel.ranges(B * NH, minPerThread: 1) { lo, hi in
         for bh in lo..<hi {
             let b = bh / NH, h = bh % NH
-            do {
-                let q = qkv + b * T * C3 + h * hs
-                let k = q + C, v = q + 2 * C
-                let a = att + (b * NH + h) * T * T
-                // a = scale · q kᵀ
-                BLAS.whole(transB: true, m: T, n: T, k: hs, alpha: scale, a: q, lda: C3, b: k, ldb: C3, c: a, ldc: T)
-                for t in 0..<T {
-                    let row = a + t * T
-                    var mx = -Float.infinity
-                    for j in 0...t { mx = Swift.max(mx, row[j]) }
-                    var s: Float = 0
-                    for j in 0...t { let e = exp(row[j] - mx); row[j] = e; s += e }
-                    let inv = 1 / s
-                    for j in 0...t { row[j] *= inv }
-                    for j in (t + 1)..<T { row[j] = 0 }
-                }
-                // out_h = a · v
-                BLAS.whole(m: T, n: hs, k: T, a: a, lda: T, b: v, ldb: C3, c: out + b * T * C + h * hs, ldc: C)
-            }
+            let q = qkv + b * T * C3 + h * hs
+            attentionHeadForward(out: out + b * T * C + h * hs, ldo: C, att: att + (b * NH + h) * T * T,
+                                 q: q, ldq: C3, k: q + C, v: q + 2 * C, ldkv: C3,
+                                 S: T, keys: T, offset: 0, hs: hs, scale: scale)
         }
         }
+    }
+
+    /// Causal attention of one head: S queries (rows of `q`, stride ldq) over `keys` keys and values
+    /// (rows of `k` and `v`, stride ldkv); query i sees keys 0 ... offset + i. Writes the
+    /// probabilities att [S, keys] (zero where masked) and out [S, hs] (row stride ldo); with no
+    /// keys, out is zero. Full sequences (offset 0, keys = S, k and v in the fused qkv tensor) and
+    /// cached generation (new queries over the keys and values stored so far) both run through it.
+    public static func attentionHeadForward(out: UnsafeMutablePointer<Float>, ldo: Int, att: UnsafeMutablePointer<Float>,
+                                            q: UnsafePointer<Float>, ldq: Int,
+                                            k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldkv: Int,
+                                            S: Int, keys: Int, offset: Int, hs: Int, scale: Float) {
+        if keys <= 0 {
+            for i in 0..<S { (out + i * ldo).update(repeating: 0, count: hs) }
+            return
+        }
+        // att = scale · q kᵀ, then the causal softmax of each row
+        BLAS.whole(transB: true, m: S, n: keys, k: hs, alpha: scale, a: q, lda: ldq, b: k, ldb: ldkv, c: att, ldc: keys)
+        for i in 0..<S { causalSoftmaxRow(att + i * keys, visible: offset + i + 1, width: keys) }
+        // out = att · v
+        BLAS.whole(m: S, n: hs, k: keys, a: att, lda: keys, b: v, ldb: ldkv, c: out, ldc: ldo)
     }
 
     /// Backward of `attentionForward`: dqkv += … (dqkv = … with `overwrite`); `scratch` holds T·T floats.
@@ -63,13 +68,7 @@ extension Kernels {
                 // dv += attᵀ · dy
                 BLAS.whole(transA: true, m: T, n: hs, k: T, a: a, lda: T, b: dy, ldb: C, beta: beta, c: dv, ldc: C3)
                 // softmax backward (in place in scratch), causal part only
-                for t in 0..<T {
-                    let p = a + t * T, d = scratch + t * T
-                    var dot: Float = 0
-                    for j in 0...t { dot += p[j] * d[j] }
-                    for j in 0...t { d[j] = p[j] * (d[j] - dot) }
-                    for j in (t + 1)..<T { d[j] = 0 }
-                }
+                for t in 0..<T { causalSoftmaxRowBackward(scratch + t * T, probs: a + t * T, visible: t + 1, width: T) }
                 // dq += scale · dpre · k ; dk += scale · dpreᵀ · q
                 BLAS.whole(m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: k, ldb: C3, beta: beta, c: dq, ldc: C3)
                 BLAS.whole(transA: true, m: T, n: hs, k: T, alpha: scale, a: scratch, lda: T, b: q, ldb: C3, beta: beta, c: dk, ldc: C3)
