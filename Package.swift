@@ -1,8 +1,12 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Kernels are compiled with optimization even in debug builds so that `swift test` stays fast.
-let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
+// Kernels are compiled with optimization even in debug builds so that `swift test` stays fast, without
+// dynamic exclusivity checks; CLP_FLOW_CHECKED=1 compiles them unoptimised with the checks on instead
+// (the debug configuration of scripts/checks/exclusivity.sh).
+let optimized: [SwiftSetting] = Context.environment["CLP_FLOW_CHECKED"] == "1"
+    ? [.unsafeFlags(["-Onone", "-enforce-exclusivity=checked"])]
+    : [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
 
 let package = Package(
     name: "clp-flow",

@@ -110,7 +110,9 @@ func seededNormals(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
         let res = finiteDifferenceCheck(x0, eps: 1e-3, forward: { v in
             var o = [Float](repeating: 0, count: v.count); Kernels.geluForward(out: &o, inp: v, count: v.count); return o
         }, backward: { v, d in
-            var dx = [Float](repeating: 0, count: v.count); Kernels.geluBackward(dinp: &dx, inp: v, dout: d, count: v.count); return dx
+            var o = [Float](repeating: 0, count: v.count), t = o, dx = o
+            Kernels.geluForward(out: &o, savedTanh: &t, inp: v, count: v.count)
+            Kernels.geluBackward(dinp: &dx, inp: v, savedTanh: t, dout: d, count: v.count); return dx
         })
         #expect(res.ok, "max error \(res.maxErr)")
         var o = [Float](repeating: 0, count: x0.count)
@@ -120,19 +122,6 @@ func seededNormals(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
             let want = 0.5 * x * (1 + Glibc.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
             #expect(abs(Double(o[i]) - want) < 1e-6)
         }
-    }
-
-    @Test func softmaxGradient() {
-        let N = 3, V = 7
-        let x0 = seededNormals(N * V, seed: 9, scale: 2)
-        let res = finiteDifferenceCheck(x0, eps: 1e-3, forward: { v in
-            var o = [Float](repeating: 0, count: v.count); Kernels.softmaxForward(out: &o, inp: v, N: N, V: V); return o
-        }, backward: { v, d in
-            var o = [Float](repeating: 0, count: v.count); Kernels.softmaxForward(out: &o, inp: v, N: N, V: V)
-            var dx = [Float](repeating: 0, count: v.count)
-            Kernels.softmaxBackward(dinp: &dx, probs: o, dout: d, N: N, V: V); return dx
-        })
-        #expect(res.ok, "max error \(res.maxErr)")
     }
 
     @Test func linearGradient() {
@@ -229,15 +218,85 @@ func seededNormals(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
 }
 
 @Suite struct KernelVariantTests {
+    @Test func causalSoftmaxRowMasksAndNormalises() {
+        let x = seededNormals(7, seed: 40, scale: 3)
+        var row = x
+        Kernels.causalSoftmaxRow(&row, visible: 4, width: 7)
+        let ref = (0..<4).map { Glibc.exp(Double(x[$0])) }, z = ref.reduce(0, +)
+        for j in 0..<4 { #expect(abs(Double(row[j]) - ref[j] / z) < 1e-6) }
+        #expect(Array(row[4...]) == [0, 0, 0])
+        // a query that sees no key (a pad slot of the cache) gets an all-zero row
+        var pad = x
+        Kernels.causalSoftmaxRow(&pad, visible: 0, width: 7)
+        #expect(pad == [Float](repeating: 0, count: 7))
+        var neg = x
+        Kernels.causalSoftmaxRow(&neg, visible: -2, width: 7)
+        #expect(neg == [Float](repeating: 0, count: 7))
+        // backward: d ← p ⊙ (d − Σ p·d) on the visible part, zero after
+        var d = seededNormals(7, seed: 41)
+        let d0 = d
+        Kernels.causalSoftmaxRowBackward(&d, probs: row, visible: 4, width: 7)
+        let dot = (0..<4).reduce(0.0) { $0 + Double(row[$1]) * Double(d0[$1]) }
+        for j in 0..<4 { #expect(abs(Double(d[j]) - Double(row[j]) * (Double(d0[j]) - dot)) < 1e-6) }
+        #expect(Array(d[4...]) == [0, 0, 0])
+    }
+
+    /// The per-head kernel with keys and values outside the qkv tensor (as the KV cache stores
+    /// them) gives the bits of training attention; queries appended later see exactly their prefix.
+    @Test func attentionHeadOverStoredKeysMatchesTrainingAttention() {
+        let T = 6, C = 8, NH = 2, hs = C / NH
+        let qkv = seededNormals(T * 3 * C, seed: 42)
+        var full = [Float](repeating: 0, count: T * C), att = [Float](repeating: 0, count: NH * T * T)
+        Kernels.attentionForward(out: &full, att: &att, qkv: qkv, B: 1, T: T, C: C, NH: NH)
+        // keys and values copied out to [T, C] each, as the cache holds them
+        var K = [Float](repeating: 0, count: T * C), V = K
+        for t in 0..<T { for c in 0..<C { K[t * C + c] = qkv[t * 3 * C + C + c]; V[t * C + c] = qkv[t * 3 * C + 2 * C + c] } }
+        var out = [Float](repeating: 0, count: T * C), scores = [Float](repeating: 0, count: T * T)
+        let scale = 1 / Float(hs).squareRoot()
+        for h in 0..<NH {
+            qkv.withUnsafeBufferPointer { q in K.withUnsafeBufferPointer { k in V.withUnsafeBufferPointer { v in
+                out.withUnsafeMutableBufferPointer { o in scores.withUnsafeMutableBufferPointer { s in
+                    Kernels.attentionHeadForward(out: o.baseAddress! + h * hs, ldo: C, att: s.baseAddress!,
+                                                 q: q.baseAddress! + h * hs, ldq: 3 * C, k: k.baseAddress! + h * hs,
+                                                 v: v.baseAddress! + h * hs, ldkv: C, S: T, keys: T, offset: 0, hs: hs, scale: scale)
+                } }
+            } } }
+            #expect(scores == Array(att[(h * T * T)..<((h + 1) * T * T)]))
+        }
+        #expect(out == full)
+        // the last two queries appended after four stored slots: same rows as the full attention
+        var tail = [Float](repeating: 0, count: 2 * C), s2 = [Float](repeating: 0, count: 2 * T)
+        for h in 0..<NH {
+            qkv.withUnsafeBufferPointer { q in K.withUnsafeBufferPointer { k in V.withUnsafeBufferPointer { v in
+                tail.withUnsafeMutableBufferPointer { o in s2.withUnsafeMutableBufferPointer { s in
+                    Kernels.attentionHeadForward(out: o.baseAddress! + h * hs, ldo: C, att: s.baseAddress!,
+                                                 q: q.baseAddress! + 4 * 3 * C + h * hs, ldq: 3 * C, k: k.baseAddress! + h * hs,
+                                                 v: v.baseAddress! + h * hs, ldkv: C, S: 2, keys: T, offset: 4, hs: hs, scale: scale)
+                } }
+            } } }
+            #expect(s2[5] == 0)                 // query 4 does not see key 5
+        }
+        for i in 0..<(2 * C) { #expect(abs(tail[i] - full[4 * C + i]) < 1e-6) }
+        // no visible key at all: zero output
+        var none = [Float](repeating: 7, count: 2 * C)
+        Kernels.attentionHeadForward(out: &none, ldo: C, att: &s2, q: qkv, ldq: 3 * C, k: K, v: V, ldkv: C,
+                                     S: 2, keys: 0, offset: -2, hs: hs, scale: scale)
+        #expect(Array(none[0..<hs]) == [Float](repeating: 0, count: hs))
+    }
+
     @Test func savedTanhGeluMatchesRecomputed() {
         let x = seededNormals(37, seed: 21, scale: 3), d = seededNormals(37, seed: 22)
-        var o1 = [Float](repeating: 0, count: 37), o2 = o1, t = o1, g1 = o1, g2 = [Float](repeating: 5, count: 37)
+        var o1 = [Float](repeating: 0, count: 37), o2 = o1, t = o1, g = [Float](repeating: 5, count: 37)
         Kernels.geluForward(out: &o1, inp: x, count: 37)
         Kernels.geluForward(out: &o2, savedTanh: &t, inp: x, count: 37)
         #expect(o1 == o2)
-        Kernels.geluBackward(dinp: &g1, inp: x, dout: d, count: 37)
-        Kernels.geluBackward(dinp: &g2, inp: x, savedTanh: t, dout: d, count: 37)   // overwrites the 5s
-        for i in 0..<37 { #expect(abs(g1[i] - g2[i]) < 1e-6) }
+        Kernels.geluBackward(dinp: &g, inp: x, savedTanh: t, dout: d, count: 37)   // overwrites the 5s
+        for i in 0..<37 {
+            let xi = Double(x[i]), u = (2 / Double.pi).squareRoot() * (xi + 0.044715 * xi * xi * xi)
+            let th = Glibc.tanh(u), du = (2 / Double.pi).squareRoot() * (1 + 3 * 0.044715 * xi * xi)
+            let want = (0.5 * (1 + th) + 0.5 * xi * (1 - th * th) * du) * Double(d[i])
+            #expect(abs(Double(g[i]) - want) < 1e-5 * max(1, abs(want)))
+        }
     }
 
     @Test func overwriteVariantsEqualAccumulateFromZero() {

@@ -66,7 +66,7 @@ public final class KVCache {
 
     private func stepBody(tokens: [Int32], S: Int, N: Int) throws -> UnsafeMutableBufferPointer<Float> {
         let cfg = model.config
-        let C = cfg.dModel, V = cfg.vocabSize, NH = cfg.heads, hs = C / NH
+        let C = cfg.dModel, V = cfg.vocabSize
         let k = prefix?.count ?? 0
         let slot0 = length
         if scratchS < S {
@@ -79,8 +79,7 @@ public final class KVCache {
         let fch = atty + N * C, fchg = fch + N * 4 * C
         let lnf = fchg + N * 4 * C, logits = lnf + N * C, mean = logits + N * V, rstd = mean + N
         let scoresBase = rstd + N
-        let p = model.params.pointer, L = model.layout
-        let scale = 1 / Float(hs).squareRoot()
+        let model = self.model, p = model.params.pointer, L = model.layout
         let starts = start, cap = capacity
         let keys = self.keys.map(\.pointer), values = self.values.map(\.pointer)
         let prefixValues = prefix?.values ?? []
@@ -88,77 +87,75 @@ public final class KVCache {
         Parallel.tasks(groups) { g in
             let bLo = batch * g / groups, bHi = batch * (g + 1) / groups
             let r0 = bLo * S, n = (bHi - bLo) * S      // rows of this group
-            let xs = xs + r0 * C, ln = ln + r0 * C, qkv = qkv + r0 * 3 * C, atty = atty + r0 * C
-            let fch = fch + r0 * 4 * C, fchg = fchg + r0 * 4 * C, lnf = lnf + r0 * C
-            let logits = logits + r0 * V, mean = mean + r0, rstd = rstd + r0
-            // embeddings
-            for b in bLo..<bHi {
-                for i in 0..<S {
-                    let o = xs + ((b - bLo) * S + i) * C
-                    let rel = slot0 + i - starts[b]
-                    if rel < 0 { o.update(repeating: 0, count: C); continue }
-                    let pos = p + L.wpe + rel * C
-                    if rel < k {
-                        prefixValues.withUnsafeBufferPointer { pv in
-                            let src = pv.baseAddress! + rel * C
-                            for c in 0..<C { o[c] = src[c] + pos[c] }
-                        }
-                    } else {
-                        let tok = p + L.wte + Int(tokens[b * S + i]) * C
-                        for c in 0..<C { o[c] = tok[c] + pos[c] }
-                    }
-                }
-            }
-            for (l, blk) in L.blocks.enumerated() {
-                Kernels.layerNormForward(out: ln, mean: mean, rstd: rstd, inp: xs, weight: p + blk.ln1w, bias: p + blk.ln1b, N: n, C: C)
-                Kernels.linearForward(out: qkv, inp: ln, weight: p + blk.qkvw, bias: p + blk.qkvb, N: n, IC: C, OC: 3 * C)
-                let K = keys[l], Vv = values[l]
+            let xs = xs + r0 * C, lnf = lnf + r0 * C, logits = logits + r0 * V, mean = mean + r0, rstd = rstd + r0
+            // embeddings: pad slots are zero, then prefix vectors, then tokens
+            prefixValues.withUnsafeBufferPointer { pv in
                 for b in bLo..<bHi {
                     for i in 0..<S {
-                        let src = qkv + ((b - bLo) * S + i) * 3 * C
-                        (K + (b * cap + slot0 + i) * C).update(from: src + C, count: C)
-                        (Vv + (b * cap + slot0 + i) * C).update(from: src + 2 * C, count: C)
+                        let o = xs + ((b - bLo) * S + i) * C
+                        let rel = slot0 + i - starts[b]
+                        if rel < 0 { o.update(repeating: 0, count: C); continue }
+                        let src = rel < k ? UnsafePointer(pv.baseAddress! + rel * C) : model.tokenEmbedding(tokens[b * S + i])
+                        model.embedRow(o, source: src, position: rel)
                     }
                 }
-                for b in bLo..<bHi {
-                    let first = starts[b]
-                    let nk = slot0 + S - first
-                    let scores = scoresBase + b * S * cap
-                    for h in 0..<NH {
-                        let outH = atty + (b - bLo) * S * C + h * hs
-                        if nk <= 0 {
-                            for i in 0..<S { (outH + i * C).update(repeating: 0, count: hs) }
-                            continue
-                        }
-                        let q = qkv + (b - bLo) * S * 3 * C + h * hs
-                        let kH = K + (b * cap + first) * C + h * hs
-                        let vH = Vv + (b * cap + first) * C + h * hs
-                        BLAS.whole(transB: true, m: S, n: nk, k: hs, alpha: scale, a: q, lda: 3 * C, b: kH, ldb: C, c: scores, ldc: nk)
-                        for i in 0..<S {
-                            let row = scores + i * nk
-                            let last = slot0 + i - first   // last visible key index
-                            if last < 0 { row.update(repeating: 0, count: nk); continue }
-                            var mx = -Float.infinity
-                            for j in 0...last { mx = Swift.max(mx, row[j]) }
-                            var sum: Float = 0
-                            for j in 0...last { let e = Kernels.exp(row[j] - mx); row[j] = e; sum += e }
-                            let inv = 1 / sum
-                            for j in 0...last { row[j] *= inv }
-                            for j in (last + 1)..<nk { row[j] = 0 }
-                        }
-                        BLAS.whole(m: S, n: hs, k: nk, a: scores, lda: nk, b: vH, ldb: C, c: outH, ldc: C)
-                    }
-                }
-                Kernels.residualLinearForward(out: xs, residual: xs, inp: atty, weight: p + blk.projw, bias: p + blk.projb, N: n, IC: C, OC: C)
-                Kernels.layerNormForward(out: ln, mean: mean, rstd: rstd, inp: xs, weight: p + blk.ln2w, bias: p + blk.ln2b, N: n, C: C)
-                Kernels.linearForward(out: fch, inp: ln, weight: p + blk.fcw, bias: p + blk.fcb, N: n, IC: C, OC: 4 * C)
-                Kernels.geluForward(out: fchg, inp: fch, count: n * 4 * C)
-                Kernels.residualLinearForward(out: xs, residual: xs, inp: fchg, weight: p + blk.fcprojw, bias: p + blk.fcprojb, N: n, IC: 4 * C, OC: C)
+            }
+            // The model's blocks over the group's rows, in place on the residual stream xs; no
+            // activation is kept but the keys and values the cache appends.
+            let rows = LayerActivations(
+                ln1: ln + r0 * C, ln1Mean: mean, ln1Rstd: rstd, qkv: qkv + r0 * 3 * C, atty: atty + r0 * C, att: nil,
+                res2: xs, ln2: ln + r0 * C, ln2Mean: mean, ln2Rstd: rstd,
+                fch: fch + r0 * 4 * C, fchGelu: fchg + r0 * 4 * C, fchTanh: nil, res3: xs)
+            let append = Append(keys: keys, values: values, start: starts, capacity: cap, slot0: slot0, S: S,
+                                sequences: bLo..<bHi, scores: scoresBase, C: C, heads: cfg.heads)
+            for l in 0..<cfg.layers {
+                model.blockForward(l, input: xs, acts: rows, rows: n, attention: .cache(append))
             }
             Kernels.layerNormForward(out: lnf, mean: mean, rstd: rstd, inp: xs, weight: p + L.lnfw, bias: p + L.lnfb, N: n, C: C)
-            BLAS.sgemm(transB: true, m: n, n: V, k: C, a: lnf, lda: C, b: p + L.head, ldb: C, c: logits, ldc: V)
+            model.logitsForward(out: logits, inp: lnf, rows: n)
         }
         length += S
         return UnsafeMutableBufferPointer(start: base + N * 15 * C, count: N * V)
+    }
+
+    /// The cache side of one block's attention for a group of sequences: appends the keys and
+    /// values of the new slots to the cache, then attends every new slot over the slots visible
+    /// to it (its sequence's slots from `start[b]` up to itself), one head at a time.
+    struct Append {
+        let keys: [UnsafeMutablePointer<Float>], values: [UnsafeMutablePointer<Float>]
+        let start: [Int], capacity: Int
+        /// First new slot, and the number of new slots per sequence.
+        let slot0: Int, S: Int
+        /// The sequences of this group; their rows are (b − lowerBound)·S + i.
+        let sequences: Range<Int>
+        /// Score scratch, S · capacity floats per sequence (indexed by b).
+        let scores: UnsafeMutablePointer<Float>
+        let C: Int, heads: Int
+
+        func attend(layer l: Int, qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+            let hs = C / heads
+            let scale = 1 / Float(hs).squareRoot()
+            let K = keys[l], Vv = values[l], cap = capacity, b0 = sequences.lowerBound
+            for b in sequences {
+                for i in 0..<S {
+                    let src = qkv + ((b - b0) * S + i) * 3 * C
+                    (K + (b * cap + slot0 + i) * C).update(from: src + C, count: C)
+                    (Vv + (b * cap + slot0 + i) * C).update(from: src + 2 * C, count: C)
+                }
+            }
+            for b in sequences {
+                let first = start[b]
+                let sc = scores + b * S * cap
+                for h in 0..<heads {
+                    // query i (slot slot0 + i) sees the keys first ... slot0 + i
+                    Kernels.attentionHeadForward(out: out + (b - b0) * S * C + h * hs, ldo: C, att: sc,
+                                                 q: qkv + (b - b0) * S * 3 * C + h * hs, ldq: 3 * C,
+                                                 k: K + (b * cap + first) * C + h * hs,
+                                                 v: Vv + (b * cap + first) * C + h * hs, ldkv: C,
+                                                 S: S, keys: slot0 + S - first, offset: slot0 - first,
+                                                 hs: hs, scale: scale)
+                }
+            }
+        }
     }
 }
