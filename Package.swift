@@ -23,9 +23,12 @@ let package = Package(
                        providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        // SHA-256 (OpenSSL's libcrypto; see docs/architecture.md, "Dependencies").
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
 
         // Shared foundations: JSON values, canonical JSON, SHA-256, seeded random numbers.
-        .target(name: "ClpFlowCore", swiftSettings: optimized),
+        .target(name: "ClpFlowCore", dependencies: ["CLibCrypto"], swiftSettings: optimized),
         // Numeric kernels (elementwise ops, softmax, layer norm, GELU, Adam) and BLAS wrappers.
         .target(name: "ClpFlowKernels", dependencies: ["COpenBLAS"], swiftSettings: optimized),
         // The workflow language: YAML document tree, typed model, validation, templates, schema.

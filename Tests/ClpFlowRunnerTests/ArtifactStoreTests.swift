@@ -25,8 +25,8 @@ final class ArtifactStoreTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: work.path), "work dir is renamed, not copied")
         XCTAssertEqual(manifest.files.map(\.path), ["a.txt", "sub/b.bin"])
         XCTAssertEqual(manifest.files[0].size, 5)
-        XCTAssertEqual(manifest.files[0].sha256, SHA256.hex("hello"))
-        XCTAssertEqual(manifest.files[1].sha256, SHA256.hex("world!"))
+        XCTAssertEqual(manifest.files[0].sha256, Digest.sha256Hex("hello"))
+        XCTAssertEqual(manifest.files[1].sha256, Digest.sha256Hex("world!"))
         guard case .valid(let m) = store.verify(cacheKey: key) else { return XCTFail("artifact should verify") }
         XCTAssertEqual(m, manifest)
         let text = try XCTUnwrap(readText(store.root.appendingPathComponent("\(key)/MANIFEST.json")))
@@ -44,7 +44,7 @@ final class ArtifactStoreTests: XCTestCase {
         let new = try XCTUnwrap(readText(url))
         XCTAssertFalse(new.contains("cacheKey") || new.contains("stepId"), new)
         func oldStyle(_ cacheKey: String) -> String {
-            #"{"cacheKey": "\#(cacheKey)", "files": [{"path": "a.txt", "sha256": "\#(SHA256.hex("hello"))", "size": 5}], "format": 1, "stepId": "s"}"#
+            #"{"cacheKey": "\#(cacheKey)", "files": [{"path": "a.txt", "sha256": "\#(Digest.sha256Hex("hello"))", "size": 5}], "format": 1, "stepId": "s"}"#
         }
         try Data(oldStyle(key).utf8).write(to: url)
         XCTAssertEqual(store.verify(cacheKey: key), .valid(manifest))
@@ -110,7 +110,7 @@ final class ArtifactStoreTests: XCTestCase {
             let (_, out) = try shell(["/usr/bin/sha256sum", url.path])
             XCTAssertEqual(d.sha256, String(out.prefix(64)))
         } else {
-            XCTAssertEqual(d.sha256, SHA256.hex(bytes))
+            XCTAssertEqual(d.sha256, Digest.sha256Hex(bytes))
         }
     }
 
@@ -170,17 +170,17 @@ final class DigestFastPathTests: XCTestCase {
         for n in [0, 1, 55, 56, 63, 64, 65, 127, 128, 1000] {
             let data = Array(bytes.prefix(n))
             for chunk in [1, 7, 64, 100, 1000] {
-                var h = SHA256()
+                let h = SHA256Hasher()
                 var i = 0
                 while i < data.count {
                     let j = min(data.count, i + chunk)
                     data.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[i..<j])) }
                     i = j
                 }
-                XCTAssertEqual(h.finalize(), { var g = SHA256(); g.update(data); return g.finalize() }(), "n=\(n) chunk=\(chunk)")
+                XCTAssertEqual(h.finalize(), { let g = SHA256Hasher(); g.update(data); return g.finalize() }(), "n=\(n) chunk=\(chunk)")
             }
         }
-        var h = SHA256()
+        let h = SHA256Hasher()
         Array("abc".utf8).withUnsafeBytes { h.update($0) }
         XCTAssertEqual(h.finalize().map { String(format: "%02x", $0) }.joined(),
                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

@@ -21,7 +21,7 @@ struct ScriptPlan {
     mutating func add(_ id: String, _ script: String, inputs: [String] = [], retries: Int = 0, extra: JSONValue = .null) {
         let upstream = inputs.map { i in steps.first { $0.id == i }!.cacheKey }
         let config: JSONValue = ["script": .string(script), "extra": extra]
-        let key = SHA256.hex(JSONValue.object(["config": config, "inputs": .array(upstream.map { .string($0) })]).canonical)
+        let key = Digest.sha256Hex(JSONValue.object(["config": config, "inputs": .array(upstream.map { .string($0) })]).canonical)
         steps.append(PlannedStep(id: id, kind: .evaluate, config: config, inputs: inputs, cacheKey: key,
                                  resources: StepResources(cpus: 1, retries: retries)))
     }

@@ -70,7 +70,7 @@ public struct DebianDescriptions: Sendable {
             for stanza in parseStanzas(text) {
                 stats.stanzas += 1
                 guard let (summary, document) = splitDescription(stanza.description) else { continue }
-                let md5 = stanza.md5 ?? SHA256.hex(stanza.description.joined(separator: "\n"))
+                let md5 = stanza.md5 ?? Digest.sha256Hex(stanza.description.joined(separator: "\n"))
                 if !seenMD5.insert(md5).inserted { continue }
                 stats.uniqueDescriptions += 1
                 if !seenDocs.insert(document).inserted { continue }
