@@ -27,7 +27,8 @@ let package = Package(
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
 
-        // Shared foundations: JSON values, canonical JSON, SHA-256, seeded random numbers.
+        // Shared foundations: JSON values, canonical JSON, SHA-256, seeded random numbers, child
+        // processes, PATH lookup, Pareto dominance, the executor kind.
         .target(name: "ClpFlowCore", dependencies: ["CLibCrypto"], swiftSettings: optimized),
         // Numeric kernels (elementwise ops, softmax, layer norm, GELU, Adam) and BLAS wrappers.
         .target(name: "ClpFlowKernels", dependencies: ["COpenBLAS"], swiftSettings: optimized),

@@ -78,13 +78,13 @@ public struct RunMetadata: Codable, Sendable, Equatable {
     public var finishedAt: String?
     /// "local" or "slurm".
     public var executor: String?
-    public var steps: [StepRecord]
+    public var steps: [StepSummary]
     /// Further facts shown as key/value rows (model size, dataset, host, …).
     public var extra: [KeyValue]
 
     public init(workflowName: String, runID: String? = nil, seed: UInt64, toolVersion: String,
                 engineFormat: Int? = nil, status: String, startedAt: String? = nil,
-                finishedAt: String? = nil, executor: String? = nil, steps: [StepRecord] = [],
+                finishedAt: String? = nil, executor: String? = nil, steps: [StepSummary] = [],
                 extra: [KeyValue] = []) {
         self.workflowName = workflowName
         self.runID = runID
@@ -106,8 +106,9 @@ public struct KeyValue: Codable, Sendable, Equatable {
     public init(_ key: String, _ value: String) { self.key = key; self.value = value }
 }
 
-/// One step of the run.
-public struct StepRecord: Codable, Sendable, Equatable {
+/// One step of the run as the report lists it (status, wall time, cache key): a summary of the
+/// runner's per-attempt `StepRecord` in the run store.
+public struct StepSummary: Codable, Sendable, Equatable {
     public var id: String
     /// The step kind (e.g. "train", "evaluate").
     public var kind: String
@@ -481,7 +482,7 @@ extension RunMetadata {
                   startedAt: try c.decodeIfPresent(String.self, forKey: .startedAt),
                   finishedAt: try c.decodeIfPresent(String.self, forKey: .finishedAt),
                   executor: try c.decodeIfPresent(String.self, forKey: .executor),
-                  steps: try c.decodeIfPresent([StepRecord].self, forKey: .steps) ?? [],
+                  steps: try c.decodeIfPresent([StepSummary].self, forKey: .steps) ?? [],
                   extra: try c.decodeIfPresent([KeyValue].self, forKey: .extra) ?? [])
     }
 }

@@ -1,3 +1,4 @@
+import ClpFlowCore
 import Foundation
 
 /// Renders a `ReportData` as one self-contained HTML file (inline CSS and SVG; no scripts, no
@@ -137,20 +138,6 @@ public enum ReportRenderer {
             guard let v, v.isFinite else { return nil }
             return 1 + values.filter { ($0 ?? -.infinity) > v && ($0?.isFinite ?? false) }.count
         }
-    }
-
-    /// 2-D non-dominated points (maximisation), sorted by x ascending: the front polyline.
-    static func front2D(_ pts: [(x: Double, y: Double)]) -> [(x: Double, y: Double)] {
-        let finite = pts.filter { $0.x.isFinite && $0.y.isFinite }
-        let kept = finite.filter { p in
-            !finite.contains { q in q.x >= p.x && q.y >= p.y && (q.x > p.x || q.y > p.y) }
-        }
-        var out: [(x: Double, y: Double)] = []
-        for p in kept.sorted(by: { $0.x != $1.x ? $0.x < $1.x : $0.y < $1.y })
-        where !out.contains(where: { $0.x == p.x && $0.y == p.y }) {
-            out.append(p)
-        }
-        return out
     }
 
     // MARK: - Sections
@@ -295,7 +282,7 @@ public enum ReportRenderer {
                                            tooltip: pointDescription(ctx, method: method.name, p),
                                            label: ctx.m > 2 ? weightingLabel(p) : nil))
             }
-            let front = front2D(pts.map { (x: $0.rewardMeans[i], y: $0.rewardMeans[j]) })
+            let front = ParetoFront.polyline2D(pts.map { (x: $0.rewardMeans[i], y: $0.rewardMeans[j]) })
             if front.count >= 2 { s.lines = [front] }
             series.append(s)
         }

@@ -5,12 +5,6 @@ import Foundation
 import Glibc
 #endif
 
-/// Where steps run.
-public enum ExecutorKind: Sendable, Equatable {
-    case local
-    case slurm(SlurmOptions)
-}
-
 /// A flag a caller (or a signal handler) sets to stop a run.
 public final class CancellationFlag: @unchecked Sendable {
     private let lock = NSLock()
@@ -26,6 +20,8 @@ public struct RunOptions: Sendable {
     /// After a failure, keep running branches that do not depend on it.
     public var keepGoing: Bool
     public var executor: ExecutorKind
+    /// Settings of the Slurm executor (used when `executor` is `.slurm`).
+    public var slurm: SlurmOptions
     public var display: DisplayMode
     /// Recorded in the run store.
     public var argv: [String]
@@ -38,10 +34,12 @@ public struct RunOptions: Sendable {
     public var output: @Sendable (String) -> Void
 
     public init(maxParallel: Int = 1, keepGoing: Bool = false, executor: ExecutorKind = .local,
+                slurm: SlurmOptions = SlurmOptions(),
                 display: DisplayMode = .auto, argv: [String] = CommandLine.arguments, pollInterval: Double = 0.05,
                 handleSignals: Bool = true, cancellation: CancellationFlag? = nil,
                 output: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
         self.maxParallel = max(1, maxParallel); self.keepGoing = keepGoing; self.executor = executor
+        self.slurm = slurm
         self.display = display; self.argv = argv; self.pollInterval = pollInterval
         self.handleSignals = handleSignals; self.cancellation = cancellation; self.output = output
     }
@@ -108,7 +106,7 @@ public enum Runner {
         var slurmBinDir: String? = nil
         switch options.executor {
         case .local: backend = LocalBackend()
-        case .slurm(let so): backend = try SlurmBackend(options: so, runDir: rd); slurmBinDir = so.binDir
+        case .slurm: backend = try SlurmBackend(options: options.slurm, runDir: rd); slurmBinDir = options.slurm.binDir
         }
 
         var previousHandlers: [(Int32, sigaction)] = []

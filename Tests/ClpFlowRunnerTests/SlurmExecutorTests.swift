@@ -55,7 +55,8 @@ final class SlurmExecutorTests: XCTestCase {
 
     func slurmOptions(keepGoing: Bool = false, cancellation: CancellationFlag? = nil) -> RunOptions {
         var o = quietOptions(keepGoing: keepGoing, cancellation: cancellation)
-        o.executor = .slurm(SlurmOptions(pollInterval: 0.2))
+        o.executor = .slurm
+        o.slurm = SlurmOptions(pollInterval: 0.2)
         o.pollInterval = 0.05
         return o
     }
@@ -287,7 +288,8 @@ final class SlurmExecutorTests: XCTestCase {
         var p = ScriptPlan()
         p.add("quick", "echo 1 > \"$CLP_FLOW_WORK_DIR/x.txt\"")
         var o = slurmOptions()
-        o.executor = .slurm(SlurmOptions(pollInterval: 0.2, extraSbatchArgs: ["--begin=now+4"]))
+        o.executor = .slurm
+        o.slurm = SlurmOptions(pollInterval: 0.2, extraSbatchArgs: ["--begin=now+4"])
         let r = try Runner.run(plan: p.plan(), runDir: dir, options: o, launcher: ShellScriptLauncher(publisher: try testHost()))
         XCTAssertEqual(r.status, .done)
         let rec = try XCTUnwrap(try RunStore(url: RunDirectory(dir).storeURL, readOnly: true).steps(runId: r.runId).first)

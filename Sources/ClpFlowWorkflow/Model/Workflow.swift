@@ -457,9 +457,7 @@ public enum YAMLScalarValue: Codable, Sendable, Hashable {
     case bool(Bool)
 }
 
-// MARK: executor
-
-public enum ExecutorKind: String, Codable, Sendable, CaseIterable { case local, slurm }
+// MARK: executor (its kind, `ExecutorKind`, is in ClpFlowCore)
 
 public struct SlurmResources: Codable, Sendable, Hashable {
     public var partition: String? = nil
