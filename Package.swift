@@ -27,9 +27,16 @@ let package = Package(
                        providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        // SHA-256 (OpenSSL's libcrypto; see docs/architecture.md, "Dependencies").
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        // PNG decoding in the report tests (screenshots of the rendered report).
+        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
 
-        // Shared foundations: JSON values, canonical JSON, SHA-256, seeded random numbers.
-        .target(name: "ClpFlowCore", swiftSettings: optimized),
+        // Shared foundations: JSON values, canonical JSON, SHA-256, seeded random numbers, child
+        // processes, PATH lookup, Pareto dominance, the executor kind.
+        .target(name: "ClpFlowCore", dependencies: ["CLibCrypto"], swiftSettings: optimized),
         // Numeric kernels (elementwise ops, softmax, layer norm, GELU, Adam) and BLAS wrappers.
         .target(name: "ClpFlowKernels", dependencies: ["COpenBLAS"], swiftSettings: optimized),
         // The workflow language: YAML document tree, typed model, validation, templates, schema.
@@ -43,9 +50,8 @@ let package = Package(
         .target(name: "ClpFlowReport", dependencies: ["ClpFlowCore"]),
         // Runner: step execution (local / Slurm), artifact store, SQLite run store.
         .target(name: "ClpFlowRunner", dependencies: [
-            "ClpFlowPlanner", "ClpFlowWorkflow", "ClpFlowCore",
+            "ClpFlowPlanner", "ClpFlowCore",
             .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
         // Steps: what each step kind does (prepare data, train tokenizer / reference / policies,
         // evaluate, ablate, report), run inside a `clp-flow step` process.
@@ -83,8 +89,8 @@ let package = Package(
         .testTarget(name: "ClpFlowPlannerTests", dependencies: ["ClpFlowPlanner", "ClpFlowWorkflow"],
                     exclude: ["Golden"]),
         .testTarget(name: "ClpFlowEngineTests", dependencies: ["ClpFlowEngine", "ClpFlowKernels"]),
-        .testTarget(name: "ClpFlowRunnerTests", dependencies: ["ClpFlowRunner"]),
-        .testTarget(name: "ClpFlowReportTests", dependencies: ["ClpFlowReport"]),
+        .testTarget(name: "ClpFlowRunnerTests", dependencies: ["ClpFlowRunner", "ClpFlowPlanner", "ClpFlowCore"]),
+        .testTarget(name: "ClpFlowReportTests", dependencies: ["ClpFlowReport", "ClpFlowCore", "CLibPNG"]),
         .testTarget(name: "ClpFlowStepsTests", dependencies: ["ClpFlowSteps", "ClpFlowRunner", "ClpFlowPlanner", "ClpFlowEngine"]),
         .testTarget(name: "ClpFlowCLITests", dependencies: ["ClpFlowCLI"]),
     ]

@@ -8,7 +8,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 need_apt=()
-for pkg in pkg-config libyaml-dev libopenblas-dev libsqlite3-dev sqlite3 python3-venv ${CLP_FLOW_EXTRA_APT:-}; do
+for pkg in pkg-config libyaml-dev libopenblas-dev libsqlite3-dev libssl-dev libpng-dev sqlite3 python3-venv ${CLP_FLOW_EXTRA_APT:-}; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 

@@ -7,7 +7,7 @@ import ClpFlowSteps
 import ClpFlowWorkflow
 import Foundation
 
-enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable { case local, slurm }
+extension ExecutorKind: ExpressibleByArgument {}
 
 /// `clp-flow run FILE`: plan the workflow and execute every step that is not done.
 struct RunCommand: ParsableCommand {
@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
     var maxParallel: Int?
 
     @Option(help: "Executor: local or slurm (default: executor.kind of the workflow).")
-    var executor: ExecutorChoice?
+    var executor: ExecutorKind?
 
     @Flag(name: .customLong("keep-going"), help: "After a failure, keep running steps that do not depend on it.")
     var keepGoing = false
@@ -53,9 +53,9 @@ struct RunCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try RunSource(workflowFile: URL(fileURLWithPath: file).standardizedFileURL.path).write(runDir: dir)
         if !quiet { FileHandle.standardError.write(Data("run directory: \(dir.path)\n".utf8)) }
-        let kind = executor ?? (loaded.workflow.executor.kind == .slurm ? .slurm : .local)
+        let kind = executor ?? loaded.workflow.executor.kind
         let options = RunOptions(maxParallel: maxParallel ?? loaded.workflow.executor.maxParallel, keepGoing: keepGoing,
-                                 executor: kind == .slurm ? .slurm(SlurmOptions()) : .local,
+                                 executor: kind,
                                  display: quiet ? .quiet : .auto)
         let result: RunResult
         do {

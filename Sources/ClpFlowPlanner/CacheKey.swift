@@ -35,8 +35,6 @@ public enum CacheKey {
             text += Canon.quoted(k)
         }
         text += "]}"
-        var hasher = SHA256()
-        hasher.update(text)
-        return SHA256.hexString(hasher.finalize())
+        return Digest.sha256Hex(text)
     }
 }

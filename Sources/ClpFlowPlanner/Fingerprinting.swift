@@ -37,14 +37,8 @@ public struct SystemFileSystem: PlannerFileSystem {
     }
 
     public func fileSHA256(_ url: URL) -> String? {
-        guard isRegularFile(url), let handle = try? FileHandle(forReadingFrom: url) else { return nil }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while true {
-            guard let chunk = try? handle.read(upToCount: chunkSize), !chunk.isEmpty else { break }
-            hasher.update(chunk)
-        }
-        return SHA256.hexString(hasher.finalize())
+        guard isRegularFile(url) else { return nil }
+        return try? Digest.sha256Hex(fileAt: url, chunkSize: chunkSize).hex
     }
 
     public func directoryFingerprint(_ url: URL) -> JSONValue {
@@ -99,13 +93,13 @@ public struct InMemoryFileSystem: PlannerFileSystem {
     private func key(_ url: URL) -> String { url.standardizedFileURL.path }
 
     public func isRegularFile(_ url: URL) -> Bool { files[key(url)] != nil }
-    public func fileSHA256(_ url: URL) -> String? { files[key(url)].map { SHA256.hex($0) } }
+    public func fileSHA256(_ url: URL) -> String? { files[key(url)].map { Digest.sha256Hex($0) } }
 
     public func directoryFingerprint(_ url: URL) -> JSONValue {
         let base = key(url) + "/"
         var out: [String: JSONValue] = [:]
         for (path, bytes) in files where path.hasPrefix(base) {
-            out[String(path.dropFirst(base.count))] = .string(SHA256.hex(bytes))
+            out[String(path.dropFirst(base.count))] = .string(Digest.sha256Hex(bytes))
         }
         return .object(out)
     }

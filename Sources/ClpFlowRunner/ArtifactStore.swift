@@ -55,23 +55,12 @@ public struct ArtifactStore: Sendable {
 
     /// SHA-256 and size of a file, read in chunks.
     public static func digest(of url: URL) throws -> (sha256: String, size: Int64) {
-        let fd = open(url.path, O_RDONLY)
-        guard fd >= 0 else { throw RunnerError.artifact("cannot open \(url.path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        var total: Int64 = 0
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, chunkSize) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RunnerError.artifact("cannot read \(url.path): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            total += Int64(n)
+        do {
+            let d = try Digest.sha256Hex(fileAt: url, chunkSize: chunkSize)
+            return (d.hex, d.size)
+        } catch let e as DigestError {
+            throw RunnerError.artifact(e.message)
         }
-        return (hasher.finalize().map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(), total)
     }
 
     /// Lists the regular files below `dir` (relative paths, sorted), refusing symbolic links and

@@ -1,3 +1,4 @@
+import ClpFlowCore
 import ClpFlowPlanner
 import Foundation
 #if canImport(Glibc)
@@ -56,7 +57,7 @@ final class LocalBackend: ExecutionBackend {
     func adopt(stepId: String, jobId: String) -> Bool { false }
     func runningSince() -> [String: Date] { [:] }
     var publishesInJob: Bool { false }
-    private var running: [String: (process: Process, log: FileHandle)] = [:]
+    private var running: [String: (process: ChildProcess, log: FileHandle)] = [:]
     var inFlight: Int { running.count }
 
     func start(_ job: JobSpec) throws -> String? {
@@ -70,17 +71,16 @@ final class LocalBackend: ExecutionBackend {
         }
         _ = try? log.seekToEnd()
         log.write(Data("== \(Timestamp.string()) attempt \(job.attempt) of \(job.step.id) on \(currentHostName())\n".utf8))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: job.argv[0])
-        p.arguments = Array(job.argv.dropFirst())
-        p.environment = job.environment
-        p.currentDirectoryURL = job.workDir
-        p.standardOutput = log
-        p.standardError = log
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch {
+        // A session of its own: the step leads its process group, so cancelling can signal the
+        // group and stop the step's own children (e.g. a shell's commands) too.
+        let p: ChildProcess
+        do {
+            p = try ChildProcess(executable: job.argv[0], argv: job.argv,
+                                 options: .init(environment: job.environment, workingDirectory: job.workDir.path,
+                                                outputFile: log.fileDescriptor, newSession: true))
+        } catch let e as ChildProcess.SpawnError {
             try? log.close()
-            throw RunnerError.io("cannot start \(job.argv[0]) for step '\(job.step.id)': \(error.localizedDescription)")
+            throw RunnerError.io("cannot start \(job.argv[0]) for step '\(job.step.id)': \(e.message)")
         }
         running[job.step.id] = (p, log)
         return nil
@@ -88,39 +88,41 @@ final class LocalBackend: ExecutionBackend {
 
     func poll() -> [JobCompletion] {
         var out: [JobCompletion] = []
-        for (id, r) in running where !r.process.isRunning {
-            r.process.waitUntilExit()
+        for (id, r) in running where r.process.checkExited() {
             try? r.log.close()
             running[id] = nil
-            let status = Int(r.process.terminationStatus)
-            if r.process.terminationReason == .uncaughtSignal {
-                out.append(JobCompletion(stepId: id, outcome: .failed, exitStatus: 128 + status,
-                                         reason: "killed by signal \(status)"))
-            } else if status == 0 {
+            switch r.process.exit ?? .unknown {
+            case .signalled(let s):
+                out.append(JobCompletion(stepId: id, outcome: .failed, exitStatus: 128 + Int(s),
+                                         reason: "killed by signal \(s)"))
+            case .exited(0):
                 out.append(JobCompletion(stepId: id, outcome: .succeeded, exitStatus: 0, reason: nil))
-            } else {
-                out.append(JobCompletion(stepId: id, outcome: .failed, exitStatus: status, reason: "exited with status \(status)"))
+            case .exited(let s):
+                out.append(JobCompletion(stepId: id, outcome: .failed, exitStatus: Int(s), reason: "exited with status \(s)"))
+            case .unknown:
+                out.append(JobCompletion(stepId: id, outcome: .failed, exitStatus: nil,
+                                         reason: "its exit status is unknown (it was waited for elsewhere)"))
             }
         }
         return out.sorted { $0.stepId < $1.stepId }
     }
 
-    static func signalGroup(_ p: Process, _ sig: Int32) {
-        let pid = p.processIdentifier
+    static func signalGroup(_ p: ChildProcess, _ sig: Int32) {
+        let pid = p.pid
         guard pid > 0 else { return }
         // A group whose id is our child's pid can only be the child's own group.
-        if kill(-pid, sig) != 0 && p.isRunning { kill(pid, sig) }
+        if kill(-pid, sig) != 0 && !p.checkExited() { kill(pid, sig) }
     }
 
     func cancelAll() -> [String] {
         let ids = Array(running.keys).sorted()
-        // Each child leads its own process group (Foundation starts it in a new session): signal
-        // the group so the step's own children (e.g. a shell's commands) stop too.
+        // Each child leads its own process group (it starts in a new session): signal the group so
+        // the step's own children (e.g. a shell's commands) stop too.
         for (_, r) in running { LocalBackend.signalGroup(r.process, SIGTERM) }
         let deadline = Date().addingTimeInterval(5)
-        while running.values.contains(where: { $0.process.isRunning }) && Date() < deadline { usleep(20_000) }
+        while running.values.contains(where: { !$0.process.checkExited() }) && Date() < deadline { usleep(20_000) }
         for (_, r) in running { LocalBackend.signalGroup(r.process, SIGKILL) }
-        for (_, r) in running { r.process.waitUntilExit(); try? r.log.close() }
+        for (_, r) in running { r.process.waitForExit(deadline: nil); try? r.log.close() }
         running.removeAll()
         return ids
     }

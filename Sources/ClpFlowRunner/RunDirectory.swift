@@ -43,7 +43,7 @@ public enum SafeName {
         }
         while prefix.hasPrefix("_") || prefix.hasPrefix(".") || prefix.hasPrefix("-") { prefix.removeFirst() }
         while prefix.hasSuffix("_") || prefix.hasSuffix(".") { prefix.removeLast() }
-        let digest = String(SHA256.hex(id).prefix(10))
+        let digest = String(Digest.sha256Hex(id).prefix(10))
         return prefix.isEmpty ? "step-\(digest)" : "\(prefix)-\(digest)"
     }
 

@@ -1,3 +1,4 @@
+import ClpFlowCore
 import ClpFlowPlanner
 import Foundation
 #if canImport(Glibc)
@@ -20,42 +21,17 @@ public struct SlurmOptions: Sendable, Equatable {
 
 /// Runs a command and returns its exit status, stdout and stderr.
 func runTool(_ argv: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: argv[0])
-    p.arguments = Array(argv.dropFirst())
-    if let environment { p.environment = environment }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    do { try p.run() } catch { throw RunnerError.io("cannot run \(argv[0]): \(error.localizedDescription)") }
-    // Read both pipes fully before waiting so a chatty tool cannot block on a full pipe.
-    let errData = LockedData()
-    let t = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-    t.start()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    while !errData.isSet { usleep(1000) }
-    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData.value, as: UTF8.self))
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    private var done = false
-    func set(_ d: Data) { lock.lock(); data = d; done = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return done }
-    var value: Data { lock.lock(); defer { lock.unlock() }; return data }
+    do {
+        let r = try ChildProcess.run(argv, environment: environment)
+        return (r.status, r.outputText, r.errorText)
+    } catch let e as ChildProcess.SpawnError {
+        throw RunnerError.io("cannot run \(argv[0]): \(e.message)")
+    }
 }
 
 /// Finds an executable in `dir` or on PATH.
 func findExecutable(_ name: String, in dir: String?) -> String? {
-    let dirs = dir.map { [$0] } ?? (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
-    for d in dirs {
-        let p = d + "/" + name
-        if access(p, X_OK) == 0 { return p }
-    }
-    return nil
+    ExecutableSearch.find(name, in: dir.map { [$0] })
 }
 
 /// Quotes a string for a POSIX shell.

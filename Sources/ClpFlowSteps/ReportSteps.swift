@@ -154,7 +154,7 @@ public enum ReportBuilder {
     /// `metrics`: what `evaluate.metrics` asks the report to show; nil takes it from the plan's
     /// report step (every metric when there is none).
     public static func build(plan: Plan, runDir: RunDirectory, name: String, description: String,
-                             stepRecords: [ClpFlowReport.StepRecord] = [], status: String = "completed",
+                             stepRecords: [ClpFlowReport.StepSummary] = [], status: String = "completed",
                              metrics: [String]? = nil) throws -> ReportData {
         let metrics = metrics ?? plan.steps.first { $0.kind == .report }.flatMap(requestedMetrics)
         // How many prompts' samples the report shows (`evaluate.sample_prompts`; evaluations

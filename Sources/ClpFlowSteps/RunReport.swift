@@ -95,7 +95,7 @@ public enum RunReport {
                 }
                 wall = producer.flatMap(wallTime)
             }
-            return ClpFlowReport.StepRecord(id: s.stepId, kind: s.kind, status: s.status.rawValue,
+            return ClpFlowReport.StepSummary(id: s.stepId, kind: s.kind, status: s.status.rawValue,
                                             wallTimeSeconds: wall, cacheKey: s.cacheKey)
         }
         return meta

@@ -37,7 +37,7 @@ do {
         var options = RunOptions(maxParallel: Int(values["--parallel"] ?? "1") ?? 1,
                                  keepGoing: flags.contains("--keep-going"),
                                  display: DisplayMode(rawValue: values["--display"] ?? "plain") ?? .plain)
-        if flags.contains("--slurm") { options.executor = .slurm(SlurmOptions(pollInterval: 0.3)) }
+        if flags.contains("--slurm") { options.executor = .slurm; options.slurm = SlurmOptions(pollInterval: 0.3) }
         let result = try Runner.run(plan: plan, runDir: URL(fileURLWithPath: runDir), options: options,
                                     launcher: ShellScriptLauncher(publisher: selfURL))
         exit(result.exitCode)

@@ -11,7 +11,7 @@ import Testing
         for s in plan.steps {
             let upstream = s.inputs.map { byId[$0]!.cacheKey }
             let material = CacheKey.material(config: s.config, upstreamKeys: upstream)
-            #expect(s.cacheKey == SHA256.hex(material.canonical))
+            #expect(s.cacheKey == Digest.sha256Hex(material.canonical))
             #expect(material["engine_format"] == .number(Double(ClpFlowVersion.engineFormat)))
         }
         #expect(CacheKey.compute(config: ["a": 1], upstreamKeys: [], engineFormat: 1)
@@ -97,22 +97,22 @@ import Testing
     @Test func sha256StreamingMatchesOneShotForEverySplit() {
         var r = SeededRandom(seed: 5)
         let bytes = (0..<1000).map { _ in UInt8(truncatingIfNeeded: r.next()) }
-        let expected = SHA256.hex(bytes)
+        let expected = Digest.sha256Hex(bytes)
         for split in [0, 1, 55, 56, 63, 64, 65, 127, 128, 500, 999, 1000] {
-            var h = SHA256()
+            let h = SHA256Hasher()
             h.update(bytes[..<split])
             h.update(Array(bytes[split...]))
-            #expect(SHA256.hexString(h.finalize()) == expected)
+            #expect(h.finalizeHex() == expected)
         }
-        var h = SHA256()
+        let h = SHA256Hasher()
         for b in bytes { h.update([b]) }
-        #expect(SHA256.hexString(h.finalize()) == expected)
+        #expect(h.finalizeHex() == expected)
         // A non-contiguous sequence goes through the chunked path.
-        var lazy = SHA256()
+        let lazy = SHA256Hasher()
         lazy.update(bytes.lazy.map { $0 })
-        #expect(SHA256.hexString(lazy.finalize()) == expected)
-        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex(String(repeating: "a", count: 55)) == "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
+        #expect(lazy.finalizeHex() == expected)
+        #expect(Digest.sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Digest.sha256Hex(String(repeating: "a", count: 55)) == "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
     }
 
     @Test func parameterCountFollowsTheGPT2TensorShapes() {
@@ -173,7 +173,7 @@ import Testing
             let assembled = Canon.object(members)
             #expect(assembled.text == assembled.value.canonical)
             #expect(CacheKey.compute(canonicalConfig: assembled.text, upstreamKeys: ["k\"1", "abc"])
-                == SHA256.hex(CacheKey.material(config: assembled.value, upstreamKeys: ["k\"1", "abc"]).canonical))
+                == Digest.sha256Hex(CacheKey.material(config: assembled.value, upstreamKeys: ["k\"1", "abc"]).canonical))
         }
     }
 }

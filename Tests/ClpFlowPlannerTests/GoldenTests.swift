@@ -62,7 +62,7 @@ struct GoldenFileSystem: PlannerFileSystem {
     func fileSHA256(_ url: URL) -> String? { real.fileSHA256(url) }
     func isRegularFile(_ url: URL) -> Bool { real.isRegularFile(url) }
     func directoryFingerprint(_ url: URL) -> JSONValue { real.directoryFingerprint(url) }
-    func aptIndexFingerprint() -> JSONValue { .array([.string(SHA256.hex("golden Translation-en"))]) }
+    func aptIndexFingerprint() -> JSONValue { .array([.string(Digest.sha256Hex("golden Translation-en"))]) }
     func readJSON(_ url: URL) -> JSONValue? { real.readJSON(url) }
 }
 

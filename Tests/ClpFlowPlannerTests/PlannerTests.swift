@@ -224,7 +224,7 @@ import Testing
         fs.files["/project/workflows/data/pairs.jsonl"] = Array(#"{"document": "x y z", "summary": "x"}"#.utf8)
         let b = Fixtures.plan(wf, fs: fs)
         #expect(a[id: "prepare-data"]!.config["fingerprints"]?["data_file"]
-            == .string(SHA256.hex(#"{"document": "a b c", "summary": "a"}"# + "\n")))
+            == .string(Digest.sha256Hex(#"{"document": "a b c", "summary": "a"}"# + "\n")))
         for s in a.steps { #expect(b[id: s.id]!.cacheKey != s.cacheKey, "\(s.id) must change with the data file") }
         #expect(b[id: "train-reference"]!.config == a[id: "train-reference"]!.config)
     }
@@ -252,7 +252,7 @@ import Testing
         fs2.files["/data/judge2.py"] = Array("print(3)".utf8)
         let c = Fixtures.plan(abs, fs: fs2)
         #expect(c[id: "train-clp[seed=0]/rl"]!.config["fingerprints"]?["reward_scripts"]?["judge"]
-            == ["/data/judge2.py": .string(SHA256.hex("print(3)"))])
+            == ["/data/judge2.py": .string(Digest.sha256Hex("print(3)"))])
     }
 
     @Test func initCheckpointAndAptIndexAreFingerprinted() {
@@ -287,13 +287,13 @@ import Testing
         try big.write(to: dir.appendingPathComponent("sub/big.txt"), atomically: true, encoding: .utf8)
         try "x".write(to: dir.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
         let fs = SystemFileSystem(aptListsDirectory: dir, chunkSize: 4096)
-        #expect(fs.fileSHA256(dir.appendingPathComponent("sub/big.txt")) == SHA256.hex(big))
+        #expect(fs.fileSHA256(dir.appendingPathComponent("sub/big.txt")) == Digest.sha256Hex(big))
         #expect(fs.fileSHA256(dir.appendingPathComponent("nope")) == nil)
         #expect(fs.fileSHA256(dir) == nil)
-        #expect(fs.directoryFingerprint(dir) == ["a.txt": .string(SHA256.hex("x")), "sub/big.txt": .string(SHA256.hex(big))])
+        #expect(fs.directoryFingerprint(dir) == ["a.txt": .string(Digest.sha256Hex("x")), "sub/big.txt": .string(Digest.sha256Hex(big))])
         #expect(fs.aptIndexFingerprint() == [])
         try "y".write(to: dir.appendingPathComponent("x_i18n_Translation-en.lz4"), atomically: true, encoding: .utf8)
-        #expect(fs.aptIndexFingerprint() == [.string(SHA256.hex("y"))])
+        #expect(fs.aptIndexFingerprint() == [.string(Digest.sha256Hex("y"))])
     }
 }
 

@@ -56,7 +56,7 @@ enum Fixtures {
         InMemoryFileSystem(files: [
             "/project/workflows/data/pairs.jsonl": #"{"document": "a b c", "summary": "a"}"# + "\n",
             "/project/workflows/scripts/judge.py": "import sys\nprint(1)\n",
-        ], aptIndex: [.string(SHA256.hex("deb_Translation-en.lz4 contents"))])
+        ], aptIndex: [.string(Digest.sha256Hex("deb_Translation-en.lz4 contents"))])
     }
 
     /// An ablation matrix over the conditioning mechanism (and optionally model size).

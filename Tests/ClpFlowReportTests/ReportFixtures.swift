@@ -106,10 +106,10 @@ enum ReportFixtures {
                                        generations: gens))
         }
         let steps = [
-            StepRecord(id: "prepare-data", kind: "data", status: "cached", wallTimeSeconds: 0.8, cacheKey: SHA256.hex("data")),
-            StepRecord(id: "sft", kind: "train-sft", status: "succeeded", wallTimeSeconds: 312.4, cacheKey: SHA256.hex("sft")),
-            StepRecord(id: "clp-attention", kind: "train-clp", status: "succeeded", wallTimeSeconds: 1804.2, cacheKey: SHA256.hex("clp")),
-            StepRecord(id: "evaluate", kind: "evaluate", status: "succeeded", wallTimeSeconds: 95.0, cacheKey: SHA256.hex("eval")),
+            StepSummary(id: "prepare-data", kind: "data", status: "cached", wallTimeSeconds: 0.8, cacheKey: Digest.sha256Hex("data")),
+            StepSummary(id: "sft", kind: "train-sft", status: "succeeded", wallTimeSeconds: 312.4, cacheKey: Digest.sha256Hex("sft")),
+            StepSummary(id: "clp-attention", kind: "train-clp", status: "succeeded", wallTimeSeconds: 1804.2, cacheKey: Digest.sha256Hex("clp")),
+            StepSummary(id: "evaluate", kind: "evaluate", status: "succeeded", wallTimeSeconds: 95.0, cacheKey: Digest.sha256Hex("eval")),
         ]
         let metadata = RunMetadata(
             workflowName: hostileNames ? "wf " + script : "summarise-two-rewards", runID: "run-20261129-0142",

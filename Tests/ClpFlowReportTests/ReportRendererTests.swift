@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ClpFlowReport
+import ClpFlowCore
 
 private func count(_ needle: String, in hay: String) -> Int {
     hay.components(separatedBy: needle).count - 1
@@ -271,8 +272,11 @@ private let allowedTags: Set<String> = [
 
 @Test func ranksAndFrontHelpers() {
     #expect(ReportRenderer.ranks([0.5, 0.9, 0.5, nil, 0.1]) == [2, 1, 2, nil, 4])
-    let front = ReportRenderer.front2D([(1, 3), (2, 2), (1.5, 1.5), (3, 1), (2, 2)])
+    let front = ParetoFront.polyline2D([(1, 3), (2, 2), (1.5, 1.5), (3, 1), (2, 2)])
     #expect(front.map { [$0.x, $0.y] } == [[1, 3], [2, 2], [3, 1]])
+    // Non-finite points are never on the front and do not hide finite ones.
+    let withNaN = ParetoFront.polyline2D([(.nan, 9), (1, 1), (.infinity, 5), (0, 2)])
+    #expect(withNaN.map { [$0.x, $0.y] } == [[0, 2], [1, 1]])
 }
 
 @Test func reportDataRoundTripsThroughJSON() throws {

@@ -2,14 +2,28 @@ import ClpFlowCore
 import ClpFlowPlanner
 @testable import ClpFlowRunner
 import Foundation
-import XCTest
+import Testing
+
+/// The runner tests, one suite per concern. They run one at a time: several start processes,
+/// kill them and time their progress.
+@Suite(.serialized) enum RunnerTests {}
+
+/// Temporary directories of one test; a suite holds one, so they are removed when the test's
+/// suite instance goes away at the end of the test.
+final class TemporaryDirectories: @unchecked Sendable {
+    private let lock = NSLock()
+    private var urls: [URL] = []
+    init() {}
+    func add(_ url: URL) { lock.lock(); urls.append(url); lock.unlock() }
+    deinit { for url in urls { try? FileManager.default.removeItem(at: url) } }
+}
 
 /// A fresh temporary directory, removed when the test ends.
-func makeTempDir(_ test: XCTestCase, _ label: String = "runner") throws -> URL {
+func makeTempDir(_ temp: TemporaryDirectories, _ label: String = "runner") throws -> URL {
     let dir = URL(fileURLWithPath: NSTemporaryDirectory())
         .appendingPathComponent("clp-flow-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))", isDirectory: true)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+    temp.add(dir)
     return dir
 }
 
@@ -21,7 +35,7 @@ struct ScriptPlan {
     mutating func add(_ id: String, _ script: String, inputs: [String] = [], retries: Int = 0, extra: JSONValue = .null) {
         let upstream = inputs.map { i in steps.first { $0.id == i }!.cacheKey }
         let config: JSONValue = ["script": .string(script), "extra": extra]
-        let key = SHA256.hex(JSONValue.object(["config": config, "inputs": .array(upstream.map { .string($0) })]).canonical)
+        let key = Digest.sha256Hex(JSONValue.object(["config": config, "inputs": .array(upstream.map { .string($0) })]).canonical)
         steps.append(PlannedStep(id: id, kind: .evaluate, config: config, inputs: inputs, cacheKey: key,
                                  resources: StepResources(cpus: 1, retries: retries)))
     }
@@ -43,10 +57,13 @@ func quietOptions(parallel: Int = 2, keepGoing: Bool = false, buffer: OutputBuff
                handleSignals: false, cancellation: cancellation, output: { s in buffer?.append(s) })
 }
 
+/// A class of the test bundle, to find the bundle.
+private final class BundleMarker {}
+
 /// The directory holding the built products (test bundle and executables).
 func productsDir() -> URL {
-    let candidates = [Bundle(for: ArtifactStoreTests.self).bundleURL, Bundle.main.bundleURL,
-                      Bundle(for: ArtifactStoreTests.self).bundleURL.deletingLastPathComponent()]
+    let candidates = [Bundle(for: BundleMarker.self).bundleURL, Bundle.main.bundleURL,
+                      Bundle(for: BundleMarker.self).bundleURL.deletingLastPathComponent()]
     return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("clp-flow-runner-testhost").path) }
         ?? candidates[0]
 }

@@ -16,7 +16,7 @@ import Testing
         let cells: [JSONValue] = loaded.cells.map { c in
             .object(["name": .string(c.name),
                      "assignments": .array(c.assignments.map { .array([.string($0.path), (try? encodeToJSON($0.value)) ?? .null]) }),
-                     "workflow_sha256": .string(SHA256.hex(c.workflow.resolvedJSON.canonical))])
+                     "workflow_sha256": .string(Digest.sha256Hex(c.workflow.resolvedJSON.canonical))])
         }
         let golden: JSONValue = .object([
             "resolved": loaded.resolvedJSON,

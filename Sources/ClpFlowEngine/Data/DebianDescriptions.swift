@@ -70,7 +70,7 @@ public struct DebianDescriptions: Sendable {
             for stanza in parseStanzas(text) {
                 stats.stanzas += 1
                 guard let (summary, document) = splitDescription(stanza.description) else { continue }
-                let md5 = stanza.md5 ?? SHA256.hex(stanza.description.joined(separator: "\n"))
+                let md5 = stanza.md5 ?? Digest.sha256Hex(stanza.description.joined(separator: "\n"))
                 if !seenMD5.insert(md5).inserted { continue }
                 stats.uniqueDescriptions += 1
                 if !seenDocs.insert(document).inserted { continue }
@@ -193,26 +193,15 @@ public struct DebianDescriptions: Sendable {
 /// exit status.
 enum ProcessCapture {
     static func run(executable: String, arguments: [String]) throws -> Data {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let box = DataBox()
-        let group = DispatchGroup()
-        group.enter()
-        Thread.detachNewThread { box.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        if p.terminationStatus != 0 {
-            let tail = String(decoding: box.err.suffix(2000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw DataError.commandFailed(command: ([executable] + arguments).joined(separator: " "), status: p.terminationStatus, stderr: tail)
+        let command = ([executable] + arguments).joined(separator: " ")
+        let r: ChildProcess.Result
+        do { r = try ChildProcess.run([executable] + arguments) } catch let e as ChildProcess.SpawnError {
+            throw DataError.commandFailed(command: command, status: -1, stderr: "cannot start: \(e.message)")
         }
-        return data
+        if r.status != 0 {
+            let tail = String(decoding: r.errorOutput.suffix(2000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw DataError.commandFailed(command: command, status: r.status, stderr: tail)
+        }
+        return Data(r.output)
     }
-
-    final class DataBox: @unchecked Sendable { var err = Data() }
 }

@@ -9,7 +9,10 @@
 //   both lengths.
 // - Non-finite coordinates (NaN, ±inf) never dominate anything and never add hypervolume.
 //
-// This file is pure math and depends on nothing else in the engine.
+// This file is pure math and depends on nothing else in the engine. Dominance itself is
+// ClpFlowCore's `ParetoFront`, shared with the report.
+
+import ClpFlowCore
 
 /// Pareto, hypervolume and steerability metrics for maximisation problems.
 public enum ParetoMetrics {
@@ -19,33 +22,12 @@ public enum ParetoMetrics {
     /// True when `a` Pareto-dominates `b` (maximisation): a_i >= b_i for all i and a_i > b_i for
     /// at least one i. Equal points do not dominate each other; a point with a NaN coordinate
     /// neither dominates nor (unless the other point is also incomparable) is dominated.
-    public static func dominates(_ a: [Double], _ b: [Double]) -> Bool {
-        precondition(a.count == b.count,
-                     "ParetoMetrics.dominates: points have \(a.count) and \(b.count) objectives")
-        var strictlyBetter = false
-        for i in 0..<a.count {
-            if !(a[i] >= b[i]) { return false }  // also false for NaN
-            if a[i] > b[i] { strictlyBetter = true }
-        }
-        return strictlyBetter
-    }
+    public static func dominates(_ a: [Double], _ b: [Double]) -> Bool { ParetoFront.dominates(a, b) }
 
     /// Indices (in input order) of the points that no other point dominates. Duplicated points
     /// are all kept, since equal points do not dominate each other. Points with a non-finite
     /// coordinate are dropped.
-    public static func nonDominatedIndices(_ points: [[Double]]) -> [Int] {
-        checkSameDimension(points, "nonDominatedIndices")
-        let finite = points.indices.filter { points[$0].allSatisfy { $0.isFinite } }
-        var result: [Int] = []
-        for i in finite {
-            var dominated = false
-            for j in finite where j != i {
-                if dominates(points[j], points[i]) { dominated = true; break }
-            }
-            if !dominated { result.append(i) }
-        }
-        return result
-    }
+    public static func nonDominatedIndices(_ points: [[Double]]) -> [Int] { ParetoFront.nonDominatedIndices(points) }
 
     /// The non-dominated points, in input order (see `nonDominatedIndices`).
     public static func nonDominated(_ points: [[Double]]) -> [[Double]] {

@@ -58,7 +58,7 @@ public final class CommandReward: Reward, @unchecked Sendable {
 
     private let lock = NSLock()
     /// Persistent mode: one slot per worker, started when first needed.
-    private var pool: [RewardProcess?] = []
+    private var pool: [ChildProcess?] = []
     private var stats = Statistics()
     private var firstStart: UInt64?
     private var firstStartCPU = 0.0
@@ -98,15 +98,8 @@ public final class CommandReward: Reward, @unchecked Sendable {
             }
             return path
         }
-        let pathVar = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for dir in pathVar.split(separator: ":") where !dir.isEmpty {
-            let candidate = (String(dir) as NSString).appendingPathComponent(exe)
-            var isDir: ObjCBool = false
-            if fm.fileExists(atPath: candidate, isDirectory: &isDir), !isDir.boolValue, fm.isExecutableFile(atPath: candidate) {
-                return candidate
-            }
-        }
-        throw RewardError.executableNotFound(reward: name, executable: exe, searched: "searched PATH=\(pathVar)")
+        if let found = ExecutableSearch.find(exe) { return found }
+        throw RewardError.executableNotFound(reward: name, executable: exe, searched: "searched PATH=\(ExecutableSearch.pathVariable())")
     }
 
     static func inputObject(_ b: RewardInput) -> JSONValue {
@@ -176,9 +169,9 @@ public final class CommandReward: Reward, @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         stats.batches += 1
         stats.items += batch.count
-        if firstStart == nil { firstStart = start; firstStartCPU = RewardProcess.ownCPUSeconds() }
+        if firstStart == nil { firstStart = start; firstStartCPU = ChildProcess.ownCPUSeconds() }
         defer {
-            stats.callerCPUSeconds = RewardProcess.ownCPUSeconds() - firstStartCPU
+            stats.callerCPUSeconds = ChildProcess.ownCPUSeconds() - firstStartCPU
             let end = DispatchTime.now().uptimeNanoseconds
             let s = Double(end - start) / 1e9
             stats.seconds += s
@@ -195,20 +188,22 @@ public final class CommandReward: Reward, @unchecked Sendable {
          "CLP_FLOW_REWARD_WORKER": String(worker), "CLP_FLOW_REWARD_WORKERS": String(workers)]
     }
 
-    private func spawn(executable: String, worker: Int, mode: String) throws -> RewardProcess {
+    private func spawn(executable: String, worker: Int, mode: String) throws -> ChildProcess {
         do {
-            let p = try RewardProcess(executable: executable, argv: argv, workingDirectory: workingDirectory,
-                                      environment: environment(worker: worker, mode: mode))
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in environment(worker: worker, mode: mode) { env[k] = v }
+            let p = try ChildProcess(executable: executable, argv: argv,
+                                     options: .init(environment: env, workingDirectory: workingDirectory, stopAtExit: true))
             stats.processesStarted += 1
             return p
-        } catch let e as RewardProcess.SpawnError {
+        } catch let e as ChildProcess.SpawnError {
             throw RewardError.launchFailed(reward: name, command: argv.joined(separator: " "), message: e.message)
         }
     }
 
     private func scorePerBatch(_ batch: [RewardInput], executable: String) throws -> [Double] {
         let ranges = Self.chunks(count: batch.count, parts: workers)
-        var procs: [RewardProcess] = []
+        var procs: [ChildProcess] = []
         defer { for p in procs { p.terminate(); stats.processCPUSeconds += p.cpuSeconds } }
         for i in ranges.indices { procs.append(try spawn(executable: executable, worker: i, mode: "batch")) }
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
@@ -218,7 +213,7 @@ public final class CommandReward: Reward, @unchecked Sendable {
         return parts.flatMap { $0 }
     }
 
-    private func runOnce(_ p: RewardProcess, _ items: [RewardInput], deadline: UInt64, abort: BatchAbort, worker: Int) throws -> [Double] {
+    private func runOnce(_ p: ChildProcess, _ items: [RewardInput], deadline: UInt64, abort: BatchAbort, worker: Int) throws -> [Double] {
         let input = Array(Self.encodeBatch(items).utf8)
         let outcome = p.exchange(input, closeInput: true, deadline: deadline) { _ in false }
         abort.finish(worker)
@@ -263,7 +258,7 @@ public final class CommandReward: Reward, @unchecked Sendable {
     }
 
     /// Sends one batch to a persistent process and reads its answer line.
-    private func ask(_ p: RewardProcess, _ items: [RewardInput], deadline: UInt64, abort: BatchAbort, worker: Int, batch: Int) throws -> [Double] {
+    private func ask(_ p: ChildProcess, _ items: [RewardInput], deadline: UInt64, abort: BatchAbort, worker: Int, batch: Int) throws -> [Double] {
         func fail(_ problem: RewardProcessProblem) -> RewardError {
             abort.finish(worker)
             p.terminate()
@@ -325,7 +320,7 @@ public final class CommandReward: Reward, @unchecked Sendable {
     /// Runs `body` for each process, on threads of their own when there are several. The first
     /// failure kills the processes still working (so nobody waits for a batch that is lost anyway)
     /// and is the error thrown.
-    private static func inParallel(procs: [RewardProcess], _ body: @escaping @Sendable (Int, RewardProcess, BatchAbort) throws -> [Double]) throws -> [[Double]] {
+    private static func inParallel(procs: [ChildProcess], _ body: @escaping @Sendable (Int, ChildProcess, BatchAbort) throws -> [Double]) throws -> [[Double]] {
         let abort = BatchAbort()
         for (i, p) in procs.enumerated() { abort.start(i, p.pid) }
         if procs.count == 1 {
@@ -452,7 +447,7 @@ final class BatchAbort: @unchecked Sendable {
     func finish(_ worker: Int) { lock.lock(); running[worker] = nil; lock.unlock() }
     func abortAll() {
         lock.lock(); defer { lock.unlock() }
-        for pid in running.values { RewardProcess.forceKill(pid: pid) }
+        for pid in running.values { ChildProcess.forceKill(pid: pid) }
         running.removeAll()
     }
 }
@@ -482,9 +477,9 @@ private final class ResultBox: @unchecked Sendable {
 
 /// One worker's share of a batch, run on a thread of its own.
 private final class Job: @unchecked Sendable {
-    private var body: (@Sendable (Int, RewardProcess, BatchAbort) throws -> [Double])?
-    private var process: RewardProcess?
-    init(body: @escaping @Sendable (Int, RewardProcess, BatchAbort) throws -> [Double], process: RewardProcess) {
+    private var body: (@Sendable (Int, ChildProcess, BatchAbort) throws -> [Double])?
+    private var process: ChildProcess?
+    init(body: @escaping @Sendable (Int, ChildProcess, BatchAbort) throws -> [Double], process: ChildProcess) {
         self.body = body; self.process = process
     }
     func run(_ i: Int, _ abort: BatchAbort) throws -> [Double] { try body!(i, process!, abort) }

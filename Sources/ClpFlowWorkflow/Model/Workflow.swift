@@ -238,9 +238,7 @@ public struct ReferenceSpec: Codable, Sendable, Hashable {
     }
 }
 
-// MARK: executor
-
-public enum ExecutorKind: String, Codable, Sendable, CaseIterable { case local, slurm }
+// MARK: executor (its kind, `ExecutorKind`, is in ClpFlowCore)
 
 public struct SlurmResources: Codable, Sendable, Hashable {
     public var partition: String? = nil

@@ -1,3 +1,5 @@
+import ClpFlowCore
+
 /// The schema description of every model type: keys, types, ranges and documentation. Defaults
 /// come from the types' own default values.
 private typealias R = SchemaRegistry

@@ -159,14 +159,8 @@ struct SemanticValidator {
                 err("reward '\(r.name)': '\(exe)' is not an executable file (make it executable, or run it with its interpreter, e.g. [python3, \(exe)])", p + ["command", "0"])
             }
         } else {
-            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-            let dirs = path.split(separator: ":").map(String.init).filter { !$0.isEmpty }
-            let found = dirs.contains { d in
-                var isDir: ObjCBool = false
-                let c = (d as NSString).appendingPathComponent(exe)
-                return fm.fileExists(atPath: c, isDirectory: &isDir) && !isDir.boolValue && fm.isExecutableFile(atPath: c)
-            }
-            if !found {
+            let dirs = ExecutableSearch.pathDirectories()
+            if ExecutableSearch.find(exe, in: dirs) == nil {
                 // Program names are short; a long string (e.g. a pasted command line) gets no suggestion.
                 let programs = exe.count > 64 ? [] : dirs.flatMap { (try? fm.contentsOfDirectory(atPath: $0)) ?? [] }
                 let near = suggestion(for: exe, among: Array(Set(programs)).sorted()).map { "; did you mean '\($0)'?" } ?? ""
