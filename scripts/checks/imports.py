@@ -24,7 +24,7 @@ PLATFORM = {"Foundation", "FoundationNetworking", "Glibc", "Darwin", "Dispatch",
 
 # target -> (modules it may import, why). Order is bottom-up.
 RULES = {
-    "ClpFlowCore": ({"CCrypto"},
+    "ClpFlowCore": ({"CLibCrypto"},
                     "foundations every module shares: JSON values, canonical JSON, hashing, seeded random numbers, processes"),
     "ClpFlowKernels": ({"COpenBLAS"},
                        "numeric kernels over raw buffers; knows nothing but BLAS"),
