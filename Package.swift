@@ -1,12 +1,17 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Kernels are compiled with optimization even in debug builds so that `swift test` stays fast, without
-// dynamic exclusivity checks; CLP_FLOW_CHECKED=1 compiles them unoptimised with the checks on instead
-// (the debug configuration of scripts/checks/exclusivity.sh).
-let optimized: [SwiftSetting] = Context.environment["CLP_FLOW_CHECKED"] == "1"
-    ? [.unsafeFlags(["-Onone", "-enforce-exclusivity=checked"])]
-    : [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
+// Kernels are compiled with optimization even in debug builds so that `swift test` stays fast.
+// Dynamic exclusivity checks are off by default; CLP_FLOW_CHECKED=1 turns them on with the same
+// optimization (what `make test` and CI build, so the whole suite runs with them), and
+// CLP_FLOW_CHECKED=onone turns them on unoptimised (scripts/exclusivity-onone.sh).
+let optimized: [SwiftSetting] = {
+    switch Context.environment["CLP_FLOW_CHECKED"] {
+    case "1": return [.unsafeFlags(["-O", "-enforce-exclusivity=checked"])]
+    case "onone": return [.unsafeFlags(["-Onone", "-enforce-exclusivity=checked"])]
+    default: return [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
+    }
+}()
 
 let package = Package(
     name: "clp-flow",

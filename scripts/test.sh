@@ -7,6 +7,9 @@ export CLP_FLOW_EXTRA_APT="${CLP_FLOW_EXTRA_APT:-} chromium slurm-wlm munge"
 bash scripts/setup.sh
 bash scripts/setup-python.sh
 export CLP_FLOW_PYTHON="$PWD/.venv/bin/python"
+# The whole suite runs with dynamic exclusivity checking on in the optimised targets (kernels,
+# engine, core); scripts/checks/exclusivity.sh verifies the build did.
+export CLP_FLOW_CHECKED=1
 start=$(date +%s)
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
 # The browser test must run here (Chromium was installed above): a missing browser fails it
