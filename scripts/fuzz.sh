@@ -26,13 +26,13 @@ flags=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6)
 echo "fuzz: building the instrumented loader in $B (log: $B/build.log)" >&2
 {
 swiftc "${flags[@]}" -module-name ClpFlowCore -emit-module -emit-module-path "$B/obj/ClpFlowCore.swiftmodule" \
-    -emit-library -static -o "$B/obj/libClpFlowCore.a" Sources/ClpFlowCore/*.swift
+    -I Sources/CLibCrypto -emit-library -static -o "$B/obj/libClpFlowCore.a" Sources/ClpFlowCore/*.swift
 mapfile -t workflow_sources < <(find Sources/ClpFlowWorkflow -name '*.swift' | sort)
-swiftc "${flags[@]}" -module-name ClpFlowWorkflow -I "$B/obj" -I Sources/CLibYAML -emit-module \
+swiftc "${flags[@]}" -module-name ClpFlowWorkflow -I "$B/obj" -I Sources/CLibYAML -I Sources/CLibCrypto -emit-module \
     -emit-module-path "$B/obj/ClpFlowWorkflow.swiftmodule" -emit-library -static -o "$B/obj/libClpFlowWorkflow.a" \
     "${workflow_sources[@]}"
-swiftc "${flags[@]}" -module-name LoaderFuzz -I "$B/obj" -I Sources/CLibYAML fuzz/LoaderFuzz.swift \
-    -L "$B/obj" -lClpFlowWorkflow -lClpFlowCore -lyaml -o "$B/loader-fuzz"
+swiftc "${flags[@]}" -module-name LoaderFuzz -I "$B/obj" -I Sources/CLibYAML -I Sources/CLibCrypto fuzz/LoaderFuzz.swift \
+    -L "$B/obj" -lClpFlowWorkflow -lClpFlowCore -lyaml -lcrypto -o "$B/loader-fuzz"
 } > "$B/build.log" 2>&1 || { grep -E "error" "$B/build.log" >&2; echo "fuzz: build failed, see $B/build.log" >&2; exit 1; }
 
 # The sandbox the inputs are loaded in: a copy of the fixtures (templates, data, checkpoint).
