@@ -115,10 +115,13 @@ import Testing
         return (run, out)
     }
 
-    /// The progress events of a step's running attempt (`events.jsonl` in its work directory).
-    static func progress(_ runDir: URL, cacheKey: String) -> (step: Int, total: Int)? {
+    /// The progress events of a step's running attempt (`events.jsonl` in its work directory,
+    /// `<key>.tmp-<run>-<attempt>`), of run `run` only when given. The run matters when an earlier
+    /// runner was killed: the step it orphaned keeps writing progress into its own attempt's directory.
+    static func progress(_ runDir: URL, cacheKey: String, run: Int? = nil) -> (step: Int, total: Int)? {
         let work = runDir.appendingPathComponent("work")
-        let dirs = ((try? FileManager.default.contentsOfDirectory(atPath: work.path)) ?? []).filter { $0.hasPrefix(cacheKey + ".tmp-") }
+        let prefix = run.map { "\(cacheKey).tmp-\($0)-" } ?? "\(cacheKey).tmp-"
+        let dirs = ((try? FileManager.default.contentsOfDirectory(atPath: work.path)) ?? []).filter { $0.hasPrefix(prefix) }
         var best: (Int, Int)? = nil
         for d in dirs {
             guard let text = try? String(contentsOf: work.appendingPathComponent(d).appendingPathComponent("events.jsonl"), encoding: .utf8) else { continue }
@@ -175,11 +178,11 @@ import Testing
         let afterKill1 = Self.artifactKeys(b)
         #expect(afterKill1.contains(reference.cacheKey))
 
-        // Second attempt: SIGKILL in the middle of the CLP training step.
+        // Second attempt (run 2 of B): SIGKILL in the middle of its own CLP training step.
         let secondRun = try Background(runArgs("B"), cwd: dir, log: dir.appendingPathComponent("b2.log"))
         var midTraining = false
         _ = Self.waitFor(120) {
-            if let p = Self.progress(b, cacheKey: clp.cacheKey), p.step >= 1, p.step < p.total { midTraining = true }
+            if let p = Self.progress(b, cacheKey: clp.cacheKey, run: 2), p.step >= 1, p.step < p.total { midTraining = true }
             return midTraining || Self.artifactKeys(b).contains(clp.cacheKey) || !secondRun.process.isRunning
         }
         #expect(midTraining, "no progress of \(clp.id) seen before it finished: \(secondRun.output)")
