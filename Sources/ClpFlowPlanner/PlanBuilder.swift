@@ -149,7 +149,7 @@ final class PlanBuilder {
         let m = wf.rewards.count
         let softStages = wf.stages.map { st in
             var soft = st
-            soft.steps = Planner.softSteps(stageSteps: st.steps, rewards: m)
+            soft.steps = Planner.softSteps(stageSteps: st.steps, rewards: m, budget: wf.softBudget)
             return soft
         }
         let stageSuffixes = Self.stageSuffixes(wf.stages.map(\.name))

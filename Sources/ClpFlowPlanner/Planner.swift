@@ -39,10 +39,12 @@ public enum Planner {
         return r.next() >> 24
     }
 
-    /// Budget rule: each of the m SOFT policies trains ceil(steps / m) steps per stage (same batch
-    /// and samples), so m SOFT runs together draw as many RL samples as one CLP run (rounded up).
-    public static func softSteps(stageSteps: Int, rewards m: Int) -> Int {
-        m <= 1 ? stageSteps : (stageSteps + m - 1) / m
+    /// Budget rule (`soft_budget`): with `split` (the default) each of the m SOFT policies trains
+    /// ceil(steps / m) steps per stage (same batch and samples), so m SOFT runs together draw as
+    /// many RL samples as one CLP run (rounded up); with `full` each trains the stage's steps.
+    public static func softSteps(stageSteps: Int, rewards m: Int, budget: SoftBudget = .split) -> Int {
+        if budget == .full { return stageSteps }
+        return m <= 1 ? stageSteps : (stageSteps + m - 1) / m
     }
 
     /// Label text of an assignment value in step ids.

@@ -17,6 +17,16 @@ public enum Baseline: String, Codable, Sendable, CaseIterable {
     case prompt
 }
 
+/// How many RL steps each of the m SOFT policies trains per stage.
+public enum SoftBudget: String, Codable, Sendable, CaseIterable {
+    /// ⌈steps / m⌉: the m SOFT policies together draw as many RL samples as one CLP policy
+    /// (equal total budget, the paper's comparison).
+    case split
+    /// The stage's full `steps` each: every SOFT policy gets one CLP policy's budget (m times the
+    /// total), so a baseline cannot lose for want of training.
+    case full
+}
+
 public enum EvalMetric: String, Codable, Sendable, CaseIterable { case hypervolume, steerability, dominated }
 
 /// Which held-out split evaluation reads.

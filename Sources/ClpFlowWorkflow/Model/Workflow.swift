@@ -18,11 +18,18 @@ public struct Workflow: Codable, Sendable, Hashable {
     public var weights: WeightsSpec = WeightsSpec()
     public var stages: [StageSpec] = [StageSpec()]
     public var baselines: [Baseline] = []
+    /// RL steps of each SOFT policy the baselines train (`soft`, `rewarded-soups`, `logit-mixing`).
+    public var softBudget: SoftBudget = .split
     public var evaluate: EvaluateSpec = EvaluateSpec()
     public var ablate: AblateSpec? = nil
     public var executor: ExecutorSpec = ExecutorSpec()
 
     public init(name: String) { self.name = name }
+    enum CodingKeys: String, CodingKey {
+        case name, description, seed, data, model, pretrain, reference, rewards, kl, conditioning, weights, stages
+        case baselines, evaluate, ablate, executor
+        case softBudget = "soft_budget"
+    }
 }
 
 // MARK: data

@@ -24,6 +24,7 @@ extension Workflow: SchemaDescribed {
             FieldSchema("weights", .object("WeightsSpec"), "Weightings sampled in training and evaluated."),
             FieldSchema("stages", .array(.object("StageSpec"), minItems: 0), "RL training stages, run in order; `[]` trains and evaluates π_ref only (baselines need stages)."),
             FieldSchema("baselines", .array(e(Baseline.self), minItems: 0), "Baselines trained and evaluated with the same budget."),
+            FieldSchema("soft_budget", e(SoftBudget.self), "RL steps of each SOFT policy the baselines train: `split` gives each of the m policies ⌈steps / m⌉ per stage (together one CLP policy's RL samples, the equal-budget comparison); `full` gives each the stage's full `steps`."),
             FieldSchema("evaluate", .object("EvaluateSpec"), "Evaluation of every policy on held-out prompts."),
             FieldSchema("ablate", .object("AblateSpec"), "An ablation matrix: each cell is the workflow with some values replaced."),
             FieldSchema("executor", .object("ExecutorSpec"), "Where steps run: locally or on Slurm."),

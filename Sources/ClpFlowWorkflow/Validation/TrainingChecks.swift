@@ -99,6 +99,9 @@ extension SemanticValidator {
         if w.stages.isEmpty, !w.baselines.isEmpty {
             err("baselines are trained with the RL stages, and `stages` is empty", ["baselines"])
         }
+        if w.softBudget == .full, !w.baselines.contains(where: { [.soft, .rewardedSoups, .logitMixing].contains($0) }) {
+            warn("`soft_budget: full` changes only the SOFT policies of the `soft`, `rewarded-soups` and `logit-mixing` baselines, and none is listed", ["soft_budget"])
+        }
         var seen = Set<Baseline>()
         for (i, b) in w.baselines.enumerated() {
             let p = ["baselines", String(i)]
