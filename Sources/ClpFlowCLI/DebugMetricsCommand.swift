@@ -12,9 +12,12 @@ struct DebugMetricsCommand: ParsableCommand {
         abstract: "Compute evaluation metrics on JSON cases from stdin (developer tool).",
         discussion: """
             Reads {"hypervolume": [{"points": [[…]], "reference": […]}], "spearman": [{"x": […], "y": […]}], \
-            "bootstrap": [{"values": […], "resamples": N, "level": 0.95, "seed": S}]} and prints the same \
-            lists with "value" (hypervolume, rho), "p" (exact or Monte-Carlo permutation p-value of ρ) and \
-            "lower"/"upper" (bootstrap interval of the mean) added.
+            "bootstrap": [{"values": […], "resamples": N, "level": 0.95, "seed": S}], \
+            "grids": [{"points": [{"weights": […], "alpha": a, "rewards": [[…] per prompt], "kl": […]}], \
+            "reference": {π_ref's point}, "declared": […] or absent for auto, "resamples": N, "seed": S}]} and \
+            prints the same lists with "value" (hypervolume, rho), "p" (exact or Monte-Carlo permutation \
+            p-value of ρ), "lower"/"upper" (bootstrap interval of the mean; for grids, of the hypervolume \
+            over prompts resampled jointly) and, for grids, "point" (the reference point) and "hypervolume" added.
             """,
         shouldDisplay: false
     )
@@ -25,10 +28,24 @@ struct DebugMetricsCommand: ParsableCommand {
         var values: [Double]; var resamples: Int?; var level: Double?; var seed: UInt64?
         var lower: Double?; var upper: Double?
     }
+    struct GridPoint: Codable {
+        var weights: [Double]; var alpha: Double?; var rewards: [[Double]]; var kl: [Double]
+        var evaluationPoint: EvaluationPoint {
+            let m = rewards.first?.count ?? 0
+            return EvaluationPoint(weights: weights, alpha: alpha, rewards: (0..<m).map { i in Estimate(rewards.map { $0[i] }) },
+                                   kl: Estimate(kl), length: Estimate([0]), perPrompt: .init(rewards: rewards, kl: kl))
+        }
+    }
+    struct GridCase: Codable {
+        var points: [GridPoint]; var reference: GridPoint; var declared: [Double]?
+        var resamples: Int?; var seed: UInt64?
+        var point: [Double]?; var hypervolume: Double?; var lower: Double?; var upper: Double?
+    }
     struct Cases: Codable {
         var hypervolume: [HVCase]?
         var spearman: [RhoCase]?
         var bootstrap: [BootCase]?
+        var grids: [GridCase]?
     }
 
     func run() throws {
@@ -51,6 +68,19 @@ struct DebugMetricsCommand: ParsableCommand {
             var c = c
             let i = Uncertainty.meanInterval(c.values, resamples: c.resamples ?? Uncertainty.defaultResamples,
                                              level: c.level ?? Uncertainty.defaultLevel, seed: c.seed ?? 0)
+            c.lower = i?.lower; c.upper = i?.upper
+            return c
+        }
+        cases.grids = try cases.grids?.map { c in
+            var c = c
+            let points = c.points.map(\.evaluationPoint), reference = c.reference.evaluationPoint
+            let m = reference.rewards.count
+            let names = (0..<m).map { "r\($0)" }
+            let run = try RunHypervolume.compute([.init(points: points, reference: reference, seed: nil)], declared: c.declared, rewardNames: names)
+            c.point = run.reference.point
+            c.hypervolume = run.results[0].hypervolume
+            let i = GridBootstrap.hypervolumeInterval(points, reference: run.reference.point, multiKL: run.multiKL, seed: c.seed ?? 0,
+                                                      resamples: c.resamples ?? Uncertainty.defaultResamples)
             c.lower = i?.lower; c.upper = i?.upper
             return c
         }

@@ -26,7 +26,7 @@ extension PlanBuilder {
                         AblateConfig.Assignment(path: $0.path, value: Planner.json($0.value))
                     })
                 },
-                seeds: max(1, base.evaluate.seeds)).json
+                seeds: max(1, base.evaluate.seeds), referencePoint: base.evaluate.referencePoint.declared).json
             let key = CacheKey.compute(canonicalConfig: cfg.canonical, upstreamKeys: evalKeys)
             ordered.append(Draft(kind: .ablate, config: cfg, inputKeys: evalKeys, key: key, role: "ablate", cell: 0))
         }
@@ -34,7 +34,8 @@ extension PlanBuilder {
         let reportInputs = ordered.filter { [.pretrain, .trainReference, .trainSoft, .trainCLP, .evaluate, .ablate].contains($0.kind) }
             .map(\.key)
         let reportCfg = ReportConfig(name: base.name, description: base.description, metrics: base.evaluate.metrics,
-                                     samplePrompts: base.evaluate.samplePrompts, cells: cells.map(\.name)).json
+                                     samplePrompts: base.evaluate.samplePrompts, cells: cells.map(\.name),
+                                     referencePoint: base.evaluate.referencePoint.declared).json
         let reportKey = CacheKey.compute(canonicalConfig: reportCfg.canonical, upstreamKeys: reportInputs)
         ordered.append(Draft(kind: .report, config: reportCfg, inputKeys: reportInputs, key: reportKey, role: "report", cell: 0))
 

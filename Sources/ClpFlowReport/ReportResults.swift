@@ -92,16 +92,31 @@ public struct ReferencePoint: Codable, Sendable, Equatable {
 
 /// Hypervolume of each method's points with respect to one reference point.
 public struct HypervolumeTable: Codable, Sendable, Equatable {
-    /// The reference point (one entry per reward).
+    /// The reference point (one entry per objective).
     public var referencePoint: [Double]
-    /// Where the reference point comes from, e.g. "SFT policy".
+    /// Where the reference point comes from (the rule, in words).
     public var referenceLabel: String?
     public var rows: [HypervolumeRow]
+    /// `declared` (evaluate.reference_point in the workflow) or `auto` (the per-objective minimum
+    /// over π_ref and every evaluated point); nil in reports that did not record it.
+    public var rule: String?
+    /// The objectives' names in the order of `referencePoint` (the rewards, then −KL in
+    /// multi-KL workflows).
+    public var objectives: [String]?
 
-    public init(referencePoint: [Double], referenceLabel: String? = nil, rows: [HypervolumeRow]) {
+    public init(referencePoint: [Double], referenceLabel: String? = nil, rows: [HypervolumeRow], rule: String? = nil,
+                objectives: [String]? = nil) {
         self.referencePoint = referencePoint
         self.referenceLabel = referenceLabel
         self.rows = rows
+        self.rule = rule
+        self.objectives = objectives
+    }
+
+    /// "(rouge 0.1, novelty 0.2, −KL −8)" when the objectives are known, else the bare vector.
+    public var pointText: String {
+        guard let objectives, objectives.count == referencePoint.count else { return ReportText.vector(referencePoint) }
+        return "(" + zip(objectives, referencePoint).map { "\($0) \(ReportText.number($1, significant: 4))" }.joined(separator: ", ") + ")"
     }
 }
 
@@ -112,13 +127,22 @@ public struct HypervolumeRow: Codable, Sendable, Equatable {
     public var dominatedShare: Double?
     /// Number of non-dominated points of this method.
     public var frontSize: Int?
+    /// 95 % bootstrap interval over prompts, against the same fixed reference point.
+    public var lower: Double?
+    public var upper: Double?
 
-    public init(method: String, hypervolume: Double, dominatedShare: Double? = nil, frontSize: Int? = nil) {
+    public init(method: String, hypervolume: Double, dominatedShare: Double? = nil, frontSize: Int? = nil,
+                lower: Double? = nil, upper: Double? = nil) {
         self.method = method
         self.hypervolume = hypervolume
         self.dominatedShare = dominatedShare
         self.frontSize = frontSize
+        self.lower = lower
+        self.upper = upper
     }
+
+    /// "[0.012, 0.034]", or "–" without an interval.
+    public var intervalText: String { ReportText.interval(lower, upper) }
 }
 
 /// Steerability of one method: one entry per reward.
@@ -143,11 +167,27 @@ public struct SteerabilityEntry: Codable, Sendable, Equatable {
     public var rho: Double?
     /// max − min of r_i over the grid.
     public var spread: Double
+    /// 95 % bootstrap interval of ρ over prompts.
+    public var rhoLower: Double?
+    public var rhoUpper: Double?
+    /// Two-sided permutation p-value of ρ (is ρ distinguishable from 0?).
+    public var permutationP: Double?
+    /// The 95th percentile of the spread noise alone gives (every grid point drawn from the
+    /// pooled per-prompt values); a spread above it is more than noise.
+    public var noiseSpread: Double?
 
-    public init(rho: Double?, spread: Double) {
+    public init(rho: Double?, spread: Double, rhoLower: Double? = nil, rhoUpper: Double? = nil, permutationP: Double? = nil,
+                noiseSpread: Double? = nil) {
         self.rho = rho
         self.spread = spread
+        self.rhoLower = rhoLower
+        self.rhoUpper = rhoUpper
+        self.permutationP = permutationP
+        self.noiseSpread = noiseSpread
     }
+
+    /// Whether the spread exceeds the noise spread (nil when that is unknown).
+    public var spreadAboveNoise: Bool? { noiseSpread.map { spread > $0 } }
 }
 
 /// Logged training metrics of one method.
@@ -171,5 +211,19 @@ public struct CurvePoint: Codable, Sendable, Equatable {
         self.step = step
         self.name = name
         self.value = value
+    }
+}
+
+extension ReportText {
+    /// A bootstrap interval "[lower, upper]" (4 significant digits), or "–" when unknown.
+    public static func interval(_ lower: Double?, _ upper: Double?) -> String {
+        guard let lower, let upper, lower.isFinite, upper.isFinite else { return "–" }
+        return "[" + number(lower) + ", " + number(upper) + "]"
+    }
+
+    /// A p-value: "p < 0.001" below 0.001, else "p = 0.034"; "–" when unknown.
+    public static func pValue(_ p: Double?) -> String {
+        guard let p, p.isFinite else { return "–" }
+        return p < 0.001 ? "p < 0.001" : "p = " + String(format: "%.3f", p)
     }
 }

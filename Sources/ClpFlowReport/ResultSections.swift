@@ -152,20 +152,26 @@ extension ReportRenderer {
     static func hypervolumeSection(_ ctx: Context) -> String {
         guard let hv = ctx.data.hypervolume, ctx.data.shows("hypervolume") else { return "" }
         var o = "<section id=\"hypervolume\"><h2>Hypervolume</h2>"
-        o += "<p class=\"note\">Volume of the reward region dominated by a method's points and bounded below by the reference point \(e(ReportText.vector(hv.referencePoint)))"
+        o += "<p class=\"note\">Volume of the objective region dominated by a method's points and bounded below by the reference point <b>\(e(hv.pointText))</b>"
+        if let rule = hv.rule { o += ", <span class=\"reference-rule\">reference point: \(e(rule))</span>" }
         if let l = hv.referenceLabel { o += " (\(e(l)))" }
         let dom = ctx.data.shows("dominated")
-        o += ". Larger is better." + (dom ? " “Dominated by others” is the share of the method's points that some point of another method dominates." : "") + "</p>"
+        let intervals = hv.rows.contains { $0.lower != nil }
+        o += ". One point for every method, so the rows are comparable. Larger is better."
+        if intervals { o += " The interval is a 95 % percentile bootstrap over prompts: the prompts are resampled jointly for every grid point of a method, the grid means recomputed, and the hypervolume measured against the same fixed reference point." }
+        o += (dom ? " “Dominated by others” is the share of the method's points that some point of another method dominates." : "") + "</p>"
         let rk = ranks(hv.rows.map { $0.hypervolume })
         // Rank 1 is highlighted only when it stands out (not when every method ties).
         let top = bestIndices(hv.rows.map { $0.hypervolume })
         let order = hv.rows.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
         o += "<div class=\"scroll\"><table class=\"data\"><thead><tr><th class=\"n\">Rank</th><th>Method</th><th class=\"n\">Hypervolume</th>"
+            + (intervals ? "<th class=\"n\">95 % interval</th>" : "")
             + (dom ? "<th class=\"n\">Dominated by others</th>" : "") + "<th class=\"n\">Front size</th></tr></thead><tbody>"
         for k in order {
             let r = hv.rows[k]
             o += "<tr\(top.contains(k) ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
-            o += "<td class=\"n\">\(num(r.hypervolume))</td>" + (dom ? "<td class=\"n\">\(ReportText.percent(r.dominatedShare))</td>" : "")
+            o += "<td class=\"n\">\(num(r.hypervolume))</td>" + (intervals ? "<td class=\"n\">\(e(r.intervalText))</td>" : "")
+                + (dom ? "<td class=\"n\">\(ReportText.percent(r.dominatedShare))</td>" : "")
                 + "<td class=\"n\">\(r.frontSize.map(String.init) ?? "–")</td></tr>"
         }
         o += "</tbody></table></div></section>\n"
@@ -175,13 +181,23 @@ extension ReportRenderer {
     static func steerabilitySection(_ ctx: Context) -> String {
         guard ctx.data.shows("steerability") else { return "" }
         var o = "<section id=\"steerability\"><h2>Steerability</h2>"
-        o += "<p class=\"note\">ρ is Spearman's rank correlation between the weight wᵢ and the mean reward rᵢ along the weight grid (1 = rᵢ rises monotonically with wᵢ; “–” = undefined because wᵢ or rᵢ is constant). Spread is max − min of rᵢ over the grid. Methods are ranked by mean ρ.</p>"
+        o += "<p class=\"note\">ρ is Spearman's rank correlation between the weight wᵢ and the mean reward rᵢ along the weight grid (1 = rᵢ rises monotonically with wᵢ; “–” = undefined because wᵢ or rᵢ is constant). Spread is max − min of rᵢ over the grid. Methods are ranked by mean ρ."
         let rows = ctx.data.steerability
+        let uncertain = rows.contains { $0.rewards.contains { $0.permutationP != nil || $0.noiseSpread != nil } }
+        if uncertain {
+            o += " Beside ρ: its 95 % bootstrap interval over prompts (prompts resampled jointly for every grid point) and the two-sided permutation p-value (the share of reorderings of the grid means whose |ρ| reaches the observed one: is ρ distinguishable from 0?). Beside the spread: the spread noise alone gives (95th percentile when every grid point's prompts are drawn from the values pooled over the grid); a spread below it is no evidence of steering."
+        }
+        o += "</p>"
         if !rows.isEmpty {
             let rk = ranks(rows.map { $0.meanRho })
             let top = bestIndices(rows.map { $0.meanRho })
             o += "<table class=\"data\"><thead><tr><th class=\"n\">Rank</th><th>Method</th>"
-            for i in 0..<ctx.m { o += "<th class=\"n\">ρ \(e(ctx.rewardName(i)))</th><th class=\"n\">spread \(e(ctx.rewardName(i)))</th>" }
+            for i in 0..<ctx.m {
+                o += "<th class=\"n\">ρ \(e(ctx.rewardName(i)))</th>"
+                if uncertain { o += "<th class=\"n\">95 % interval</th><th class=\"n\">permutation p</th>" }
+                o += "<th class=\"n\">spread \(e(ctx.rewardName(i)))</th>"
+                if uncertain { o += "<th class=\"n\">noise spread</th>" }
+            }
             o += "<th class=\"n\">Mean ρ</th></tr></thead><tbody>"
             let order = rows.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
             for k in order {
@@ -189,7 +205,15 @@ extension ReportRenderer {
                 o += "<tr\(top.contains(k) ? " class=\"best\"" : "")><td class=\"n\">\(rk[k].map(String.init) ?? "–")</td><td>\(swatch(ctx, r.method))</td>"
                 for i in 0..<ctx.m {
                     let entry = i < r.rewards.count ? r.rewards[i] : nil
-                    o += "<td class=\"n\">\(ReportText.fixed(entry?.rho, decimals: 3))</td><td class=\"n\">\(num(entry?.spread))</td>"
+                    o += "<td class=\"n\">\(ReportText.fixed(entry?.rho, decimals: 3))</td>"
+                    if uncertain {
+                        o += "<td class=\"n\">\(e(ReportText.interval(entry?.rhoLower, entry?.rhoUpper)))</td><td class=\"n\">\(e(ReportText.pValue(entry?.permutationP)))</td>"
+                    }
+                    o += "<td class=\"n\">\(num(entry?.spread))</td>"
+                    if uncertain {
+                        let below = entry?.spreadAboveNoise == false
+                        o += "<td class=\"n\">\(num(entry?.noiseSpread))\(below ? " <span class=\"warn\" title=\"the spread is within what noise alone gives\">(spread ≤ noise)</span>" : "")</td>"
+                    }
                 }
                 o += "<td class=\"n\">\(ReportText.fixed(r.meanRho, decimals: 3))</td></tr>"
             }

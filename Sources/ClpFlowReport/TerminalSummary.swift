@@ -27,22 +27,29 @@ extension ReportRenderer {
         let showSteer = !data.steerability.isEmpty && data.shows("steerability")
         let dom = data.shows("dominated")
         if let hv = data.hypervolume, showHV {
-            out += "\nHypervolume (reference point \(ReportText.vector(hv.referencePoint))"
-            if let l = hv.referenceLabel { out += ", \(t(l))" }
+            out += "\nHypervolume (reference point \(t(hv.pointText))"
+            if let rule = hv.rule { out += ", \(t(rule))" }
             out += "; larger is better)\n"
+            if let l = hv.referenceLabel { out += "  reference point: \(t(l))\n" }
             let rk = ranks(hv.rows.map { $0.hypervolume })
             let order = hv.rows.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
-            var rows = [["rank", "method", "hypervolume"] + (dom ? ["dominated"] : [])]
+            let intervals = hv.rows.contains { $0.lower != nil }
+            var rows = [["rank", "method", "hypervolume"] + (intervals ? ["95% interval"] : []) + (dom ? ["dominated"] : [])]
             for k in order {
                 let r = hv.rows[k]
                 rows.append([rk[k].map(String.init) ?? "–", t(r.method), ReportText.number(r.hypervolume)]
+                            + (intervals ? [r.intervalText] : [])
                             + (dom ? [ReportText.percent(r.dominatedShare)] : []))
             }
-            out += table(rows, rightAligned: [0, 2, 3])
+            out += table(rows, rightAligned: [0, 2, 3, 4])
         }
 
         if showSteer {
+            let uncertain = data.steerability.contains { $0.rewards.contains { $0.permutationP != nil || $0.noiseSpread != nil } }
             out += "\nSteerability (Spearman ρ(wᵢ, rᵢ) / spread of rᵢ; ranked by mean ρ)\n"
+            if uncertain {
+                out += "  ρ [95% bootstrap interval over prompts] and permutation p; spread (the spread noise alone gives, 95th percentile; ! = not above it)\n"
+            }
             let rk = ranks(data.steerability.map { $0.meanRho })
             let order = data.steerability.indices.sorted { (rk[$0] ?? Int.max, $0) < (rk[$1] ?? Int.max, $1) }
             var header = ["rank", "method"]
@@ -54,7 +61,12 @@ extension ReportRenderer {
                 var row = [rk[k].map(String.init) ?? "–", t(r.method)]
                 for i in 0..<ctx.m {
                     if i < r.rewards.count {
-                        row.append(ReportText.fixed(r.rewards[i].rho, decimals: 3) + " / " + ReportText.number(r.rewards[i].spread, significant: 3))
+                        let en = r.rewards[i]
+                        var cell = ReportText.fixed(en.rho, decimals: 3)
+                        if uncertain { cell += " " + ReportText.interval(en.rhoLower, en.rhoUpper) + " " + ReportText.pValue(en.permutationP) }
+                        cell += " / " + ReportText.number(en.spread, significant: 3)
+                        if uncertain { cell += " (noise " + ReportText.number(en.noiseSpread, significant: 3) + (en.spreadAboveNoise == false ? " !" : "") + ")" }
+                        row.append(cell)
                     } else {
                         row.append("–")
                     }

@@ -14,10 +14,22 @@ public struct EvaluationArtifact: Codable, Sendable {
     public var conditioning: String?
     public var rewardNames: [String]
     public var evaluation: MethodEvaluation
-    /// π_ref on the same prompts (its rewards are the hypervolume reference point).
+    /// π_ref on the same prompts.
     public var reference: EvaluationPoint
+    /// Hypervolume against `hypervolumeReference`: the declared `evaluate.reference_point`, or
+    /// under `auto` the rule applied to this evaluation alone (scope `evaluation`; the ablate step
+    /// and the report recompute it against the run-wide point).
     public var hypervolume: Double
+    /// The point `hypervolume` is measured against (nil in evaluations written before it was recorded).
+    public var hypervolumeReference: HypervolumeReference?
+    /// Bootstrap interval of `hypervolume` over prompts (`GridBootstrap.hypervolumeInterval`).
+    public var hypervolumeInterval: Interval?
     public var steerability: [ParetoMetrics.Steerability]
+    /// ρ's bootstrap interval, permutation p-value and noise spread, one per entry of `steerability`.
+    public var steerabilityUncertainty: [SteerabilityUncertainty]?
+    /// The evaluate step's seed, from which every resampling of this evaluation is drawn (the
+    /// ablate step and the report draw the run-wide hypervolume interval from it too).
+    public var seed: UInt64?
     /// Lead-k (the document's first k words) scored with the same rewards on the same prompts.
     public var lead: [LeadBaseline.Point]?
     /// J(w) = Σᵢ wᵢ r̃ᵢ − α·KL relative to π_ref at each evaluated point (`TrainedObjective`), in
@@ -69,11 +81,20 @@ enum EvaluateStep {
                                              examples: examples, reference: reference, builder: builder, score: score)
         ctx.events.progress(step: total, total: total)
         let refPoint = refEval.points[0]
-        let hv = Objectives.hypervolume(result.points, reference: refPoint, multiKL: kl.range != nil,
-                                        klBound: Objectives.klBound([result.points]))
-        let steer = Objectives.steerability(result.points, rewardCount: names.count, multiKL: kl.range != nil)
-        ctx.events.metric("hypervolume", hv)
-        for (i, s) in steer.enumerated() { if let rho = s.rho { ctx.events.metric("spearman/\(names[i])", rho) } }
+        // Hypervolume: against the declared point, or (auto) against this evaluation's own points
+        // only, labelled as such; the ablate step and the report use the run-wide point.
+        let multiKL = Objectives.isMultiKL([result.points])
+        let hvRef: HypervolumeReference
+        do {
+            hvRef = try ReferencePointRule.resolve(declared: spec.referencePoint.declared, rewardNames: names, references: [refPoint],
+                                                   evaluations: [result.points], multiKL: multiKL, scope: .evaluation)
+        } catch let e as ReferencePointError { throw StepError.failed(e.description) }
+        let hv = Objectives.hypervolume(result.points, reference: hvRef.point, multiKL: multiKL)
+        let hvInterval = GridBootstrap.hypervolumeInterval(result.points, reference: hvRef.point, multiKL: multiKL, seed: cfg.seed)
+        let steer = Objectives.steerability(result.points, rewardCount: names.count, multiKL: multiKL)
+        let steerUncertainty = GridBootstrap.steerability(result.points, rewardCount: names.count, multiKL: multiKL, seed: cfg.seed)
+        ctx.events.metric(hvRef.rule == .declared ? "hypervolume" : "hypervolume/own-points", hv)
+        for s in steer { if let rho = s.rho { ctx.events.metric("spearman/\(names[s.rewardIndex])", rho) } }
         ctx.events.metric("tokens_per_second", result.tokensPerSecond)
         let lead = try LeadBaseline.evaluate(examples, prompt: {
             task.codec.decodeTokens(builder.tokens($0, conditioning: nil, textual: false))
@@ -87,41 +108,12 @@ enum EvaluateStep {
             ctx.events.metric("objective/\(names[i])", o.mean)
         }
         try Files.writeJSON(EvaluationArtifact(method: method.rawValue, label: label, conditioning: conditioningName, rewardNames: names,
-                                               evaluation: result, reference: refPoint, hypervolume: hv, steerability: steer,
+                                               evaluation: result, reference: refPoint, hypervolume: hv, hypervolumeReference: hvRef,
+                                               hypervolumeInterval: hvInterval, steerability: steer, steerabilityUncertainty: steerUncertainty,
+                                               seed: cfg.seed,
                                                lead: lead, objective: objective.count == result.points.count ? objective : nil,
                                                vertexGains: TrainedObjective.vertexGains(result.points, reference: refPoint, seed: cfg.seed)),
                             to: ctx.workDir.appendingPathComponent(ArtifactFiles.evaluation))
-    }
-}
-
-/// The objectives fronts are measured on. With a fixed KL weight: the m rewards, reference point
-/// π_ref's rewards. In multi-KL workflows the KL is an objective too: (r₁…r_m, −KL) with reference
-/// point (π_ref's rewards, −K), K the largest KL among the compared points (docs/evaluation.md).
-public enum Objectives {
-    public static func vectors(_ points: [EvaluationPoint], multiKL: Bool) -> [[Double]] {
-        points.map { p in p.rewards.map(\.mean) + (multiKL ? [-p.kl.mean] : []) }
-    }
-
-    public static func klBound(_ sets: [[EvaluationPoint]]) -> Double {
-        max(1e-6, sets.flatMap { $0.map(\.kl.mean) }.filter(\.isFinite).max() ?? 0)
-    }
-
-    public static func referenceVector(_ ref: EvaluationPoint, multiKL: Bool, klBound: Double) -> [Double] {
-        ref.rewards.map(\.mean) + (multiKL ? [-klBound] : [])
-    }
-
-    public static func hypervolume(_ points: [EvaluationPoint], reference: EvaluationPoint, multiKL: Bool, klBound: Double) -> Double {
-        ParetoMetrics.hypervolume(vectors(points, multiKL: multiKL),
-                                  reference: referenceVector(reference, multiKL: multiKL, klBound: klBound))
-    }
-
-    /// ρ(wᵢ, rᵢ) along the grid for m ≥ 2 rewards; for one reward in multi-KL workflows
-    /// ρ(1/α, r): a steerable policy gains reward as α falls.
-    public static func steerability(_ points: [EvaluationPoint], rewardCount m: Int, multiKL: Bool) -> [ParetoMetrics.Steerability] {
-        let rewards = points.map { $0.rewards.map(\.mean) }
-        if m > 1 { return ParetoMetrics.steerability(weights: points.map(\.weights), rewards: rewards) }
-        guard multiKL, points.allSatisfy({ $0.alpha != nil }) else { return [] }
-        return ParetoMetrics.steerability(weights: points.map { [1 / $0.alpha!] }, rewards: rewards)
     }
 }
 

@@ -18,7 +18,10 @@ public struct AblationRow: Codable, Sendable, Hashable {
     public var label: String?
     /// Names of the ablation cells this evaluation belongs to, in matrix order.
     public var cells: [String]?
+    /// Hypervolume against the run-wide reference point (`AblationArtifact.referencePoint`).
     public var hypervolume: Double
+    /// Its bootstrap interval over prompts (nil for evaluations without per-prompt values).
+    public var hypervolumeInterval: Interval?
     public var meanSpearman: Double?
     /// Mean over the evaluation grid of each reward's mean (raw scores), in reward order.
     public var rewardMeans: [Double]?
@@ -27,7 +30,7 @@ public struct AblationRow: Codable, Sendable, Hashable {
 
     /// `meanKl`: written as `mean_kl`, and read from `mean_kl` or (older files) `meanKL` (`ArtifactJSON`).
     enum CodingKeys: String, CodingKey {
-        case stepId, labels, method, label, cells, hypervolume, meanSpearman, rewardMeans
+        case stepId, labels, method, label, cells, hypervolume, hypervolumeInterval, meanSpearman, rewardMeans
         case meanKL = "meanKl"
     }
 }
@@ -36,6 +39,8 @@ public struct AblationArtifact: Codable, Sendable {
     public var axes: [String]
     /// Cell names in matrix order (absent in files written before cells were recorded).
     public var cells: [String]?
+    /// The point every row's hypervolume is measured against (nil in files written before it was recorded).
+    public var referencePoint: HypervolumeReference?
     public var rows: [AblationRow]
 }
 
@@ -120,22 +125,36 @@ enum AblateStep {
             guard let dir = ctx.inputDirs[id] else { continue }
             evals.append((id, try Files.readJSON(EvaluationArtifact.self, from: dir.appendingPathComponent(ArtifactFiles.evaluation))))
         }
-        // One KL bound for every row in multi-KL workflows, so hypervolumes are comparable.
-        let multiKL = evals.contains { $0.1.evaluation.points.contains { $0.alpha != nil } }
-        let bound = Objectives.klBound(evals.map(\.1.evaluation.points))
-        for (id, e) in evals {
+        // One reference point for every row (declared, or auto over every evaluation read), the
+        // same computation as the report's (`RunHypervolume`).
+        let declared = try AblateConfig(step: ctx.step).referencePoint
+        let hv = try runHypervolume(evals.map(\.1), declared: declared)
+        for (k, (id, e)) in evals.enumerated() {
             let rhos = e.steerability.compactMap(\.rho)
-            let hv = Objectives.hypervolume(e.evaluation.points, reference: e.reference, multiKL: multiKL, klBound: bound)
             let means = gridMeans(e)
             rows.append(AblationRow(stepId: id, labels: stepLabels(ctx.plan.step(id)), method: e.method, label: e.label,
                                     cells: cellInfo.map { c in c.cells(ofStep: ctx.plan.step(id)).map { c.cells[$0].name } },
-                                    hypervolume: hv, meanSpearman: rhos.isEmpty ? nil : rhos.reduce(0, +) / Double(rhos.count),
+                                    hypervolume: hv.results[k].hypervolume, hypervolumeInterval: hv.results[k].interval,
+                                    meanSpearman: rhos.isEmpty ? nil : rhos.reduce(0, +) / Double(rhos.count),
                                     rewardMeans: means.rewards, meanKL: means.kl))
         }
-        try Files.writeJSON(AblationArtifact(axes: axes, cells: cellInfo?.cells.map(\.name), rows: rows),
+        try Files.writeJSON(AblationArtifact(axes: axes, cells: cellInfo?.cells.map(\.name), referencePoint: hv.reference, rows: rows),
                             to: ctx.workDir.appendingPathComponent(ArtifactFiles.ablation))
         ctx.events.progress(step: 1, total: 1)
     }
+}
+
+/// The run-wide hypervolume of evaluations (`RunHypervolume`): the ablate step and the report
+/// call this with the evaluations they read, so their figures agree.
+func runHypervolume(_ evaluations: [EvaluationArtifact], declared: [Double]?) throws
+    -> (reference: HypervolumeReference, multiKL: Bool, results: [RunHypervolume.Result]) {
+    guard let names = evaluations.first?.rewardNames else {
+        return (HypervolumeReference(point: declared ?? [], rule: declared == nil ? .auto : .declared, scope: .run, objectives: []), false, [])
+    }
+    do {
+        return try RunHypervolume.compute(evaluations.map { .init(points: $0.evaluation.points, reference: $0.reference, seed: $0.seed) },
+                                          declared: declared, rewardNames: names)
+    } catch let e as ReferencePointError { throw StepError.failed(e.description) }
 }
 
 /// J(w) of an evaluation averaged over its grid: the mean of the evaluate step's `objective`
@@ -207,9 +226,10 @@ public enum ReportBuilder {
         var hvRows: [HypervolumeRow] = []
         var steer: [SteerabilityRow] = []
         let refPoint = first.reference.rewards.map(\.mean)
-        let multiKL = evaluations.contains { $0.e.evaluation.points.contains { $0.alpha != nil } }
-        let klBound = Objectives.klBound(evaluations.map(\.e.evaluation.points))
-        let refVector = Objectives.referenceVector(first.reference, multiKL: multiKL, klBound: klBound)
+        // One reference point for every row: declared, or auto over every evaluation read.
+        let declared = plan.steps.last { $0.kind == .report }.flatMap { try? ReportConfig(step: $0) }?.referencePoint
+        let runHV = try runHypervolume(evaluations.map(\.e), declared: declared)
+        let multiKL = runHV.multiKL
         let allPoints = evaluations.map { Objectives.vectors($0.e.evaluation.points, multiKL: multiKL) }
         for (k, x) in evaluations.enumerated() {
             let label = displayName(x)
@@ -224,11 +244,12 @@ public enum ReportBuilder {
             }))
             let others = allPoints.enumerated().filter { $0.offset != k }.flatMap(\.element)
             let mine = allPoints[k]
-            hvRows.append(HypervolumeRow(method: label, hypervolume: ParetoMetrics.hypervolume(mine, reference: refVector),
+            hvRows.append(HypervolumeRow(method: label, hypervolume: runHV.results[k].hypervolume,
                                          dominatedShare: others.isEmpty ? nil : ParetoMetrics.dominatedShare(mine, by: others),
-                                         frontSize: ParetoMetrics.nonDominatedIndices(mine).count))
+                                         frontSize: ParetoMetrics.nonDominatedIndices(mine).count,
+                                         lower: runHV.results[k].interval?.lower, upper: runHV.results[k].interval?.upper))
             if !x.e.steerability.isEmpty {
-                steer.append(SteerabilityRow(method: label, rewards: x.e.steerability.map { SteerabilityEntry(rho: $0.rho, spread: $0.spread) }))
+                steer.append(steerabilityRow(label: label, x.e))
             }
         }
         var groups: [String: SampleGroup] = [:]
@@ -310,9 +331,9 @@ public enum ReportBuilder {
         return ReportData(metadata: meta, rewardNames: names, methods: methods,
                           reference: ReferencePoint(label: "π_ref (reference policy)", rewardMeans: refPoint,
                                                     rewardStandardErrors: first.reference.rewards.map(\.se), length: first.reference.length.mean),
-                          hypervolume: HypervolumeTable(referencePoint: refPoint,
-                                                        referenceLabel: multiKL ? "π_ref rewards and −KL bound \(String(format: "%.3g", klBound)) (objectives: rewards and −KL)" : "π_ref",
-                                                        rows: hvRows),
+                          hypervolume: HypervolumeTable(referencePoint: runHV.reference.point, referenceLabel: runHV.reference.summary,
+                                                        rows: hvRows, rule: runHV.reference.rule.rawValue,
+                                                        objectives: runHV.reference.objectives),
                           steerability: steer, trainingCurves: curves, ablation: nil,
                           samples: Array(order.prefix(samplePrompts ?? order.count)).compactMap { groups[$0] }, metrics: metrics,
                           trivialBaselines: (first.lead ?? []).map {
@@ -322,6 +343,15 @@ public enum ReportBuilder {
     }
 
     static func steerRow(label: String, _ rows: [SteerabilityRow]) -> SteerabilityRow? { rows.first { $0.method == label } }
+
+    /// An evaluation's steerability with ρ's interval, permutation p-value and noise spread.
+    static func steerabilityRow(label: String, _ e: EvaluationArtifact) -> SteerabilityRow {
+        SteerabilityRow(method: label, rewards: e.steerability.map { s in
+            let u = e.steerabilityUncertainty?.first { $0.rewardIndex == s.rewardIndex }
+            return SteerabilityEntry(rho: s.rho, spread: s.spread, rhoLower: u?.rhoInterval?.lower, rhoUpper: u?.rhoInterval?.upper,
+                                     permutationP: u?.permutationP, noiseSpread: u?.noiseSpread)
+        })
+    }
 
     /// `evaluate.metrics` of a report step's configuration.
     static func requestedMetrics(_ step: PlannedStep) -> [String]? {

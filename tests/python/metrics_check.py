@@ -6,6 +6,11 @@
 - Bootstrap percentile intervals of the mean with Python's own generator: the two implementations
   draw different resamples, so the ends must agree within Monte-Carlo error (checked against the
   interval's width), and both must be close to the normal-theory interval for a large sample.
+- Whole evaluation grids (per-prompt rewards and KL at each grid point, π_ref's too): the `auto`
+  reference point (per-objective minimum over π_ref and every point; −largest KL in multi-KL),
+  the hypervolume of the grid means against a declared point and against the auto point, and its
+  bootstrap interval with the prompts resampled jointly for every grid point (again within
+  Monte-Carlo error of an independent resampling).
 """
 import itertools
 import json
@@ -77,6 +82,43 @@ def boot(values, resamples, level, rng):
     return quantile7(means, a), quantile7(means, 1 - a)
 
 
+def grid_vectors(points, idx, multi_kl):
+    out = []
+    for p in points:
+        m = len(p["rewards"][0])
+        v = [sum(p["rewards"][j][i] for j in idx) / len(idx) for i in range(m)]
+        if multi_kl:
+            v.append(-sum(p["kl"][j] for j in idx) / len(idx))
+        out.append(v)
+    return out
+
+
+def grid_auto_point(case, multi_kl):
+    n = len(case["reference"]["kl"])
+    vecs = grid_vectors(case["points"] + [case["reference"]], list(range(n)), multi_kl)
+    return [min(v[i] for v in vecs) for i in range(len(vecs[0]))]
+
+
+def grid_case(rng, m, points, prompts, multi_kl, declared):
+    def pt(w, alpha, shift):
+        rewards = [[round(shift[i] + rng.gauss(0, 0.15), 4) for i in range(m)] for _ in range(prompts)]
+        kl = [round(abs(rng.gauss(2 + 3 * (alpha or 0), 1)), 4) for _ in range(prompts)]
+        return {"weights": w, "alpha": alpha, "rewards": rewards, "kl": kl}
+    pts = []
+    for k in range(points):
+        t = k / (points - 1)
+        w = [t, 1 - t] if m == 2 else [1.0]
+        alpha = (0.05 + 0.4 * t) if multi_kl else None
+        shift = [0.2 + 0.5 * t, 0.7 - 0.5 * t] if m == 2 else [0.3 + 0.4 * t]
+        pts.append(pt(w, alpha, shift))
+    ref = pt([1.0 / m] * m, None, [0.35] * m)
+    ref["kl"] = [0.0] * prompts
+    case = {"points": pts, "reference": ref, "resamples": 4000, "seed": 5}
+    if declared is not None:
+        case["declared"] = declared
+    return case
+
+
 def main():
     binary = sys.argv[1]
     rng = random.Random(7)
@@ -103,7 +145,13 @@ def main():
         else:
             v = [float(rng.random() < 0.3) for _ in range(n)]
         boot_cases.append({"values": v, "resamples": 20000, "level": 0.95, "seed": 3})
-    cases = {"hypervolume": hv_cases, "spearman": rho_cases, "bootstrap": boot_cases}
+    grid_cases = [
+        grid_case(rng, 2, 5, 40, False, [0.0, 0.0]),
+        grid_case(rng, 2, 6, 30, False, None),
+        grid_case(rng, 1, 5, 40, True, [0.1, -8.0]),
+        grid_case(rng, 2, 4, 30, True, None),
+    ]
+    cases = {"hypervolume": hv_cases, "spearman": rho_cases, "bootstrap": boot_cases, "grids": grid_cases}
     out = subprocess.run([binary, "debug-metrics"], input=json.dumps(cases), capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"debug-metrics failed: {out.stderr}")
@@ -131,12 +179,37 @@ def main():
             failures.append(f"bootstrap n={n}: python [{lo:.5f}, {hi:.5f}], clp-flow [{g['lower']:.5f}, {g['upper']:.5f}]")
         if max(abs(g["lower"] - normal[0]), abs(g["upper"] - normal[1])) > 0.15 * width:
             failures.append(f"bootstrap n={n}: clp-flow [{g['lower']:.5f}, {g['upper']:.5f}] far from normal theory {normal}")
+    grid_worst = 0.0
+    grng = random.Random(13)
+    for c, g in zip(grid_cases, got["grids"]):
+        multi_kl = c["points"][0]["alpha"] is not None
+        point = c.get("declared") or grid_auto_point(c, multi_kl)
+        if any(abs(a - b) > 1e-12 for a, b in zip(point, g["point"])) or len(point) != len(g["point"]):
+            failures.append(f"grid reference point: python {point}, clp-flow {g['point']}")
+            continue
+        n = len(c["reference"]["kl"])
+        hv = hv_exact(grid_vectors(c["points"], list(range(n)), multi_kl), point)
+        if abs(hv - g["hypervolume"]) > 1e-9 * max(1, abs(hv)):
+            failures.append(f"grid hypervolume against {point}: python {hv}, clp-flow {g['hypervolume']}")
+        values = []
+        for _ in range(c["resamples"]):
+            idx = [grng.randrange(n) for _ in range(n)]
+            values.append(hv_exact(grid_vectors(c["points"], idx, multi_kl), point))
+        values.sort()
+        lo, hi = quantile7(values, 0.025), quantile7(values, 0.975)
+        width = max(hi - lo, 1e-12)
+        dev = max(abs(lo - g["lower"]), abs(hi - g["upper"])) / width
+        grid_worst = max(grid_worst, dev)
+        if dev > 0.08:
+            failures.append(f"grid hypervolume interval: python [{lo:.5f}, {hi:.5f}], clp-flow [{g['lower']:.5f}, {g['upper']:.5f}]")
     if failures:
         print("\n".join(failures))
         sys.exit(1)
     print(f"metrics: {len(hv_cases)} hypervolumes (2-4 objectives) exact to 1e-9, {len(rho_cases)} Spearman rho and "
           f"permutation p-values identical, {len(boot_cases)} bootstrap intervals within {worst:.1%} of the "
-          f"interval width of an independent bootstrap")
+          f"interval width of an independent bootstrap; {len(grid_cases)} evaluation grids: reference points (declared "
+          f"and auto) and hypervolumes identical, prompt-bootstrap hypervolume intervals within {grid_worst:.1%} of the "
+          f"interval width")
 
 
 if __name__ == "__main__":

@@ -159,13 +159,16 @@ final class SectionCache {
 
     /// `evaluate` without `seeds` (the replica count is expressed by each step's own seed),
     /// `metrics` and `sample_prompts` (they only select what the report shows; evaluation records
-    /// the texts of every prompt and the report keeps the first `sample_prompts`).
+    /// the texts of every prompt and the report keeps the first `sample_prompts`), and without
+    /// `reference_point: auto` (the default; a declared point is written, since the step's
+    /// hypervolume is measured against it).
     func evaluate(_ spec: EvaluateSpec) throws -> Canon {
         try canon("evaluate", spec) {
             var e = try object($0, section: "evaluate")
             e["seeds"] = nil
             e["metrics"] = nil
             e["sample_prompts"] = nil
+            if spec.referencePoint == .auto { e["reference_point"] = nil }
             return .object(e)
         }
     }

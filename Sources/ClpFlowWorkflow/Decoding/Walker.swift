@@ -155,9 +155,20 @@ final class SchemaWalker {
                 let probe = DiagnosticSink()
                 if let v = SchemaWalker(sink: probe).walk(node, t, path: path) { return v }
             }
+            // A sequence where one alternative is a list: that alternative's own errors name the
+            // offending item (e.g. `evaluate.reference_point.1` must be a number).
+            let lists = types.filter { if case .array = $0 { return true }; return false }
+            if node.items != nil, lists.count == 1 {
+                _ = walk(node, lists[0], path: path)
+                return nil
+            }
             if types.count == 2, case .integer(let lo?, nil) = types[0], case .number(nil, 0?, 1?) = types[1] {
                 err("\(name(path)) must be a count (an integer ≥ \(lo)) or a fraction (a number between 0 and 1), found \(describe(node))", node)
-            } else if types.allSatisfy({ if case .object = $0 { return false }; return SchemaRegistry.acceptsScalar($0) }) {
+            } else if types.allSatisfy({
+                if case .object = $0 { return false }
+                if case .array = $0 { return true }
+                return SchemaRegistry.acceptsScalar($0)
+            }) {
                 err("\(name(path)) must be \(types.map(WorkflowSchema.typeText).joined(separator: " or ")), found \(describe(node))", node)
             } else {
                 err("\(name(path)) has an unexpected form: \(describe(node))", node)

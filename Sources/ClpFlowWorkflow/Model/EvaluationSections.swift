@@ -50,11 +50,46 @@ public struct EvaluateSpec: Codable, Sendable, Hashable {
     public var seeds: Int = 1
     /// Sample generations shown in the report.
     public var samplePrompts: Int = 3
+    /// The hypervolume reference point (docs/evaluation.md).
+    public var referencePoint: ReferencePointSpec = .auto
 
     public init() {}
     enum CodingKeys: String, CodingKey {
         case prompts, split, temperature, metrics, seeds
-        case topP = "top_p", maxNewTokens = "max_new_tokens", samplePrompts = "sample_prompts"
+        case topP = "top_p", maxNewTokens = "max_new_tokens", samplePrompts = "sample_prompts", referencePoint = "reference_point"
+    }
+}
+
+/// `evaluate.reference_point`: the point hypervolume is measured against, shared by every method
+/// and seed of a run. Written `auto` or as a list of numbers, one per objective: the m rewards in
+/// workflow order, then in multi-KL workflows −KL (the negated KL to π_ref in nats, so −20 counts
+/// the volume of points with KL below 20).
+public enum ReferencePointSpec: Codable, Sendable, Hashable {
+    /// The per-objective minimum over π_ref and every evaluated point of every method and seed.
+    case auto
+    case declared([Double])
+
+    /// The declared point; nil for `auto`.
+    public var declared: [Double]? { if case .declared(let p) = self { return p }; return nil }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let s = try? c.decode(String.self) {
+            guard s == "auto" else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "reference_point must be `auto` or a list of numbers, found '\(s)'")
+            }
+            self = .auto
+        } else {
+            self = .declared(try c.decode([Double].self))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .auto: try c.encode("auto")
+        case .declared(let p): try c.encode(p)
+        }
     }
 }
 

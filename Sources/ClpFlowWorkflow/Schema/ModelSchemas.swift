@@ -194,6 +194,8 @@ extension EvaluateSpec: SchemaDescribed {
             FieldSchema("seeds", R.int(1), "Training and evaluation seeds; results report mean ± standard error."),
             FieldSchema("sample_prompts", R.int(0), "Sample generations shown in the report."),
             FieldSchema("split", e(EvalSplit.self), "Where the prompts come from: `test` for the numbers you report, `valid` while choosing settings (with seeds you will not report)."),
+            FieldSchema("reference_point", .anyOf([.enumeration(["auto"]), .array(.number(minimum: nil, exclusiveMinimum: nil, maximum: nil), minItems: 1)]),
+                        "The hypervolume reference point, one point for every method and seed of the run. `auto`: for each objective, the minimum over π_ref and every evaluated point of every evaluation. Or one number per objective: the rewards in workflow order, then (multi-KL workflows only) −KL, the negated KL to π_ref in nats (e.g. `-20` counts points with KL below 20). The report states the point used (docs/evaluation.md)."),
         ])
 }
 

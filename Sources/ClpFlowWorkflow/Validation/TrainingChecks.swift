@@ -130,6 +130,17 @@ extension SemanticValidator {
         if e.samplePrompts > e.prompts {
             err("`evaluate.sample_prompts` (\(e.samplePrompts)) exceeds `evaluate.prompts` (\(e.prompts))", ["evaluate", "sample_prompts"])
         }
+        if let point = e.referencePoint.declared {
+            // One number per objective: the rewards, then −KL in multi-KL workflows.
+            let objectives = w.rewards.map { "`\($0.name)`" } + (w.kl.range != nil ? ["−KL (nats, negated)"] : [])
+            if point.count != objectives.count {
+                err("`evaluate.reference_point` has \(point.count) number\(point.count == 1 ? "" : "s"), but the hypervolume of this workflow has \(objectives.count) objective\(objectives.count == 1 ? "" : "s"): "
+                    + objectives.joined(separator: ", ")
+                    + (w.kl.range != nil ? " (multi-KL: the last is the negated KL to π_ref, e.g. -20 counts points with KL below 20)"
+                                         : "; give one number per reward in workflow order, or `auto`"),
+                    ["evaluate", "reference_point"])
+            }
+        }
     }
 
     func checkExecutor(_ w: Workflow) {
