@@ -100,8 +100,12 @@ def grid_auto_point(case, multi_kl):
 
 
 def grid_case(rng, m, points, prompts, multi_kl, declared):
+    # A per-prompt effect shared by every grid point (a hard prompt is hard at every weighting):
+    # resampling prompts jointly keeps it, resampling each point on its own would not.
+    effect = [rng.gauss(0, 0.15) for _ in range(prompts)]
+
     def pt(w, alpha, shift):
-        rewards = [[round(shift[i] + rng.gauss(0, 0.15), 4) for i in range(m)] for _ in range(prompts)]
+        rewards = [[round(shift[i] + effect[j] + rng.gauss(0, 0.1), 4) for i in range(m)] for j in range(prompts)]
         kl = [round(abs(rng.gauss(2 + 3 * (alpha or 0), 1)), 4) for _ in range(prompts)]
         return {"weights": w, "alpha": alpha, "rewards": rewards, "kl": kl}
     pts = []
@@ -113,7 +117,7 @@ def grid_case(rng, m, points, prompts, multi_kl, declared):
         pts.append(pt(w, alpha, shift))
     ref = pt([1.0 / m] * m, None, [0.35] * m)
     ref["kl"] = [0.0] * prompts
-    case = {"points": pts, "reference": ref, "resamples": 4000, "seed": 5}
+    case = {"points": pts, "reference": ref, "resamples": 10000, "seed": 5}
     if declared is not None:
         case["declared"] = declared
     return case
