@@ -52,6 +52,9 @@ public final class PlaygroundService: @unchecked Sendable {
     public let example: (document: String, reference: String)?
     /// Methods that could not be opened, with why.
     public let skipped: [(method: String, reason: String)]
+    /// The run's hypervolume reference point and each evaluate step's hypervolume against it
+    /// (the report's figures); nil when they cannot be computed.
+    let hypervolumes: (reference: HypervolumeReference, byStep: [String: RunHypervolume.Result])?
 
     /// Opens every evaluated method of the run whose policies have finished training.
     public init(run: TrainedRun, limits: ServeLimits) throws {
@@ -85,6 +88,7 @@ public final class PlaygroundService: @unchecked Sendable {
         self.methods = methods
         self.methodOrder = order
         self.skipped = skipped
+        hypervolumes = try? RunHypervolumeFigures.compute(plan: run.plan, runDir: run.runDirectory)
         rewardNames = first.opened.rewardNames
         let built = try run.rewards(of: first.opened.evaluateStep)
         rewardSpecs = built.map(\.spec)
@@ -256,8 +260,8 @@ public final class PlaygroundService: @unchecked Sendable {
                 "takes_kl": .bool(m.opened.takesKL),
                 "forward_passes_per_token": .number(Double(m.steerable.forwardPassesPerToken)),
                 "front": .array(front),
-                "reference_point": m.evaluation.map { .array($0.reference.rewards.map { num($0.mean) }) } ?? .null,
-                "hypervolume": m.evaluation.map { num($0.hypervolume) } ?? .null,
+                "reference_point": hypervolumes.map { .array($0.reference.point.map(num)) } ?? .null,
+                "hypervolume": hypervolumes?.byStep[m.opened.evaluateStep.id].map { num($0.hypervolume) } ?? .null,
             ])
         }
         var klObj: [String: JSONValue] = ["alpha": .number(kl.alpha)]
@@ -268,6 +272,10 @@ public final class PlaygroundService: @unchecked Sendable {
             "reward_kinds": .array(rewardSpecs.map { .string($0.kind.rawValue) }),
             "needs_reference": .array(rewardSpecs.map { .bool(Self.referenceKinds.contains($0.kind)) }),
             "methods": .array(ms),
+            "hypervolume_reference": hypervolumes.map { h in
+                .object(["point": .array(h.reference.point.map(num)), "rule": .string(h.reference.rule.rawValue),
+                         "objectives": .array(h.reference.objectives.map { .string($0) })])
+            } ?? .null,
             "kl": .object(klObj),
             "limits": .object(["max_input_chars": .number(Double(limits.maxInputCharacters)),
                                "max_samples": .number(Double(limits.maxSamples)),

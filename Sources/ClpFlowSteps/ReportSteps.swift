@@ -157,6 +157,26 @@ func runHypervolume(_ evaluations: [EvaluationArtifact], declared: [Double]?) th
     } catch let e as ReferencePointError { throw StepError.failed(e.description) }
 }
 
+/// The run-wide hypervolume of every completed evaluation of a run, by evaluate step id: what the
+/// report shows, for readers of a run other than the report (`clp-flow serve`). nil without a
+/// completed evaluation.
+public enum RunHypervolumeFigures {
+    public static func compute(plan: Plan, runDir: RunDirectory) throws
+        -> (reference: HypervolumeReference, byStep: [String: RunHypervolume.Result])? {
+        var ids: [String] = [], evaluations: [EvaluationArtifact] = []
+        for step in plan.steps where step.kind == .evaluate && runDir.artifacts.verify(cacheKey: step.cacheKey).isValid {
+            let dir = try runDir.artifacts.url(for: step.cacheKey)
+            ids.append(step.id)
+            evaluations.append(try Files.readJSON(EvaluationArtifact.self, from: dir.appendingPathComponent(ArtifactFiles.evaluation)))
+        }
+        guard !evaluations.isEmpty else { return nil }
+        let declared = plan.steps.last { $0.kind == .report }.flatMap { try? ReportConfig(step: $0) }?.referencePoint
+            ?? plan.steps.first { $0.kind == .evaluate }.flatMap { try? EvaluateConfig(step: $0) }?.evaluate.referencePoint.declared
+        let hv = try runHypervolume(evaluations, declared: declared)
+        return (hv.reference, Dictionary(uniqueKeysWithValues: zip(ids, hv.results)))
+    }
+}
+
 /// J(w) of an evaluation averaged over its grid: the mean of the evaluate step's `objective`
 /// (`TrainedObjective`, the one definition: relative to π_ref, rewards standardised by π_ref on the
 /// same prompts). nil for evaluations written before it was recorded.

@@ -26,6 +26,20 @@ import Testing
             let front = (m["front"] as? [[String: Any]]) ?? []
             #expect(front.count == 3, "\(m["name"] ?? "?"): the evaluated grid has 3 weightings")
         }
+        // Hypervolumes against the run's one reference point: the report's point and figures.
+        let runDir = URL(fileURLWithPath: try ServeFixture.runDir)
+        let steps = (try JSONSerialization.jsonObject(with: Data(contentsOf: runDir.appendingPathComponent("plan.json"))) as? [String: Any])?["steps"] as? [[String: Any]] ?? []
+        let reportKey = try #require(steps.last { $0["kind"] as? String == "report" }?["cache_key"] as? String)
+        let report = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: runDir.appendingPathComponent("artifacts/\(reportKey)/report.json"))) as? [String: Any])
+        let table = try #require(report["hypervolume"] as? [String: Any])
+        let hvRef = try #require(run["hypervolume_reference"] as? [String: Any])
+        #expect(hvRef["point"] as? [Double] == table["reference_point"] as? [Double] && hvRef["rule"] as? String == "auto", "\(hvRef)")
+        let reported = ((table["rows"] as? [[String: Any]]) ?? []).compactMap { $0["hypervolume"] as? Double }
+        for m in methods {
+            let hv = try #require(m["hypervolume"] as? Double)
+            #expect(reported.contains(hv), "\(m["name"] ?? "?"): \(hv) not among the report's \(reported)")
+            #expect(m["reference_point"] as? [Double] == table["reference_point"] as? [Double])
+        }
 
         // Generations: texts, per-reward scores and log-probabilities. ROUGE needs a reference.
         let r = try await HTTP.post(server.base + "/v1/generate", json: [
