@@ -1,3 +1,5 @@
+import Foundation
+
 // Results aggregated over seeds (`evaluate.seeds`) and the trained objective J(w) per weighting,
 // as the report shows them. Computed by the steps (SeedReport, from the engine's SeedAggregation)
 // and passed in; the renderer only formats them.
@@ -16,24 +18,26 @@ public struct EstimateCell: Codable, Sendable, Equatable {
         self.mean = mean; self.lower = lower; self.upper = upper; self.over = over; self.seeds = seeds
     }
 
-    /// "0.123 [0.100, 0.150]" (three decimals; values below 0.001 in magnitude keep four significant
-    /// digits so small hypervolumes do not all read 0.000).
+    /// "0.123 [0.100, 0.150]": one number of decimals for the mean and both ends, enough for
+    /// three significant digits of the largest (at least 3, at most 6; magnitudes below 1e-6 are
+    /// rounding noise and read 0.000).
     public var text: String {
-        let f = EstimateCell.format
+        let ends = [lower, upper].compactMap { $0 }.filter(\.isFinite)
+        let d = EstimateCell.decimals(([mean] + ends).filter(\.isFinite).map(abs).max() ?? 0)
+        let f = { (v: Double) in ReportText.fixed(v, decimals: d) }
         guard let lower, let upper, lower.isFinite, upper.isFinite else { return f(mean) }
         return "\(f(mean)) [\(f(lower)), \(f(upper))]"
+    }
+
+    static func decimals(_ magnitude: Double) -> Int {
+        guard magnitude >= 1e-6, magnitude < 0.1 else { return 3 }
+        return max(3, min(6, 2 - Int(log10(magnitude).rounded(.down))))
     }
 
     /// The interval lies above 0.
     public var aboveZero: Bool { (lower ?? -.infinity) > 0 }
     /// The interval lies below 0.
     public var belowZero: Bool { (upper ?? .infinity) < 0 }
-
-    static func format(_ v: Double) -> String {
-        guard v.isFinite else { return "–" }
-        if v != 0 && abs(v) < 0.001 { return ReportText.number(v, significant: 3) }
-        return ReportText.fixed(v, decimals: 3)
-    }
 }
 
 /// Every method's headline metrics aggregated over seeds, the paired differences CLP − baseline,

@@ -17,7 +17,7 @@ extension ReportRenderer {
     }
 
     static func seedTitle(_ s: SeedSummary) -> String {
-        s.seedCount > 1 ? "Methods over \(s.seedCount) seeds" : "Methods (one seed)"
+        s.seedCount > 1 ? "Methods over \(s.seedCount) seeds" : "Methods, one seed"
     }
 
     static func intervalWord(_ s: SeedSummary) -> String {
