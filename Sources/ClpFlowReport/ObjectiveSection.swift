@@ -18,7 +18,7 @@ extension ReportRenderer {
         var o = "<section id=\"objective\"><h2>Trained objective J(w)</h2><p class=\"note\">\(e(table.note))</p>"
         guard !table.rows.isEmpty else { return o + "</section>\n" }
         o += "<div class=\"scroll\"><table class=\"data objective\"><thead><tr><th>Weighting w</th>"
-        for m in table.methods { o += "<th class=\"n\">\(swatch(ctx, m))</th>" }
+        for m in table.methods { o += "<th class=\"n\">\(methodCell(ctx, m))</th>" }
         o += "</tr></thead><tbody>"
         for r in table.rows {
             o += "<tr><td>\(e(weightingText(r)))</td>"

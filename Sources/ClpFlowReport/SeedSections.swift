@@ -32,7 +32,7 @@ extension ReportRenderer {
         for k in cols { o += "<th class=\"n\">\(e(s.metrics[k].name))</th>" }
         o += "</tr></thead><tbody>"
         for r in s.rows {
-            o += "<tr><td>\(swatch(ctx, r.method))</td><td class=\"n\">\(r.seeds.count)</td>"
+            o += "<tr><td>\(methodCell(ctx, r.method))</td><td class=\"n\">\(r.seeds.count)</td>"
             for k in cols { o += "<td class=\"n\">\(e(estimateText(r.values, k)))</td>" }
             o += "</tr>"
         }
@@ -66,6 +66,12 @@ extension ReportRenderer {
             o += "</tr>"
         }
         return o + "</tbody></table></div></details></section>\n"
+    }
+
+    /// A method's name with its colour swatch when it has a colour in the report (a method whose
+    /// evaluations are one per seed has none of its own: its seeds are drawn separately).
+    static func methodCell(_ ctx: Context, _ name: String) -> String {
+        ctx.styles[name] == nil ? e(name) : swatch(ctx, name)
     }
 
     static func estimateText(_ values: [EstimateCell?], _ k: Int) -> String {
