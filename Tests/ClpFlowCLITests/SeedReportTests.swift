@@ -162,6 +162,22 @@ import Testing
         #expect(both.status != 0 && both.err.contains("--summary and --markdown both print to stdout"), "\(both.err)")
     }
 
+    /// Under Tchebycheff scalarisation J(w) is not the trained objective: neither the J(w) table
+    /// nor the J(w) column is shown, and the report says why.
+    @Test func tchebycheffShowsNoObjective() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clp-seeds-tch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wf = Self.workflow(seeds: 2).replacingOccurrences(of: "weights: {train: uniform,", with: "weights: {train: uniform, scalarization: tchebycheff,")
+        #expect(wf.contains("tchebycheff"))
+        try wf.write(to: dir.appendingPathComponent("wf.yaml"), atomically: true, encoding: .utf8)
+        let run = try E2E.clpFlow(["run", "wf.yaml", "--run-dir", "R", "--max-parallel", "2"], cwd: dir)
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.err.contains("J(w) is not shown: the workflow uses Tchebycheff scalarisation"))
+        #expect(run.err.contains("Methods over 2 seeds") && !run.err.contains("J(w) (grid mean)"))
+        #expect(!run.err.contains("Regret to the best method"))
+    }
+
     /// With one seed the same tables appear, and say that their intervals are over prompts only.
     @Test func oneSeedSaysIntervalsAreOverPrompts() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clp-seeds1-\(UUID().uuidString)")
