@@ -6,7 +6,8 @@ import ClpFlowRunner
 import ClpFlowSteps
 import Foundation
 
-/// `clp-flow report RUN_DIR [--out FILE]`: the HTML report from a run directory's results.
+/// `clp-flow report RUN_DIR [--out FILE] [--summary | --markdown]`: the HTML report from a run
+/// directory's results, optionally with the terminal summary or the Markdown tables on stdout.
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -14,8 +15,10 @@ struct ReportCommand: ParsableCommand {
         discussion: """
             Reads the plan and every completed evaluation, training curve and ablation of the run, plus \
             the latest run's record from runs.sqlite (status, start and end, per step: status, wall time, \
-            cache key). The same report is written at the end of every `run`. Exit status: 0, 1 when \
-            nothing was evaluated yet, 2 when RUN_DIR is not a run directory.
+            cache key). The same report is written at the end of every `run`. `--markdown` prints the \
+            result tables as Markdown (methods aggregated over seeds, paired differences CLP − baseline, \
+            J(w) and regret per weighting, per-seed values, per evaluation hypervolume and steerability). \
+            Exit status: 0, 1 when nothing was evaluated yet, 2 when RUN_DIR is not a run directory.
             """
     )
 
@@ -28,6 +31,15 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Also print the terminal summary to stdout.")
     var summary = false
 
+    @Flag(help: "Also print the result tables as Markdown to stdout.")
+    var markdown = false
+
+    func validate() throws {
+        if summary && markdown {
+            throw ValidationError("--summary and --markdown both print to stdout; choose one")
+        }
+    }
+
     func run() throws {
         let data: ReportData, url: URL
         do {
@@ -38,6 +50,7 @@ struct ReportCommand: ParsableCommand {
             throw ExitCode(ClpFlowExit.failure)
         }
         if summary { print(ReportRenderer.terminalSummary(data), terminator: "") }
+        if markdown { print(ReportRenderer.markdown(data), terminator: "") }
         FileHandle.standardError.write(Data("report: \(url.path)\n".utf8))
     }
 }

@@ -36,6 +36,11 @@ public struct ReportData: Codable, Sendable, Equatable {
     /// The metrics the workflow asked for (`evaluate.metrics`: hypervolume, steerability,
     /// dominated); nil shows every metric.
     public var metrics: [String]?
+    /// Headline metrics per method aggregated over seeds (`evaluate.seeds`), paired differences
+    /// CLP − baseline and the per-seed values (SeedResults.swift).
+    public var seedSummary: SeedSummary?
+    /// J(w) per weighting for every method, with the regret to the best method at each w.
+    public var objectiveTable: ObjectiveTable?
 
     /// Whether the report shows `metric`.
     public func shows(_ metric: String) -> Bool { metrics?.contains(metric) ?? true }
@@ -45,7 +50,8 @@ public struct ReportData: Codable, Sendable, Equatable {
                 hypervolume: HypervolumeTable? = nil, steerability: [SteerabilityRow] = [],
                 trainingCurves: [TrainingCurve] = [], ablation: AblationMatrix? = nil,
                 samples: [SampleGroup] = [], metrics: [String]? = nil, trivialBaselines: [ReferencePoint] = [],
-                ablationView: AblationView? = nil) {
+                ablationView: AblationView? = nil, seedSummary: SeedSummary? = nil,
+                objectiveTable: ObjectiveTable? = nil) {
         self.metadata = metadata
         self.rewardNames = rewardNames
         self.rewardUnits = rewardUnits
@@ -59,6 +65,8 @@ public struct ReportData: Codable, Sendable, Equatable {
         self.samples = samples
         self.trivialBaselines = trivialBaselines
         self.metrics = metrics
+        self.seedSummary = seedSummary
+        self.objectiveTable = objectiveTable
     }
 }
 
@@ -132,7 +140,8 @@ public struct StepSummary: Codable, Sendable, Equatable {
 extension ReportData {
     private enum CodingKeys: String, CodingKey {
         case metadata, rewardNames, rewardUnits, methods, reference, hypervolume, steerability,
-             trainingCurves, ablation, samples, metrics, trivialBaselines, ablationView
+             trainingCurves, ablation, samples, metrics, trivialBaselines, ablationView,
+             seedSummary, objectiveTable
     }
 
     public init(from decoder: Decoder) throws {
@@ -149,7 +158,9 @@ extension ReportData {
                   samples: try c.decodeIfPresent([SampleGroup].self, forKey: .samples) ?? [],
                   metrics: try c.decodeIfPresent([String].self, forKey: .metrics),
                   trivialBaselines: try c.decodeIfPresent([ReferencePoint].self, forKey: .trivialBaselines) ?? [],
-                  ablationView: try c.decodeIfPresent(AblationView.self, forKey: .ablationView))
+                  ablationView: try c.decodeIfPresent(AblationView.self, forKey: .ablationView),
+                  seedSummary: try c.decodeIfPresent(SeedSummary.self, forKey: .seedSummary),
+                  objectiveTable: try c.decodeIfPresent(ObjectiveTable.self, forKey: .objectiveTable))
     }
 }
 

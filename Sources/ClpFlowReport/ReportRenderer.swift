@@ -12,8 +12,10 @@ public enum ReportRenderer {
         body += navigation(ctx)
         body += problemsSection(ctx)
         body += summarySection(ctx)
+        body += seedSection(ctx)
         body += paretoSection(ctx)
         body += hypervolumeSection(ctx)
+        body += objectiveSection(ctx)
         body += steerabilitySection(ctx)
         body += vertexGainsSection(ctx)
         body += klSection(ctx)
@@ -155,8 +157,10 @@ public enum ReportRenderer {
 
     static func navigation(_ ctx: Context) -> String {
         var links: [(String, String)] = [("summary", "Summary")]
+        if let s = ctx.data.seedSummary, !s.rows.isEmpty { links.append(("seeds", s.seedCount > 1 ? "Over seeds" : "Methods")) }
         if ctx.m >= 2 { links.append(("pareto", "Pareto fronts")) }
         if ctx.data.hypervolume != nil && ctx.data.shows("hypervolume") { links.append(("hypervolume", "Hypervolume")) }
+        if hasObjectiveTable(ctx.data) { links.append(("objective", "J(w)")) }
         if ctx.data.shows("steerability") { links.append(("steerability", "Steerability")) }
         if hasVertexGains(ctx.data) { links.append(("vertices", "Vertices")) }
         if hasKL(ctx) { links.append(("kl", "KL vs reward")) }

@@ -37,6 +37,7 @@ extension ReportRenderer {
     .scroll{overflow-x:auto;max-width:100%}
     table.summary td:first-child{overflow-wrap:anywhere;min-width:8em}
     table.ablation td.n{white-space:nowrap}
+    table.seeds td.n,table.objective td.n,table.seeds td:first-child{white-space:nowrap}
     .sample{border-top:1px solid #e6e9ed;padding-top:4px;margin-top:12px}
     .sample:first-of-type{border-top:none}
     .doc{white-space:pre-wrap;background:#f7f8fa;border:1px solid #e6e9ed;border-radius:4px;padding:8px 10px;max-height:220px;overflow:auto;margin:6px 0}

@@ -76,6 +76,8 @@ extension ReportRenderer {
             }
             out += table(rows, rightAligned: Set([0]).union(Set(2..<(ctx.m + 3))))
         }
+        out += objectiveSummaryText(data)
+        out += seedSummaryText(data)
         out += vertexGainsSummary(data)
         if let v = data.ablationView { out += ablationSummary(ctx, v) }
         if !showHV && !showSteer {

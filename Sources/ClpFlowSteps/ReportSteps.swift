@@ -344,6 +344,11 @@ public enum ReportBuilder {
                                         },
                                         rows: rows, objectiveNote: note)
         }
+        // Seeds aggregated and J(w) per weighting (SeedReport), seeded from the workflow seed.
+        let seedTables = SeedReport.build(evaluations.enumerated().map { k, x in
+            SeedReport.Input(stepId: x.id, step: stepsById[x.id], evaluation: x.e, hypervolume: hvRows[k].hypervolume,
+                             meanRho: steerRow(label: displayName(x), steer)?.meanRho)
+        }, cells: cellInfo, linear: SeedReport.linearScalarization(plan), seed: plan.seed)
         let meta = RunMetadata(workflowName: name, seed: plan.seed, toolVersion: ClpFlowVersion.tool,
                                engineFormat: ClpFlowVersion.engineFormat, status: status, steps: stepRecords,
                                extra: [KeyValue("description", description),
@@ -359,7 +364,7 @@ public enum ReportBuilder {
                           trivialBaselines: (first.lead ?? []).map {
                               ReferencePoint(label: "Lead-\($0.k)", rewardMeans: $0.rewards.map(\.mean),
                                              rewardStandardErrors: $0.rewards.map(\.se))
-                          }, ablationView: ablationView)
+                          }, ablationView: ablationView, seedSummary: seedTables?.0, objectiveTable: seedTables?.1)
     }
 
     static func steerRow(label: String, _ rows: [SteerabilityRow]) -> SteerabilityRow? { rows.first { $0.method == label } }

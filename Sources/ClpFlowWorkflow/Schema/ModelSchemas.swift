@@ -191,7 +191,7 @@ extension EvaluateSpec: SchemaDescribed {
             FieldSchema("top_p", .number(minimum: nil, exclusiveMinimum: 0, maximum: 1), "Nucleus sampling mass (1: off)."),
             FieldSchema("max_new_tokens", R.int(1), "Tokens generated per summary."),
             FieldSchema("metrics", .array(e(EvalMetric.self), minItems: 1), "What the report and the end-of-run summary show: hypervolume of the Pareto front, steerability (rank correlation of weight and reward), dominated (share of dominated points). Every metric is computed; this only selects what is shown."),
-            FieldSchema("seeds", R.int(1), "Training and evaluation seeds; results report mean ± standard error."),
+            FieldSchema("seeds", R.int(1), "Training and evaluation seeds; the report shows each method's mean over the seeds with a 95 % bootstrap interval over seeds, paired differences CLP − baseline and the per-seed values."),
             FieldSchema("sample_prompts", R.int(0), "Sample generations shown in the report."),
             FieldSchema("split", e(EvalSplit.self), "Where the prompts come from: `test` for the numbers you report, `valid` while choosing settings (with seeds you will not report)."),
             FieldSchema("reference_point", .anyOf([.enumeration(["auto"]), .array(.number(minimum: nil, exclusiveMinimum: nil, maximum: nil), minItems: 1)]),
