@@ -44,17 +44,25 @@ import Testing
         #expect(maxDiff(try logits(p.model), try logits(mixOnly)) < 1e-6)
         #expect(maxDiff(try logits(p.model), try logits(ref)) > 1e-3, "the trained mix must differ from π_ref for this test to mean anything")
 
+        // The last copy is π_ref's values of the conditioned parameters (same layout: a policy
+        // without multi-KL starts every copy from π_ref).
+        var spec = ConditioningConfig(); spec.mechanism = mechanism
+        let fresh = try ConditionedPolicy(reference: ref, conditioning: spec, rewardNames: names, multiKL: false, seed: 1)
+        let c = p.copies!
+        let anchorIsReference = c.copy(m) == fresh.copies!.copy(0)
+        #expect(anchorIsReference)
+
         // In between: the conditioned parameters are λ·Σᵢ wᵢ θᵢ + (1−λ)·θ_ref, λ = α_min/α.
         let alpha = 0.2, lambda = alphaMin / alpha
         try p.activate(ConditioningInput(weights: w, alpha: alpha))
-        let c = p.copies!
+        let params = p.model.params.array
         var o = 0, worst: Float = 0
         for s in c.slices {
             for j in 0..<s.count {
                 var mix: Float = 0
                 for i in 0..<m { mix += Float(w[i]) * c.copies[i * c.width + o + j] }
-                let expected = Float(lambda) * mix + Float(1 - lambda) * ref.params.array[s.offset + j]
-                worst = max(worst, abs(p.model.params.array[s.offset + j] - expected))
+                let expected = Float(lambda) * mix + Float(1 - lambda) * c.copies[m * c.width + o + j]
+                worst = max(worst, abs(params[s.offset + j] - expected))
             }
             o += s.count
         }
@@ -111,6 +119,7 @@ import Testing
         #expect(worst < 0.02, "worst relative error \(worst)")
 
         // An optimiser step moves the trainable copies only.
+        try p.activate(cond)
         let before = p.copies!.copies, shared = p.model.params.array
         let opt = ConditionedPolicy.Optimizer(policy: p, lr: 0.01)
         p.zeroGrads()
@@ -120,9 +129,10 @@ import Testing
         try p.routeGradients(cond)
         opt.step(p, lr: 0.01)
         let after = p.copies!.copies
-        #expect(after[(2 * c.width)...] == before[(2 * c.width)...])
-        #expect(after[..<(2 * c.width)] != before[..<(2 * c.width)])
-        #expect(p.model.params.array == shared)
+        let anchorKept = after[(2 * c.width)...] == before[(2 * c.width)...]
+        let copiesMoved = after[..<(2 * c.width)] != before[..<(2 * c.width)]
+        let sharedKept = p.model.params.array == shared
+        #expect(anchorKept && copiesMoved && sharedKept)
     }
 
     @Test func badInputsAreRejected() throws {
@@ -177,8 +187,9 @@ import Testing
         for a in [alphaMin, 0.3] {
             let c = ConditioningInput(weights: [0.25, 0.75], alpha: a)
             try p.activate(c); try q.activate(c)
-            #expect(try logits(p.model) == logits(q.model))
-            #expect(try logits(q.standalone(c).model) == logits(q.model))
+            let same = try logits(p.model) == logits(q.model)
+            let standaloneSame = try logits(q.standalone(c).model) == logits(q.model)
+            #expect(same && standaloneSame)
         }
         #expect(throws: PolicyError.self) { try q.activate(ConditioningInput(weights: [0.25, 0.75], alpha: 0.01)) }
 
@@ -227,8 +238,9 @@ import Testing
         _ = try trainer.train(policy: p, reference: ref, data: data, codec: LetterCodec(),
                               generate: RLTrainer.cachedGenerator(endOfText: 0), score: score,
                               report: { alphas += $0.conditioning.compactMap(\.alpha) })
-        #expect(p.copies!.copies[(2 * w)...] == start[(2 * w)...])
-        #expect(p.copies!.copies[..<(2 * w)] != start[..<(2 * w)])
+        let anchorKept = p.copies!.copies[(2 * w)...] == start[(2 * w)...]
+        let copiesMoved = p.copies!.copies[..<(2 * w)] != start[..<(2 * w)]
+        #expect(anchorKept && copiesMoved)
         // Outside the conditioned slices the network is still π_ref's.
         let slices = p.copies!.slices
         let params = p.model.params.array
@@ -251,7 +263,8 @@ import Testing
                     if let killAt, r.step == killAt { throw Killed() }
                 })
             } catch is Killed { continue }
-            #expect(q.copies!.copies == p.copies!.copies)
+            let identical = q.copies!.copies == p.copies!.copies
+            #expect(identical)
         }
     }
 }
