@@ -15,7 +15,9 @@ struct ExportCommand: ParsableCommand {
             OUT receives model.safetensors, config.json, vocab.json, merges.txt, tokenizer_config.json \
             and special_tokens_map.json; transformers loads it with GPT2LMHeadModel.from_pretrained(OUT) \
             and AutoTokenizer.from_pretrained(OUT). Methods that are one parameter vector per weighting \
-            export θ(w): clp (full, attn or logit conditioning: Σᵢ wᵢ θᵢ in the conditioned parameters), \
+            export θ(w): clp (full, attn or logit conditioning: Σᵢ wᵢ θᵢ in the conditioned parameters; \
+            a policy conditioned on the KL weight takes --kl and mixes its copies with the coefficients \
+            of its KL encoding, recorded in config.json as clp_flow.kl_encoding), \
             rewarded-soups (Σᵢ wᵢ θ_SOFTᵢ), soft (the SOFT policy of a vertex weighting), and prompt (the \
             network, with the text prefix that carries the weighting in config.json, clp_flow.prompt_prefix). \
             Methods that are not one network are refused: logit-mixing and dera combine the logits of \
@@ -95,6 +97,11 @@ struct ExportCommand: ParsableCommand {
             }
             if policy.multiKL && kl == nil { throw fail("this policy is conditioned on the KL weight: give --kl") }
             do { model = try policy.standalone(c).model } catch let e as PolicyError { throw fail(e.description) }
+            if policy.multiKL {
+                extra["kl_encoding"] = policy.klEncoding.kind.rawValue
+                if let a = policy.klEncoding.alphaMin { extra["alpha_min"] = a }
+                extra["mixing_coefficients"] = try policy.coefficients(c)
+            }
             if policy.mechanism == .prompt {
                 extra["prompt_prefix"] = c.promptPrefix(rewardNames: opened.rewardNames)
             }

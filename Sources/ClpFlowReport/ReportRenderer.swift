@@ -19,6 +19,7 @@ public enum ReportRenderer {
         body += steerabilitySection(ctx)
         body += vertexGainsSection(ctx)
         body += klSection(ctx)
+        body += klPerAlphaSection(ctx)
         body += curvesSection(ctx)
         body += ablationSection(ctx)
         body += samplesSection(ctx)

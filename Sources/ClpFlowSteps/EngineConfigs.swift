@@ -39,8 +39,19 @@ extension AlphaRange {
     }
 }
 
+extension KLEncoding.Kind {
+    public init(_ name: KLEncodingName) {
+        switch name {
+        case .linear: self = .linear
+        case .interpolate: self = .interpolate
+        }
+    }
+}
+
 extension KLConfig {
-    public init(_ spec: KLSpec) { self.init(alpha: spec.alpha, range: spec.range.map(AlphaRange.init)) }
+    public init(_ spec: KLSpec) {
+        self.init(alpha: spec.alpha, range: spec.range.map(AlphaRange.init), encoding: KLEncoding.Kind(spec.encoding))
+    }
 }
 
 extension WeightSampler.Distribution {

@@ -91,10 +91,20 @@ enum TrainPolicyStep {
         if let previous {
             policy = try ConditionedPolicy.load(from: previous.appendingPathComponent(ArtifactFiles.policyDir))
         } else {
-            policy = try ConditionedPolicy(reference: reference, conditioning: ConditioningConfig(conditioning), rewardNames: names,
-                                           multiKL: !soft && kl.range != nil, seed: seed)
+            // The KL encoding applies to parameter copies (full, attn, logit); the prompt baseline
+            // writes α into its prompt instead.
+            let multiKL = !soft && kl.range != nil
+            let encoding = multiKL && conditioning.mechanism != .prompt ? KLConfig(kl).policyEncoding : .linear
+            do {
+                policy = try ConditionedPolicy(reference: reference, conditioning: ConditioningConfig(conditioning), rewardNames: names,
+                                               multiKL: multiKL, klEncoding: encoding, seed: seed)
+            } catch let e as PolicyError { throw StepError.config("step \(ctx.step.id): \(e.description)") }
         }
-        ctx.events.message("\(ctx.step.kind.rawValue) \(conditioning.mechanism.rawValue): \(policy.conditionedParameterCount) conditioned parameters per copy, \(policy.copyCount) copies")
+        var encodingNote = ""
+        if case .interpolate(let alphaMin) = policy.klEncoding {
+            encodingNote = " (KL encoding interpolate: the last copy is π_ref's, frozen, λ = \(alphaMin)/α; unconditioned parameters frozen)"
+        }
+        ctx.events.message("\(ctx.step.kind.rawValue) \(conditioning.mechanism.rawValue): \(policy.conditionedParameterCount) conditioned parameters per copy, \(policy.copyCount) copies\(encodingNote)")
         let trainer = RLTrainer(config: RLConfig(stage: stage, weights: weights, kl: kl),
                                 rewardNames: names, normalization: RewardNormalization(normalizers), seed: seed)
         var curve: [Curve] = []

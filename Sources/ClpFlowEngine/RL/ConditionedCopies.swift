@@ -3,7 +3,9 @@
 /// θ_C(w) = Σᵢ wᵢ θᵢ written into those slices; the other parameters are shared.
 /// Because θ_C(w) is linear in the copies, ∂L/∂θᵢ = wᵢ · ∂L/∂θ_C evaluated at θ(w).
 ///
-/// Copy i of slice s lives at `copies[i * width + packedOffset(s) ..< + s.count]`.
+/// Copy i of slice s lives at `copies[i * width + packedOffset(s) ..< + s.count]`. The last
+/// `frozen` copies are fixed: they take part in θ_C(w) but receive no gradient and no update
+/// (the π_ref anchor of the `interpolate` KL encoding).
 public struct ConditionedCopies: Sendable {
     public let slices: [ParamSlice]
     public let copyCount: Int
@@ -11,6 +13,12 @@ public struct ConditionedCopies: Sendable {
     public let width: Int
     public var copies: [Float]
     public var grads: [Float]
+    /// Trailing copies that are never trained.
+    public var frozen: Int = 0 {
+        didSet { precondition(frozen >= 0 && frozen < copyCount, "at least one copy must be trainable") }
+    }
+    /// Copies that receive gradients and updates (the first `trainableCount`).
+    public var trainableCount: Int { copyCount - frozen }
 
     /// Every copy starts from the model's current values of the slices.
     public init(slices: [ParamSlice], copyCount m: Int, initialFrom params: UnsafePointer<Float>) {
@@ -62,10 +70,11 @@ public struct ConditionedCopies: Sendable {
         }
     }
 
-    /// Adds wᵢ · g_C to the gradient of copy i, where g_C is the model gradient on the slices.
+    /// Adds wᵢ · g_C to the gradient of copy i, where g_C is the model gradient on the slices
+    /// (trainable copies only: a frozen copy's gradient stays 0).
     public mutating func accumulateGradients(weights w: [Float], from modelGrads: UnsafePointer<Float>) {
         precondition(w.count == copyCount)
-        let width = self.width, slices = self.slices, m = copyCount
+        let width = self.width, slices = self.slices, m = trainableCount
         grads.withUnsafeMutableBufferPointer { gp in
             for i in 0..<m where w[i] != 0 {
                 var o = 0
@@ -86,8 +95,10 @@ public struct ConditionedCopies: Sendable {
         }
     }
 
-    /// One optimizer step on the copies with their accumulated gradients.
+    /// One optimizer step on the trainable copies with their accumulated gradients (the
+    /// optimizer holds `trainableCount × width` values; frozen copies are left as they are).
     public mutating func update(with optimizer: AdamW) {
+        precondition(optimizer.m.count == trainableCount * width, "the optimizer must cover the trainable copies")
         copies.withUnsafeMutableBufferPointer { p in
             grads.withUnsafeBufferPointer { g in optimizer.update(params: p.baseAddress!, grads: g.baseAddress!) }
         }

@@ -14,6 +14,8 @@ public final class ConditionedPolicy: @unchecked Sendable {
     public let mechanism: ConditioningKind
     public let rewardNames: [String]
     public let multiKL: Bool
+    /// How the copies encode α (multi-KL policies; `linear` otherwise).
+    public let klEncoding: KLEncoding
     public let attnMatrices: [AttnMatrix]
     /// The network. Shared parameters live here; conditioned slices are overwritten by `activate`.
     public let model: GPTModel
@@ -25,13 +27,21 @@ public final class ConditionedPolicy: @unchecked Sendable {
 
     public var copyCount: Int { ConditioningInput.copyCount(rewards: rewardNames.count, multiKL: multiKL) }
 
+    /// Whether RL trains the parameters outside the conditioned subset. Under the `interpolate`
+    /// KL encoding they stay π_ref's, so that the π_ref anchor is the whole of π_ref.
+    public var trainsSharedParameters: Bool { klEncoding.kind == .linear }
+
     /// A policy initialised from π_ref: every copy equals the reference's parameters, so at the
-    /// start π(·|c) = π_ref for every c (except soft-token, whose prefix vectors are new).
-    public init(reference: GPTModel, conditioning spec: ConditioningConfig, rewardNames: [String], multiKL: Bool, seed: UInt64) throws {
+    /// start π(·|c) = π_ref for every c (except soft-token, whose prefix vectors are new). With
+    /// the `interpolate` KL encoding the last copy is π_ref's anchor and stays frozen.
+    public init(reference: GPTModel, conditioning spec: ConditioningConfig, rewardNames: [String], multiKL: Bool,
+                klEncoding: KLEncoding = .linear, seed: UInt64) throws {
         guard !rewardNames.isEmpty else { throw PolicyError.invalid("a policy needs at least one reward") }
+        try ConditionedPolicy.check(klEncoding, multiKL: multiKL, mechanism: spec.mechanism)
         self.mechanism = spec.mechanism
         self.rewardNames = rewardNames
         self.multiKL = multiKL
+        self.klEncoding = klEncoding
         self.attnMatrices = spec.attnMatrices
         self.softTokenCount = spec.mechanism == .softToken ? max(1, spec.softTokens) : 0
         if spec.mechanism == .logit && reference.config.tiedHead {
@@ -44,6 +54,7 @@ public final class ConditionedPolicy: @unchecked Sendable {
         if let group = ConditionedPolicy.group(spec.mechanism, attnMatrices: spec.attnMatrices) {
             let slices = model.parameterGroup(group)
             copies = ConditionedCopies(slices: slices, copyCount: m, initialFrom: UnsafePointer(model.params.pointer))
+            copies!.frozen = klEncoding.frozenCopies
         }
         if softTokenCount > 0 {
             var rng = SeededRandom(seed: seed, stream: "soft-token/init")
@@ -67,6 +78,7 @@ public final class ConditionedPolicy: @unchecked Sendable {
         mechanism = .full
         self.rewardNames = rewardNames
         multiKL = false
+        klEncoding = .linear
         attnMatrices = []
         softTokenCount = 0
         softTokens = []; softTokenGrads = []
@@ -75,11 +87,28 @@ public final class ConditionedPolicy: @unchecked Sendable {
     }
 
     /// Reassembles a policy from its parts (checkpoint loading).
-    init(model: GPTModel, mechanism: ConditioningKind, rewardNames: [String], multiKL: Bool,
-         attnMatrices: [AttnMatrix], copies: ConditionedCopies?, softTokens: [Float], softTokenCount: Int) {
+    init(model: GPTModel, mechanism: ConditioningKind, rewardNames: [String], multiKL: Bool, klEncoding: KLEncoding = .linear,
+         attnMatrices: [AttnMatrix], copies: ConditionedCopies?, softTokens: [Float], softTokenCount: Int) throws {
+        try ConditionedPolicy.check(klEncoding, multiKL: multiKL, mechanism: mechanism)
         self.model = model; self.mechanism = mechanism; self.rewardNames = rewardNames; self.multiKL = multiKL
+        self.klEncoding = klEncoding
         self.attnMatrices = attnMatrices; self.copies = copies; self.softTokens = softTokens
         self.softTokenGrads = [Float](repeating: 0, count: softTokens.count); self.softTokenCount = softTokenCount
+        self.copies?.frozen = klEncoding.frozenCopies
+    }
+
+    /// The `interpolate` KL encoding needs α as an input and conditioned parameters to anchor.
+    static func check(_ encoding: KLEncoding, multiKL: Bool, mechanism: ConditioningKind) throws {
+        guard case .interpolate(let alphaMin) = encoding else { return }
+        guard multiKL else {
+            throw PolicyError.invalid("the interpolate KL encoding needs a policy conditioned on the KL weight (multi-KL)")
+        }
+        guard alphaMin > 0, alphaMin.isFinite else {
+            throw PolicyError.invalid("the interpolate KL encoding needs α_min > 0, got \(alphaMin)")
+        }
+        guard group(mechanism, attnMatrices: [.qkv]) != nil else {
+            throw PolicyError.invalid("the interpolate KL encoding mixes parameter copies with π_ref's and needs full, attn or logit conditioning, not \(mechanism.rawValue)")
+        }
     }
 
     public static func group(_ mechanism: ConditioningKind, attnMatrices: [AttnMatrix]) -> ParameterGroup? {
@@ -110,6 +139,7 @@ public final class ConditionedPolicy: @unchecked Sendable {
     public func setCopies(_ c: ConditionedCopies) {
         precondition(c.slices == copies?.slices && c.copyCount == copies?.copyCount, "copies do not match this policy")
         copies = c
+        copies!.frozen = klEncoding.frozenCopies
     }
 
     /// Number of conditioned parameters per copy (0 for prompt / none).
@@ -147,17 +177,20 @@ public final class ConditionedPolicy: @unchecked Sendable {
                 throw PolicyError.invalid("this policy is conditioned on the KL weight: give α > 0")
             }
         }
-        return multiKL ? c.mixingCoefficients : c.weights
+        return multiKL ? try c.mixingCoefficients(encoding: klEncoding) : c.weights
     }
 
     /// After a backward pass run with `activate(c)`: moves the gradient of the conditioned slices
-    /// (and of the prefix) to the copies with coefficients c and clears it from the model.
+    /// (and of the prefix) to the copies with coefficients c and clears it from the model. Frozen
+    /// copies get nothing; without trained shared parameters (`interpolate`) the model's whole
+    /// gradient is cleared.
     public func routeGradients(_ c: ConditioningInput) throws {
         let coeff = try coefficients(c).map(Float.init)
         if copies != nil {
             copies!.accumulateGradients(weights: coeff, from: UnsafePointer(model.grads.pointer))
             zeroSlices(copies!.slices, in: model.grads.pointer)
         }
+        if !trainsSharedParameters { model.zeroGrads() }
         if softTokenCount > 0 {
             let n = softTokenCount * model.config.dModel
             let g = model.prefixGrads
@@ -231,7 +264,7 @@ public final class ConditionedPolicy: @unchecked Sendable {
         let soft: AdamW?
         public init(policy: ConditionedPolicy, lr: Double, weightDecay: Double = 0) {
             shared = AdamW(count: policy.model.parameterCount, lr: Float(lr), weightDecay: Float(weightDecay))
-            copies = policy.copies.map { AdamW(count: $0.copies.count, lr: Float(lr), weightDecay: Float(weightDecay)) }
+            copies = policy.copies.map { AdamW(count: $0.trainableCount * $0.width, lr: Float(lr), weightDecay: Float(weightDecay)) }
             soft = policy.softTokens.isEmpty ? nil : AdamW(count: policy.softTokens.count, lr: Float(lr), weightDecay: 0)
         }
         /// The step counts of the shared, copies' and soft optimisers (0 where absent).
@@ -239,7 +272,7 @@ public final class ConditionedPolicy: @unchecked Sendable {
 
         public func step(_ policy: ConditionedPolicy, lr: Double) {
             shared.lr = Float(lr)
-            shared.update(policy.model)
+            if policy.trainsSharedParameters { shared.update(policy.model) }
             if let copies, policy.copies != nil {
                 copies.lr = Float(lr)
                 policy.copies!.update(with: copies)

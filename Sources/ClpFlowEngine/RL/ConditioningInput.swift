@@ -16,6 +16,19 @@ public struct ConditioningInput: Sendable, Hashable, Codable {
         return weights.map { $0 / (1 + a) } + [a / (1 + a)]
     }
 
+    /// The mixing coefficients under a KL encoding: `linear` gives `mixingCoefficients`;
+    /// `interpolate(α_min)` gives (λ·w, 1 − λ) with λ = α_min/α, the last coefficient being the
+    /// frozen π_ref copy's (throws for α < α_min).
+    public func mixingCoefficients(encoding: KLEncoding) throws -> [Double] {
+        guard let a = alpha else { return weights }
+        switch encoding {
+        case .linear: return mixingCoefficients
+        case .interpolate(let alphaMin):
+            let lambda = try KLEncoding.lambda(alpha: a, alphaMin: alphaMin)
+            return weights.map { lambda * $0 } + [1 - lambda]
+        }
+    }
+
     /// Number of copies a conditioned model needs for m rewards.
     public static func copyCount(rewards m: Int, multiKL: Bool) -> Int { multiKL ? m + 1 : m }
 

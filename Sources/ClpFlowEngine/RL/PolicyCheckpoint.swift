@@ -4,7 +4,8 @@ import Foundation
 /// names, the copies of the conditioned slices as `clp.copies` [copies, width] and the soft-token
 /// vectors as `clp.soft_tokens` [copies, k, C]; the metadata holds the GPT config and the
 /// conditioning (`clp_policy`: mechanism, reward names, multi-KL flag, attention matrices,
-/// slices). `exportHuggingFace(at:to:)` writes a plain GPT-2 directory for one weighting.
+/// slices, and for the `interpolate` KL encoding `kl_encoding` and `alpha_min`; a checkpoint
+/// without `kl_encoding` uses the `linear` encoding). `exportHuggingFace(at:to:)` writes a plain GPT-2 directory for one weighting.
 public struct PolicyMetadata: Codable, Sendable, Hashable {
     public var mechanism: ConditioningKind
     public var rewardNames: [String]
@@ -13,10 +14,28 @@ public struct PolicyMetadata: Codable, Sendable, Hashable {
     public var softTokens: Int
     public var slices: [ParamSlice]
     public var copies: Int
+    /// `interpolate`, or nil for the `linear` encoding (written only when not linear, so that
+    /// checkpoints of the linear encoding are unchanged).
+    public var klEncoding: KLEncoding.Kind?
+    /// α_min of the `interpolate` encoding.
+    public var alphaMin: Double?
 
     enum CodingKeys: String, CodingKey {
         case mechanism, slices, copies
         case rewardNames = "reward_names", multiKL = "multi_kl", attnMatrices = "attn_matrices", softTokens = "soft_tokens"
+        case klEncoding = "kl_encoding", alphaMin = "alpha_min"
+    }
+
+    /// The encoding these fields describe.
+    public func encoding(source: String) throws -> KLEncoding {
+        switch klEncoding ?? .linear {
+        case .linear: return .linear
+        case .interpolate:
+            guard let a = alphaMin, a > 0, a.isFinite else {
+                throw PolicyError.invalid("\(source): kl_encoding is interpolate but alpha_min is missing or not positive")
+            }
+            return .interpolate(alphaMin: a)
+        }
     }
 }
 
@@ -26,7 +45,8 @@ extension ConditionedPolicy {
 
     public var metadata: PolicyMetadata {
         PolicyMetadata(mechanism: mechanism, rewardNames: rewardNames, multiKL: multiKL, attnMatrices: attnMatrices,
-                       softTokens: softTokenCount, slices: copies?.slices ?? [], copies: copyCount)
+                       softTokens: softTokenCount, slices: copies?.slices ?? [], copies: copyCount,
+                       klEncoding: klEncoding.kind == .linear ? nil : klEncoding.kind, alphaMin: klEncoding.alphaMin)
     }
 
     /// Writes `policy.safetensors` into `directory` (created if needed).
@@ -56,7 +76,11 @@ extension ConditionedPolicy {
             throw PolicyError.invalid("\(url.path): not a clp-flow policy checkpoint (no \(metadataKey) metadata)")
         }
         let config = try JSONDecoder().decode(GPTConfig.self, from: Data(cfgText.utf8))
-        let meta = try JSONDecoder().decode(PolicyMetadata.self, from: Data(polText.utf8))
+        let meta: PolicyMetadata
+        do { meta = try JSONDecoder().decode(PolicyMetadata.self, from: Data(polText.utf8)) } catch {
+            throw PolicyError.invalid("\(url.path): unreadable \(metadataKey) metadata: \(error)")
+        }
+        let encoding = try meta.encoding(source: url.path)
         var tensors = file.tensors
         let copyTensor = tensors.removeValue(forKey: "clp.copies")
         let softTensor = tensors.removeValue(forKey: "clp.soft_tokens")
@@ -77,8 +101,11 @@ extension ConditionedPolicy {
         if meta.softTokens > 0 && soft.count != meta.copies * meta.softTokens * config.dModel {
             throw PolicyError.invalid("\(url.path): clp.soft_tokens is missing or has the wrong size")
         }
-        return ConditionedPolicy(model: model, mechanism: meta.mechanism, rewardNames: meta.rewardNames, multiKL: meta.multiKL,
-                                 attnMatrices: meta.attnMatrices, copies: copies, softTokens: soft, softTokenCount: meta.softTokens)
+        do {
+            return try ConditionedPolicy(model: model, mechanism: meta.mechanism, rewardNames: meta.rewardNames, multiKL: meta.multiKL,
+                                         klEncoding: encoding, attnMatrices: meta.attnMatrices, copies: copies, softTokens: soft,
+                                         softTokenCount: meta.softTokens)
+        } catch let e as PolicyError { throw PolicyError.invalid("\(url.path): \(e.description)") }
     }
 
     /// A plain GPT-2 directory (model.safetensors + config.json) of π(·|c) for parameter-conditioned

@@ -36,8 +36,62 @@ public struct KLConfig: Sendable, Hashable {
     /// The fixed α (used when `range` is nil).
     public var alpha: Double
     public var range: AlphaRange?
+    /// How a multi-KL policy's copies encode α (ignored without `range`).
+    public var encoding: KLEncoding.Kind
 
-    public init(alpha: Double = 0.05, range: AlphaRange? = nil) { self.alpha = alpha; self.range = range }
+    public init(alpha: Double = 0.05, range: AlphaRange? = nil, encoding: KLEncoding.Kind = .linear) {
+        self.alpha = alpha; self.range = range; self.encoding = encoding
+    }
+
+    /// The encoding a multi-KL policy is built with (`linear` without a range).
+    public var policyEncoding: KLEncoding {
+        guard let range else { return .linear }
+        switch encoding {
+        case .linear: return .linear
+        case .interpolate: return .interpolate(alphaMin: range.min)
+        }
+    }
+}
+
+/// How a multi-KL policy's copies encode the KL weight α (docs/rl.md, "Conditioning").
+public enum KLEncoding: Sendable, Hashable {
+    /// The KL term is an extra objective with a trainable copy of its own: coefficients
+    /// c = (w/(1+α), α/(1+α)).
+    case linear
+    /// DeRa-shaped: θ(w, α) = λ·Σᵢ wᵢ θᵢ + (1−λ)·θ_ref with λ = α_min/α. The extra copy holds
+    /// π_ref's values of the conditioned parameters and is frozen, and so are the unconditioned
+    /// parameters, so that λ → 0 (α → ∞) gives π_ref exactly and λ = 1 (α = α_min) the trained
+    /// copies' mix. Defined for α ≥ α_min.
+    case interpolate(alphaMin: Double)
+
+    /// The workflow's names (`kl.encoding`), as written in checkpoints.
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable { case linear, interpolate }
+
+    public var kind: Kind {
+        switch self {
+        case .linear: return .linear
+        case .interpolate: return .interpolate
+        }
+    }
+
+    /// The smallest α of an `interpolate` encoding (nil for `linear`).
+    public var alphaMin: Double? {
+        if case .interpolate(let a) = self { return a }
+        return nil
+    }
+
+    /// Copies that receive no gradient and no update (the π_ref anchor of `interpolate`).
+    public var frozenCopies: Int { kind == .interpolate ? 1 : 0 }
+
+    /// λ = α_min/α of the `interpolate` encoding, validated: α must be finite and at least
+    /// α_min (λ ≤ 1; λ > 1 would extrapolate beyond the trained copies).
+    public static func lambda(alpha a: Double, alphaMin: Double) throws -> Double {
+        guard a.isFinite, a > 0 else { throw PolicyError.invalid("this policy is conditioned on the KL weight: give α > 0") }
+        guard a >= alphaMin * (1 - 1e-9) else {
+            throw PolicyError.invalid("α = \(a) is below the smallest KL weight this policy was trained for (α_min = \(alphaMin)); its interpolate encoding θ = λ·Σᵢ wᵢ θᵢ + (1−λ)·θ_ref with λ = α_min/α covers α ≥ α_min only")
+        }
+        return Swift.min(1, alphaMin / a)
+    }
 }
 
 /// The range α is drawn from in multi-KL training, and the α values evaluated.

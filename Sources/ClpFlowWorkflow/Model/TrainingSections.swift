@@ -49,11 +49,39 @@ public struct KLRange: Codable, Sendable, Hashable {
     public init(min: Double, max: Double) { self.min = min; self.max = max }
 }
 
+/// How a multi-KL policy's copies encode α (docs/rl.md, "Conditioning").
+public enum KLEncodingName: String, Codable, Sendable, CaseIterable {
+    /// c = (w/(1+α), α/(1+α)): the KL term is an extra objective with a trainable copy.
+    case linear
+    /// θ(w, α) = λ·Σᵢ wᵢ θᵢ + (1−λ)·θ_ref, λ = α_min/α: the extra copy is π_ref's, frozen.
+    case interpolate
+}
+
 public struct KLSpec: Codable, Sendable, Hashable {
     /// Fixed KL weight α (used when `range` is nil).
     public var alpha: Double = 0.05
     public var range: KLRange? = nil
+    /// Multi-KL only: how the policy's copies encode α.
+    public var encoding: KLEncodingName = .linear
     public init() {}
+
+    enum CodingKeys: String, CodingKey { case alpha, range, encoding }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha) ?? 0.05
+        range = try c.decodeIfPresent(KLRange.self, forKey: .range)
+        encoding = try c.decodeIfPresent(KLEncodingName.self, forKey: .encoding) ?? .linear
+    }
+
+    /// `encoding` is written only when it is not `linear`, so that workflows without it keep
+    /// their cache keys.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(alpha, forKey: .alpha)
+        try c.encodeIfPresent(range, forKey: .range)
+        if encoding != .linear { try c.encode(encoding, forKey: .encoding) }
+    }
 }
 
 extension KLSpec {

@@ -131,11 +131,18 @@ extension RewardSpec: SchemaDescribed {
 }
 
 extension KLSpec: SchemaDescribed {
-    public static let schemaObject = ObjectSchema(
-        "KLSpec", doc: "KL regularisation toward π_ref.", defaults: KLSpec(), fields: [
-            FieldSchema("alpha", R.positive, "Fixed KL weight α (used when `range` is not given)."),
-            FieldSchema("range", .object("KLRange"), "Multi-KL: α is sampled per example from this range and is a conditioning input like w."),
-        ])
+    public static let schemaObject: ObjectSchema = {
+        var o = ObjectSchema(
+            "KLSpec", doc: "KL regularisation toward π_ref.", defaults: KLSpec(), fields: [
+                FieldSchema("alpha", R.positive, "Fixed KL weight α (used when `range` is not given)."),
+                FieldSchema("range", .object("KLRange"), "Multi-KL: α is sampled per example from this range and is a conditioning input like w."),
+                FieldSchema("encoding", e(KLEncodingName.self), "Multi-KL only: how the policy's copies encode α. `linear`: the KL term is an extra objective with a trainable copy, coefficients (w/(1+α), α/(1+α)). `interpolate`: θ(w, α) = λ·Σᵢ wᵢ θᵢ + (1−λ)·θ_ref with λ = `range.min`/α, where θ_ref is π_ref's values of the conditioned parameters, frozen (as are the unconditioned parameters), so α = `range.min` gives the trained copies' mix and large α approaches π_ref, as DeRa does; needs `conditioning` full, attn or logit (docs/rl.md)."),
+            ])
+        // `encoding` is left out of the encoded form when it is `linear` (cache keys of workflows
+        // without it stay the same); its default is still `linear`.
+        o.fields[o.fields.count - 1].defaultValue = .string(KLEncodingName.linear.rawValue)
+        return o
+    }()
 }
 
 extension KLRange: SchemaDescribed {

@@ -5,18 +5,32 @@ import Foundation
 // evaluation, executor).
 extension SemanticValidator {
     func checkKL(_ w: inout Workflow) {
-        guard let r = w.kl.range else { return }
+        guard let r = w.kl.range else {
+            if w.kl.encoding != .linear, written(["kl", "encoding"]) {
+                warnKey("`kl.encoding` applies to multi-KL policies and is ignored without `kl.range`", ["kl", "encoding"])
+            }
+            return
+        }
         if r.min >= r.max {
             err("`kl.range.min` (\(fmt(r.min))) must be below `kl.range.max` (\(fmt(r.max)))", ["kl", "range", "min"])
             return
         }
         if written(["kl", "alpha"]) { warnKey("`kl.alpha` is ignored when `kl.range` is given (multi-KL)", ["kl", "alpha"]) }
+        // Training draws α from [min, max] only; an evaluated α outside it would measure
+        // extrapolation (and the `interpolate` encoding is not defined below min).
         if let eval = r.eval {
             for (i, a) in eval.enumerated() where a < r.min * (1 - 1e-9) || a > r.max * (1 + 1e-9) {
-                warn("α = \(fmt(a)) is outside the trained range [\(fmt(r.min)), \(fmt(r.max))]", ["kl", "range", "eval", String(i)])
+                err("`kl.range.eval`: α = \(fmt(a)) is outside the trained range [\(fmt(r.min)), \(fmt(r.max))]; training samples α from that range only, so evaluate inside it or widen `kl.range`", ["kl", "range", "eval", String(i)])
             }
         } else {
             w.kl.range?.eval = [r.min, (r.min * r.max).squareRoot(), r.max]
+        }
+        if w.kl.encoding == .interpolate {
+            let m = w.conditioning.mechanism
+            if ![.full, .attn, .logit].contains(m) {
+                err("`kl.encoding: interpolate` mixes parameter copies with π_ref's and needs `conditioning` full, attn or logit (the mechanism is \(m.rawValue)); use `kl.encoding: linear`",
+                    written(["kl", "encoding"]) ? ["kl", "encoding"] : ["conditioning"])
+            }
         }
     }
 
