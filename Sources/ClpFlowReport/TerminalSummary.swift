@@ -63,7 +63,7 @@ extension ReportRenderer {
                     if i < r.rewards.count {
                         let en = r.rewards[i]
                         var cell = ReportText.fixed(en.rho, decimals: 3)
-                        if uncertain { cell += " " + ReportText.interval(en.rhoLower, en.rhoUpper) + " " + ReportText.pValue(en.permutationP) }
+                        if uncertain, en.rho != nil { cell += " " + ReportText.interval(en.rhoLower, en.rhoUpper) + " " + ReportText.pValue(en.permutationP) }
                         cell += " / " + ReportText.number(en.spread, significant: 3)
                         if uncertain { cell += " (noise " + ReportText.number(en.noiseSpread, significant: 3) + (en.spreadAboveNoise == false ? " !" : "") + ")" }
                         row.append(cell)

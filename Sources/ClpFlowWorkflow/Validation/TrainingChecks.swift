@@ -146,11 +146,11 @@ extension SemanticValidator {
         }
         if let point = e.referencePoint.declared {
             // One number per objective: the rewards, then −KL in multi-KL workflows.
-            let objectives = w.rewards.map { "`\($0.name)`" } + (w.kl.range != nil ? ["−KL (nats, negated)"] : [])
+            let objectives = w.rewards.map { "`\($0.name)`" } + (w.kl.range != nil ? ["−KL"] : [])
             if point.count != objectives.count {
                 err("`evaluate.reference_point` has \(point.count) number\(point.count == 1 ? "" : "s"), but the hypervolume of this workflow has \(objectives.count) objective\(objectives.count == 1 ? "" : "s"): "
                     + objectives.joined(separator: ", ")
-                    + (w.kl.range != nil ? " (multi-KL: the last is the negated KL to π_ref, e.g. -20 counts points with KL below 20)"
+                    + (w.kl.range != nil ? " (multi-KL: −KL is the negated KL to π_ref in nats, e.g. -20 counts points with KL below 20)"
                                          : "; give one number per reward in workflow order, or `auto`"),
                     ["evaluate", "reference_point"])
             }
