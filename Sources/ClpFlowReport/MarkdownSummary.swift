@@ -5,8 +5,9 @@ import Foundation
 // values, and per evaluation hypervolume, dominated share and steerability.
 
 extension ReportRenderer {
-    /// Markdown tables of the report's results, for pasting into documents.
-    public static func markdown(_ data: ReportData) -> String {
+    /// Markdown tables of the report's results, for pasting into documents; `speed` adds the
+    /// generation speed per method (not part of the report's data: it is a clock measurement).
+    public static func markdown(_ data: ReportData, speed: [SpeedRow] = []) -> String {
         let c = md
         var out = "# clp-flow results: \(c(data.metadata.workflowName))\n\n"
         out += "Rewards: \(data.rewardNames.map(c).joined(separator: ", ")); workflow seed \(data.metadata.seed)"
@@ -16,14 +17,11 @@ extension ReportRenderer {
         }
         out += ".\n"
         if let s = data.seedSummary, !s.rows.isEmpty {
-            let cols = seedColumns(data, speed: true)
+            let cols = seedColumns(data)
             out += "\n## \(seedTitle(s))\n\nMean [\(intervalWord(s))]. \(c(s.note))\n\n"
-            out += mdTable(["method", "seeds"] + cols.map { c(s.metrics[$0].name) } + ["forward passes per token"],
-                           s.rows.map { r in
-                               [c(r.method), String(r.seeds.count)] + cols.map { estimateText(r.values, $0) }
-                                   + [r.forwardPassesPerToken.map(String.init) ?? "–"]
-                           })
-            let diffCols = cols.filter { s.metrics[$0].kind != "speed" }
+            out += mdTable(["method", "seeds"] + cols.map { c(s.metrics[$0].name) },
+                           s.rows.map { r in [c(r.method), String(r.seeds.count)] + cols.map { estimateText(r.values, $0) } })
+            let diffCols = cols
             if !s.differences.isEmpty {
                 out += "\n## Paired differences: CLP − baseline\n\n"
                 out += (s.seedCount > 1 ? "Per seed, paired by seed, averaged over the shared seeds" : "On the same prompts, paired over prompts")
@@ -74,6 +72,13 @@ extension ReportRenderer {
                                        return ReportText.number(st.rewards[i].rho) + " / " + ReportText.number(st.rewards[i].spread)
                                    }
                            })
+        }
+        if !speed.isEmpty {
+            out += "\n## Generation speed\n\nTokens generated per second of wall time while evaluating (mean [95 % interval over seeds] with several seeds; a clock measurement that depends on the machine and its load).\n\n"
+            out += mdTable(["method", "forward passes per token", "generation tokens/s"],
+                           speed.map { [c($0.method), String($0.forwardPassesPerToken), $0.tokensPerSecond.map { cell in
+                               cell.lower == nil ? ReportText.number(cell.mean) : "\(ReportText.number(cell.mean)) [\(ReportText.number(cell.lower)), \(ReportText.number(cell.upper))]"
+                           } ?? "–"] })
         }
         return out
     }
