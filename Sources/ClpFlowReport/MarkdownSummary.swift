@@ -53,7 +53,7 @@ extension ReportRenderer {
                            s.perSeed.map { r in
                                [c(r.method), r.seed.isEmpty ? "–" : c(r.seed), "`" + c(r.stepId) + "`"]
                                    + cols.map { ReportText.number(valueAt(r.values, $0)) }
-                           })
+                           }, left: 3)
         }
         let hvRows = data.hypervolume?.rows ?? []
         if !hvRows.isEmpty || !data.steerability.isEmpty {
@@ -88,9 +88,10 @@ extension ReportRenderer {
         ReportText.terminal(s).replacingOccurrences(of: "|", with: "\\|")
     }
 
-    static func mdTable(_ header: [String], _ rows: [[String]]) -> String {
+    /// A table whose first `left` columns are left-aligned and the others (numbers) right-aligned.
+    static func mdTable(_ header: [String], _ rows: [[String]], left: Int = 1) -> String {
         var out = "| " + header.joined(separator: " | ") + " |\n"
-        out += "|" + header.indices.map { $0 == 0 ? "---" : "---:" }.joined(separator: "|") + "|\n"
+        out += "|" + header.indices.map { $0 < left ? "---" : "---:" }.joined(separator: "|") + "|\n"
         for r in rows { out += "| " + r.joined(separator: " | ") + " |\n" }
         return out
     }
