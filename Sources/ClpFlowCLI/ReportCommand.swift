@@ -17,7 +17,8 @@ struct ReportCommand: ParsableCommand {
             the latest run's record from runs.sqlite (status, start and end, per step: status, wall time, \
             cache key). The same report is written at the end of every `run`. `--markdown` prints the \
             result tables as Markdown (methods aggregated over seeds, paired differences CLP − baseline, \
-            J(w) and regret per weighting, per-seed values, per evaluation hypervolume and steerability). \
+            J(w) and regret per weighting, per-seed values, per evaluation hypervolume and steerability, \
+            generation speed). \
             Exit status: 0, 1 when nothing was evaluated yet, 2 when RUN_DIR is not a run directory.
             """
     )
@@ -50,7 +51,13 @@ struct ReportCommand: ParsableCommand {
             throw ExitCode(ClpFlowExit.failure)
         }
         if summary { print(ReportRenderer.terminalSummary(data), terminator: "") }
-        if markdown { print(ReportRenderer.markdown(data), terminator: "") }
+        if markdown {
+            var speed: [SpeedRow] = []
+            do { speed = try SeedReport.speed(runDir: RunDirectory(path: runDir)) } catch {
+                FileHandle.standardError.write(Data("warning: generation speed not shown: \(error)\n".utf8))
+            }
+            print(ReportRenderer.markdown(data, speed: speed), terminator: "")
+        }
         FileHandle.standardError.write(Data("report: \(url.path)\n".utf8))
     }
 }

@@ -5,8 +5,9 @@ import Foundation
 // values, and per evaluation hypervolume, dominated share and steerability.
 
 extension ReportRenderer {
-    /// Markdown tables of the report's results, for pasting into documents.
-    public static func markdown(_ data: ReportData) -> String {
+    /// Markdown tables of the report's results, for pasting into documents; `speed` adds the
+    /// generation speed per method (not part of the report's data: it is a clock measurement).
+    public static func markdown(_ data: ReportData, speed: [SpeedRow] = []) -> String {
         let c = md
         var out = "# clp-flow results: \(c(data.metadata.workflowName))\n\n"
         out += "Rewards: \(data.rewardNames.map(c).joined(separator: ", ")); workflow seed \(data.metadata.seed)"
@@ -16,14 +17,11 @@ extension ReportRenderer {
         }
         out += ".\n"
         if let s = data.seedSummary, !s.rows.isEmpty {
-            let cols = seedColumns(data, speed: true)
+            let cols = seedColumns(data)
             out += "\n## \(seedTitle(s))\n\nMean [\(intervalWord(s))]. \(c(s.note))\n\n"
-            out += mdTable(["method", "seeds"] + cols.map { c(s.metrics[$0].name) } + ["forward passes per token"],
-                           s.rows.map { r in
-                               [c(r.method), String(r.seeds.count)] + cols.map { estimateText(r.values, $0) }
-                                   + [r.forwardPassesPerToken.map(String.init) ?? "–"]
-                           })
-            let diffCols = cols.filter { s.metrics[$0].kind != "speed" }
+            out += mdTable(["method", "seeds"] + cols.map { c(s.metrics[$0].name) },
+                           s.rows.map { r in [c(r.method), String(r.seeds.count)] + cols.map { estimateText(r.values, $0) } })
+            let diffCols = cols
             if !s.differences.isEmpty {
                 out += "\n## Paired differences: CLP − baseline\n\n"
                 out += (s.seedCount > 1 ? "Per seed, paired by seed, averaged over the shared seeds" : "On the same prompts, paired over prompts")
@@ -55,7 +53,7 @@ extension ReportRenderer {
                            s.perSeed.map { r in
                                [c(r.method), r.seed.isEmpty ? "–" : c(r.seed), "`" + c(r.stepId) + "`"]
                                    + cols.map { ReportText.number(valueAt(r.values, $0)) }
-                           })
+                           }, left: 3)
         }
         let hvRows = data.hypervolume?.rows ?? []
         if !hvRows.isEmpty || !data.steerability.isEmpty {
@@ -75,6 +73,13 @@ extension ReportRenderer {
                                    }
                            })
         }
+        if !speed.isEmpty {
+            out += "\n## Generation speed\n\nTokens generated per second of wall time while evaluating (mean [95 % interval over seeds] with several seeds; a clock measurement that depends on the machine and its load).\n\n"
+            out += mdTable(["method", "forward passes per token", "generation tokens/s"],
+                           speed.map { [c($0.method), String($0.forwardPassesPerToken), $0.tokensPerSecond.map { cell in
+                               cell.lower == nil ? ReportText.number(cell.mean) : "\(ReportText.number(cell.mean)) [\(ReportText.number(cell.lower)), \(ReportText.number(cell.upper))]"
+                           } ?? "–"] })
+        }
         return out
     }
 
@@ -83,9 +88,10 @@ extension ReportRenderer {
         ReportText.terminal(s).replacingOccurrences(of: "|", with: "\\|")
     }
 
-    static func mdTable(_ header: [String], _ rows: [[String]]) -> String {
+    /// A table whose first `left` columns are left-aligned and the others (numbers) right-aligned.
+    static func mdTable(_ header: [String], _ rows: [[String]], left: Int = 1) -> String {
         var out = "| " + header.joined(separator: " | ") + " |\n"
-        out += "|" + header.indices.map { $0 == 0 ? "---" : "---:" }.joined(separator: "|") + "|\n"
+        out += "|" + header.indices.map { $0 < left ? "---" : "---:" }.joined(separator: "|") + "|\n"
         for r in rows { out += "| " + r.joined(separator: " | ") + " |\n" }
         return out
     }

@@ -67,7 +67,7 @@ public struct SeedMetric: Codable, Sendable, Equatable {
     /// Column label, e.g. "hypervolume", "mean ρ", "rouge (grid mean)", "J(w) (grid mean)",
     /// "rouge vertex gain".
     public var name: String
-    /// "hypervolume", "steerability", "reward", "objective", "vertex-gain" or "speed" (what
+    /// "hypervolume", "steerability", "reward", "objective" or "vertex-gain" (what
     /// `evaluate.metrics` decides on: hypervolume and steerability columns follow it).
     public var kind: String
     public init(name: String, kind: String) { self.name = name; self.kind = kind }
@@ -147,5 +147,17 @@ public struct ObjectiveEntry: Codable, Sendable, Equatable {
     public var best: Bool
     public init(objective: EstimateCell, regret: EstimateCell, best: Bool) {
         self.objective = objective; self.regret = regret; self.best = best
+    }
+}
+
+/// Generation speed of a method during evaluation (Markdown tables only: a clock measurement is
+/// not part of report.json).
+public struct SpeedRow: Sendable, Equatable {
+    public var method: String
+    public var forwardPassesPerToken: Int
+    /// Generated tokens per second, mean over seeds.
+    public var tokensPerSecond: EstimateCell?
+    public init(method: String, forwardPassesPerToken: Int, tokensPerSecond: EstimateCell?) {
+        self.method = method; self.forwardPassesPerToken = forwardPassesPerToken; self.tokensPerSecond = tokensPerSecond
     }
 }

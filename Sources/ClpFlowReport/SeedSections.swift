@@ -3,14 +3,13 @@
 
 extension ReportRenderer {
     /// The seed summary's columns the report shows: hypervolume and mean ρ follow
-    /// `evaluate.metrics`; speed only where asked for (the Markdown tables).
-    static func seedColumns(_ data: ReportData, speed: Bool = false) -> [Int] {
+    /// `evaluate.metrics`.
+    static func seedColumns(_ data: ReportData) -> [Int] {
         guard let s = data.seedSummary else { return [] }
         return s.metrics.indices.filter { k in
             switch s.metrics[k].kind {
             case "hypervolume": return data.shows("hypervolume")
             case "steerability": return data.shows("steerability")
-            case "speed": return speed
             default: return true
             }
         }
@@ -43,11 +42,11 @@ extension ReportRenderer {
                                    : "on the same prompts (paired over prompts); ")
                 + "positive: CLP is higher. Bold: the interval excludes 0.</p>"
             o += "<div class=\"scroll\"><table class=\"data seeds\"><thead><tr><th>CLP − baseline</th>"
-            for k in cols where s.metrics[k].kind != "speed" { o += "<th class=\"n\">\(e(s.metrics[k].name))</th>" }
+            for k in cols { o += "<th class=\"n\">\(e(s.metrics[k].name))</th>" }
             o += "</tr></thead><tbody>"
             for d in s.differences {
                 o += "<tr><td>\(e(d.method)) − \(e(d.baseline))</td>"
-                for k in cols where s.metrics[k].kind != "speed" {
+                for k in cols {
                     let c = k < d.values.count ? d.values[k] : nil
                     let text = e(c?.text ?? "–")
                     o += "<td class=\"n\">" + ((c?.aboveZero ?? false) || (c?.belowZero ?? false) ? "<b>\(text)</b>" : text) + "</td>"
@@ -87,7 +86,7 @@ extension ReportRenderer {
         var out = "\n\(seedTitle(s)) (mean [\(intervalWord(s))])\n"
         out += chunkedTable(["method", "seeds"] + cols.map { t(s.metrics[$0].name) },
                             s.rows.map { r in [t(r.method), String(r.seeds.count)] + cols.map { estimateText(r.values, $0) } }, fixed: 2)
-        let diffCols = cols.filter { s.metrics[$0].kind != "speed" }
+        let diffCols = cols
         if !s.differences.isEmpty {
             out += "\nPaired differences CLP − baseline (\(s.seedCount > 1 ? "paired by seed" : "paired over prompts"); * interval excludes 0)\n"
             out += chunkedTable(["CLP − baseline"] + diffCols.map { t(s.metrics[$0].name) },

@@ -2,6 +2,7 @@ import ClpFlowCore
 import ClpFlowEngine
 import ClpFlowPlanner
 import ClpFlowReport
+import ClpFlowRunner
 
 /// The report's seed aggregation and J(w) table, built from the evaluations: one place for both,
 /// used by the report step, `clp-flow report` (HTML, terminal summary and `--markdown`).
@@ -86,10 +87,6 @@ public enum SeedReport {
                                  promptInterval: g.interval)
             }))
         }
-        metrics.append((SeedMetric(name: "generation tokens/s", kind: "speed"), { x in
-            let v = x.evaluation.evaluation.tokensPerSecond
-            return v.isFinite && v > 0 ? SeedValue(seed: x.seed, value: v) : nil
-        }))
 
         func values(_ g: Group, _ k: Int) -> [SeedValue] { g.members.compactMap { metrics[k].1(inputs[$0]) } }
 
@@ -104,10 +101,9 @@ public enum SeedReport {
         var differences: [SeedDifferenceRow] = []
         for a in groups where a.kind == EvaluatedMethod.clp.rawValue {
             for b in groups where b.kind != EvaluatedMethod.clp.rawValue && comparable(a, b) {
-                let cells = metrics.indices.map { k -> EstimateCell? in
-                    guard metrics[k].0.kind != "speed" else { return nil }
-                    return SeedAggregation.pairedDifference(values(a, k), values(b, k),
-                                                            seed: SeedAggregation.seed(seed, "\(metrics[k].0.name)|\(a.name)|\(b.name)")).map(cell)
+                let cells = metrics.indices.map { k in
+                    SeedAggregation.pairedDifference(values(a, k), values(b, k),
+                                                     seed: SeedAggregation.seed(seed, "\(metrics[k].0.name)|\(a.name)|\(b.name)")).map(cell)
                 }
                 differences.append(SeedDifferenceRow(method: a.name, baseline: b.name, values: cells))
             }
@@ -124,7 +120,7 @@ public enum SeedReport {
         if seedCount > 1 {
             note = "Mean over \(seedCount) seeds with its \(pct) % percentile bootstrap interval over seeds (\(Uncertainty.defaultResamples) resamples of the seeds, seeded from the workflow seed \(seed)). Differences are CLP − baseline per seed, paired by seed, then averaged, with the interval over seeds. With few seeds this interval is too narrow (it cannot reach beyond the seeds' range; for normal data a nominal 95 % interval covers the mean about 75 % of the time with 3 seeds, 83 % with 5, 91 % with 10): read it with the per-seed values."
         } else {
-            note = "One seed: intervals are over prompts only (\(pct) % bootstrap of the prompts, differences paired over the same prompts) and say nothing about seed-to-seed variation; hypervolume, mean ρ and speed have no interval here. Set evaluate.seeds to aggregate over seeds."
+            note = "One seed: intervals are over prompts only (\(pct) % bootstrap of the prompts, differences paired over the same prompts) and say nothing about seed-to-seed variation; hypervolume and mean ρ have no interval here. Set evaluate.seeds to aggregate over seeds."
         }
         if !linear { note += " J(w) is not shown: the workflow uses Tchebycheff scalarisation." }
         let summary = SeedSummary(seedCount: seedCount, metrics: metrics.map(\.0), rows: rows, differences: differences,
@@ -191,6 +187,28 @@ public enum SeedReport {
             ? "Intervals: \(pct) % bootstrap over \(seedCount) seeds; a regret's interval is over the per-seed differences, paired by seed."
             : "Intervals: \(pct) % bootstrap over prompts (one seed: they say nothing about seed-to-seed variation); a regret's interval is over the per-prompt differences, paired over the same prompts."
         return ObjectiveTable(methods: groups.map(\.name), rows: rows, note: definition + " " + over)
+    }
+
+    /// Generation speed per method (`clp-flow report --markdown`), read from the run's evaluations:
+    /// a clock measurement, so it is not part of report.json, whose numbers depend only on the
+    /// workflow and its seed.
+    public static func speed(runDir: RunDirectory) throws -> [SpeedRow] {
+        let plan = try runDir.readPlan()
+        var inputs: [Input] = []
+        for step in plan.steps where step.kind == .evaluate && runDir.artifacts.verify(cacheKey: step.cacheKey).isValid {
+            let url = try runDir.artifacts.url(for: step.cacheKey).appendingPathComponent(ArtifactFiles.evaluation)
+            inputs.append(Input(stepId: step.id, step: step, evaluation: try Files.readJSON(EvaluationArtifact.self, from: url),
+                                hypervolume: nil, meanRho: nil))
+        }
+        let cells = plan.steps.last(where: { $0.kind == .ablate }).flatMap { AblationCells(ablateConfig: $0.config) }
+        return group(inputs, cells: cells).map { g in
+            let values = g.members.compactMap { k -> SeedValue? in
+                let v = inputs[k].evaluation.evaluation.tokensPerSecond
+                return v.isFinite && v > 0 ? SeedValue(seed: inputs[k].seed, value: v) : nil
+            }
+            return SpeedRow(method: g.name, forwardPassesPerToken: inputs[g.members[0]].evaluation.evaluation.forwardPassesPerToken,
+                            tokensPerSecond: SeedAggregation.aggregate(values, seed: SeedAggregation.seed(plan.seed, "speed|\(g.name)")).map(cell))
+        }
     }
 
     static func cell(_ e: SeedEstimate) -> EstimateCell {

@@ -59,6 +59,9 @@ import Testing
 
         let report = try #require(steps.last { $0["kind"] as? String == "report" })
         let data = try Self.json(artifact(report).appendingPathComponent("report.json"))
+        // report.json holds only numbers the workflow and its seed decide: no clock measurement.
+        let reportText = try String(contentsOf: artifact(report).appendingPathComponent("report.json"), encoding: .utf8)
+        #expect(!reportText.contains("tokens_per_second") && !reportText.contains("tokens/s"))
         let summary = try #require(data["seed_summary"] as? [String: Any])
         #expect(summary["seed_count"] as? Int == 3)
         let metrics = try #require(summary["metrics"] as? [[String: Any]]).map { $0["name"] as! String }
@@ -150,7 +153,8 @@ import Testing
         for s in ["# clp-flow results: seeds", "## Methods over 3 seeds", "| method | seeds | hypervolume | mean ρ |",
                   "## Paired differences: CLP − baseline", "| clp-logit − rewarded-soups |", "## Trained objective J(w)",
                   "| w | clp-logit | rewarded-soups | logit-mixing |", "## Per-seed values", "`evaluate[method=clp,seed=1]`",
-                  "## Per evaluation: hypervolume and steerability", "| rewarded-soups (seed=2) |", "forward passes per token"] {
+                  "## Per evaluation: hypervolume and steerability", "| rewarded-soups (seed=2) |",
+                  "## Generation speed", "| method | forward passes per token | generation tokens/s |", "| logit-mixing | 1 |"] {
             #expect(md.out.contains(s), "markdown lacks \(s)")
         }
         // The clp-logit row of the aggregated table carries the J(w) mean over seeds from report.json.

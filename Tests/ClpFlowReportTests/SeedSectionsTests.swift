@@ -10,24 +10,23 @@ import Testing
         let clp = hostile ? "<b>clp</b> | x\u{1B}[31m" : "CLP (attention)"
         let soup = "Rewarded Soup"
         let metrics = [SeedMetric(name: "hypervolume", kind: "hypervolume"), SeedMetric(name: "mean ρ", kind: "steerability"),
-                       SeedMetric(name: "helpfulness (grid mean)", kind: "reward"), SeedMetric(name: "J(w) (grid mean)", kind: "objective"),
-                       SeedMetric(name: "generation tokens/s", kind: "speed")]
+                       SeedMetric(name: "helpfulness (grid mean)", kind: "reward"), SeedMetric(name: "J(w) (grid mean)", kind: "objective")]
         let over = seeds > 1 ? "seeds" : "prompts"
         func cell(_ m: Double, _ lo: Double, _ hi: Double) -> EstimateCell { EstimateCell(mean: m, lower: lo, upper: hi, over: over, seeds: seeds) }
         let labels = (0..<seeds).map(String.init)
         d.seedSummary = SeedSummary(
             seedCount: seeds, metrics: metrics,
             rows: [SeedSummaryRow(method: clp, kind: "clp", seeds: labels,
-                                  values: [cell(0.4321, 0.41, 0.45), cell(0.8, 0.7, 0.9), cell(0.6, 0.55, 0.65), cell(0.12, 0.05, 0.2), cell(2000, 1900, 2100)],
+                                  values: [cell(0.4321, 0.41, 0.45), cell(0.8, 0.7, 0.9), cell(0.6, 0.55, 0.65), cell(0.12, 0.05, 0.2)],
                                   forwardPassesPerToken: 1),
                    SeedSummaryRow(method: soup, kind: "rewarded-soups", seeds: labels,
-                                  values: [cell(0.2891, 0.27, 0.31), nil, cell(0.5, 0.45, 0.55), cell(-0.03, -0.08, 0.01), cell(2400, 2300, 2500)],
+                                  values: [cell(0.2891, 0.27, 0.31), nil, cell(0.5, 0.45, 0.55), cell(-0.03, -0.08, 0.01)],
                                   forwardPassesPerToken: 1)],
             differences: [SeedDifferenceRow(method: clp, baseline: soup,
-                                            values: [cell(0.143, 0.12, 0.16), nil, cell(0.1, -0.01, 0.2), cell(0.15, 0.1, 0.2), nil])],
+                                            values: [cell(0.143, 0.12, 0.16), nil, cell(0.1, -0.01, 0.2), cell(0.15, 0.1, 0.2)])],
             perSeed: labels.flatMap { s in
-                [PerSeedRow(method: clp, seed: s, stepId: "evaluate[method=clp,seed=\(s)]", values: [0.43, 0.8, 0.6, 0.12, 2000]),
-                 PerSeedRow(method: soup, seed: s, stepId: "evaluate[method=rewarded-soups,seed=\(s)]", values: [0.29, nil, 0.5, -0.03, 2400])]
+                [PerSeedRow(method: clp, seed: s, stepId: "evaluate[method=clp,seed=\(s)]", values: [0.43, 0.8, 0.6, 0.12]),
+                 PerSeedRow(method: soup, seed: s, stepId: "evaluate[method=rewarded-soups,seed=\(s)]", values: [0.29, nil, 0.5, -0.03])]
             },
             note: seeds > 1 ? "Mean over \(seeds) seeds." : "One seed: intervals are over prompts only.")
         d.objectiveTable = ObjectiveTable(
@@ -58,8 +57,6 @@ import Testing
         #expect(seeds.contains("<b>0.143 [0.120, 0.160]</b>") && seeds.contains(">0.100 [-0.010, 0.200]<"))
         #expect(seeds.contains("<details><summary>Per-seed values (6 evaluations)</summary>"))
         #expect(seeds.contains("evaluate[method=rewarded-soups,seed=2]"))
-        // Speed is for the Markdown tables only.
-        #expect(!seeds.contains("generation tokens/s"))
         let objective = try Self.section(html, "objective")
         #expect(objective.contains("whose J is 0"))
         #expect(objective.contains("<td class=\"n best\">J 0.200 [0.100, 0.300]<br><span class=\"cell-note\">best at this w</span>"))
@@ -86,8 +83,13 @@ import Testing
         // Wide tables are split into blocks no wider than 120 characters.
         #expect(text.split(separator: "\n").allSatisfy { $0.count <= 120 || $0.hasPrefix("  J(w) =") || $0.hasPrefix("  Mean") })
 
-        let md = ReportRenderer.markdown(d)
-        #expect(md.contains("| method | seeds | hypervolume | mean ρ | helpfulness (grid mean) | J(w) (grid mean) | generation tokens/s | forward passes per token |"))
+        #expect(!ReportRenderer.markdown(d).contains("Generation speed"))
+        let md = ReportRenderer.markdown(d, speed: [SpeedRow(method: "CLP (attention)", forwardPassesPerToken: 1,
+                                                             tokensPerSecond: EstimateCell(mean: 2012.5, lower: 1900, upper: 2100, over: "seeds", seeds: 3)),
+                                                    SpeedRow(method: "Rewarded Soup", forwardPassesPerToken: 2, tokensPerSecond: nil)])
+        #expect(md.contains("| method | seeds | hypervolume | mean ρ | helpfulness (grid mean) | J(w) (grid mean) |"))
+        #expect(md.contains("| CLP (attention) | 1 | 2012 [1900, 2100] |") || md.contains("| CLP (attention) | 1 | 2013 [1900, 2100] |"), "\(md)")
+        #expect(md.contains("| Rewarded Soup | 2 | – |"))
         #expect(md.contains("| CLP (attention) | 3 | 0.432 [0.410, 0.450] |"))
         #expect(md.contains("| CLP (attention) − Rewarded Soup | **0.143 [0.120, 0.160]** |"))
         #expect(md.contains("| (1, 0) | best | 0.250 [0.200, 0.300] |"))
