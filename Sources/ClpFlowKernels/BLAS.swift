@@ -13,7 +13,7 @@ import Glibc
 /// workers. Every element of C is therefore computed by the same call with the same operands
 /// whatever the number of threads, so results are bit-identical with 1, 2 or 64 threads.
 ///
-/// Products with few rows (at most `smallRowLimit`, A not transposed: the token-by-token steps of
+/// Products with few rows (see `usesSmallRows`; A not transposed: the token-by-token steps of
 /// generation) skip OpenBLAS, which would pack the whole weight matrix for each of them: the
 /// small-row kernel (`ClpFlowSmallGemm`) streams it once, computing every element by one fixed
 /// sequence of operations (so neither the column parts nor the row count change its bits).
@@ -31,16 +31,35 @@ public enum BLAS {
     /// Smallest extent of a part along the split dimension.
     public static let minPartExtent = 32
 
-    /// Products with at most this many rows (and A not transposed) take the small-row kernel.
+    /// Products with at most `smallRowLimit` rows (A not transposed) take the small-row kernel when
+    /// B is transposed (C = A·Bᵀ, as the output head: the kernel reads B's rows contiguously) or has
+    /// at most `smallWeightLimit` elements; with at most `smallRowLimitLargeWeights` rows whatever
+    /// B. Measured against OpenBLAS (one thread, GFLOP/s per CPU second, AVX2; small / OpenBLAS):
+    /// - B of up to 1 MB: 128×384 at 1 row 28 / 7, 16 rows 88 / 57; 256×768 at 4 rows 30 / 19,
+    ///   16 rows 42 / 39;
+    /// - A·Bᵀ: 256 × 4,096 at 4 rows 27 / 12, 16 rows 48 / 30;
+    /// - larger B, read in column strips that miss the caches: 384×1536 at 4 rows 24 / 25, 16 rows
+    ///   31 / 47; 768×2304 (GPT-2 small) at 1 row 8.8 / 5.0, 4 rows 15 / 22, 16 rows 37 / 45.
     public static let smallRowLimit = 16
+    public static let smallWeightLimit = 1 << 18
+    public static let smallRowLimitLargeWeights = 2
+
+    /// Whether an m×n×k product takes the small-row kernel.
+    @inline(__always)
+    public static func usesSmallRows(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) -> Bool {
+        !transA && (m <= smallRowLimitLargeWeights || (m <= smallRowLimit && (transB || n * k <= smallWeightLimit)))
+    }
+
     /// A small-row product of fewer multiply-adds than this is one call; larger ones are cut into
     /// column parts of at least `smallMinPartColumns` columns (a function of the shape only).
     public static let smallSplitThreshold = 1 << 18
     public static let smallMinPartColumns = 64
 
-    /// Whether an m-row product takes the small-row kernel.
+    /// Whether an m×n×k product takes the small-row kernel.
     @inline(__always)
-    public static func usesSmallRows(transA: Bool, m: Int) -> Bool { !transA && m <= smallRowLimit }
+    public static func usesSmallRows(transA: Bool, m: Int, n: Int, k: Int) -> Bool {
+        !transA && (m <= smallRowLimitLargeWeights || (m <= smallRowLimit && n * k <= smallWeightLimit))
+    }
 
     /// The fixed number of column parts of a small-row m×n×k product (a function of the shape).
     @inline(__always)
@@ -75,7 +94,7 @@ public enum BLAS {
                              beta: Float = 0,
                              c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
-        if usesSmallRows(transA: transA, m: m) {
+        if usesSmallRows(transA: transA, transB: transB, m: m, n: n, k: k) {
             let count = smallPartition(m: m, n: n, k: k)
             if count == 1 {
                 small(transB: transB, m: m, n0: 0, n1: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
@@ -123,7 +142,7 @@ public enum BLAS {
                              beta: Float = 0,
                              c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
-        if usesSmallRows(transA: transA, m: m) {
+        if usesSmallRows(transA: transA, transB: transB, m: m, n: n, k: k) {
             small(transB: transB, m: m, n0: 0, n1: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                   beta: beta, c: c, ldc: ldc)
             return

@@ -68,15 +68,27 @@ INLINE_AVX2 void store8(float *cp, __m256 acc, __m256 va, __m256 vb, float beta)
     _mm256_storeu_ps(cp, x);
 }
 
-/// R rows × V vectors of 8 columns: the accumulators stay in registers over the whole k loop.
+/// Rows of B a tile prefetches ahead (the tile reads B down a column strip, one row of B per k, so
+/// consecutive reads are a row stride apart and the hardware prefetchers do not follow them).
+#define PREFETCH_ROWS 12
+/// Rows of B (k) per pass of a tile over its row blocks: the strip stays in the L1 cache while
+/// every row block uses it.
+#define K_CHUNK 128
+
+/// R rows × V vectors of 8 columns over p in [p0, p1): the accumulators stay in registers; they
+/// start at zero (p0 = 0) or from `partial` and end in C (p1 = k) or in `partial`, so every element
+/// is one fused multiply-add chain over p = 0 ..< k however the chunks fall.
 /// (R and V are constants at every call, so the loops over them unroll.)
-INLINE_AVX2 void nn_tile(const int R, const int V, long k, float alpha, const float *a, long lda,
-                         const float *b, long ldb, float beta, float *c, long ldc) {
+INLINE_AVX2 void nn_tile(const int R, const int V, long p0, long p1, long k, float alpha, const float *a, long lda,
+                         const float *b, long ldb, float beta, float *c, long ldc, float *partial) {
     __m256 acc[6][4];
     for (int r = 0; r < R; r++)
-        for (int v = 0; v < V; v++) acc[r][v] = _mm256_setzero_ps();
-    for (long p = 0; p < k; p++) {
+        for (int v = 0; v < V; v++)
+            acc[r][v] = p0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(partial + (r * V + v) * 8);
+    for (long p = p0; p < p1; p++) {
         const float *bp = b + p * ldb;
+        _mm_prefetch((const char *)(bp + PREFETCH_ROWS * ldb), _MM_HINT_T0);
+        if (V == 4) _mm_prefetch((const char *)(bp + PREFETCH_ROWS * ldb + 16), _MM_HINT_T0);
         __m256 bv[4];
         for (int v = 0; v < V; v++) bv[v] = _mm256_loadu_ps(bp + 8 * v);
         for (int r = 0; r < R; r++) {
@@ -84,24 +96,38 @@ INLINE_AVX2 void nn_tile(const int R, const int V, long k, float alpha, const fl
             for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
         }
     }
+    if (p1 < k) {
+        for (int r = 0; r < R; r++)
+            for (int v = 0; v < V; v++) _mm256_storeu_ps(partial + (r * V + v) * 8, acc[r][v]);
+        return;
+    }
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     for (int r = 0; r < R; r++)
         for (int v = 0; v < V; v++) store8(c + r * ldc + 8 * v, acc[r][v], va, vb, beta);
 }
 
-/// One tile of columns over all m rows, in row blocks of at most `rmax` rows (V vectors wide).
+/// One tile of columns (V vectors wide) over all m rows (m ≤ 16), in row blocks of at most `rmax`
+/// rows, k in chunks of K_CHUNK.
 INLINE_AVX2 void nn_columns(const int V, const int rmax, long m, long k, float alpha, const float *a, long lda,
                             const float *b, long ldb, float beta, float *c, long ldc) {
-    long i = 0;
-    for (; i + rmax <= m; i += rmax)
-        nn_tile(rmax, V, k, alpha, a + i * lda, lda, b, ldb, beta, c + i * ldc, ldc);
-    switch (m - i) {
-    case 0: break;
-    case 1: nn_tile(1, V, k, alpha, a + i * lda, lda, b, ldb, beta, c + i * ldc, ldc); break;
-    case 2: nn_tile(2, V, k, alpha, a + i * lda, lda, b, ldb, beta, c + i * ldc, ldc); break;
-    case 3: nn_tile(3, V, k, alpha, a + i * lda, lda, b, ldb, beta, c + i * ldc, ldc); break;
-    case 4: nn_tile(4, V, k, alpha, a + i * lda, lda, b, ldb, beta, c + i * ldc, ldc); break;
-    default: nn_tile(5, V, k, alpha, a + i * lda, lda, b, ldb, beta, c + i * ldc, ldc); break;
+    float partial[16 * 32];
+    for (long p0 = 0; p0 < k || p0 == 0; p0 += K_CHUNK) {
+        long p1 = k - p0 > K_CHUNK ? p0 + K_CHUNK : k;
+        long i = 0;
+        for (; i + rmax <= m; i += rmax)
+            nn_tile(rmax, V, p0, p1, k, alpha, a + i * lda, lda, b, ldb, beta, c + i * ldc, ldc, partial + i * V * 8);
+        float *pt = partial + i * V * 8;
+        const float *ai = a + i * lda;
+        float *ci = c + i * ldc;
+        switch (m - i) {
+        case 0: break;
+        case 1: nn_tile(1, V, p0, p1, k, alpha, ai, lda, b, ldb, beta, ci, ldc, pt); break;
+        case 2: nn_tile(2, V, p0, p1, k, alpha, ai, lda, b, ldb, beta, ci, ldc, pt); break;
+        case 3: nn_tile(3, V, p0, p1, k, alpha, ai, lda, b, ldb, beta, ci, ldc, pt); break;
+        case 4: nn_tile(4, V, p0, p1, k, alpha, ai, lda, b, ldb, beta, ci, ldc, pt); break;
+        default: nn_tile(5, V, p0, p1, k, alpha, ai, lda, b, ldb, beta, ci, ldc, pt); break;
+        }
+        if (k == 0) break;
     }
 }
 
@@ -212,8 +238,12 @@ void clp_small_gemm(int variant, int transB, long m, long n0, long n1, long k, f
     if (variant < 0 || !clp_small_gemm_variant_available(variant)) variant = clp_small_gemm_best_variant();
 #ifdef CLP_HAVE_AVX2
     if (variant == 1) {
-        if (transB) nt_avx2(m, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        else nn_avx2(m, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        // groups of at most 16 rows (the tiles' scratch); rows are independent of each other
+        for (long i = 0; i < m; i += 16) {
+            long mi = m - i < 16 ? m - i : 16;
+            if (transB) nt_avx2(mi, n0, n1, k, alpha, a + i * lda, lda, b, ldb, beta, c + i * ldc, ldc);
+            else nn_avx2(mi, n0, n1, k, alpha, a + i * lda, lda, b, ldb, beta, c + i * ldc, ldc);
+        }
         return;
     }
 #endif

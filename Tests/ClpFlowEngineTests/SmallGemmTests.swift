@@ -103,9 +103,13 @@ import ClpFlowKernels
     /// `BLAS.sgemm` routes products of at most `smallRowLimit` rows (A not transposed) to the
     /// small-row kernel and others to OpenBLAS.
     @Test func sgemmTakesTheSmallRowPathForFewRows() {
-        #expect(BLAS.usesSmallRows(transA: false, m: BLAS.smallRowLimit))
-        #expect(!BLAS.usesSmallRows(transA: false, m: BLAS.smallRowLimit + 1))
-        #expect(!BLAS.usesSmallRows(transA: true, m: 1))
+        #expect(BLAS.usesSmallRows(transA: false, transB: false, m: BLAS.smallRowLimit, n: 512, k: 128))
+        #expect(!BLAS.usesSmallRows(transA: false, transB: false, m: BLAS.smallRowLimit + 1, n: 512, k: 128))
+        #expect(!BLAS.usesSmallRows(transA: true, transB: false, m: 1, n: 512, k: 128))
+        // large weight matrices: only the fewest rows
+        #expect(BLAS.usesSmallRows(transA: false, transB: false, m: BLAS.smallRowLimitLargeWeights, n: 2304, k: 768))
+        #expect(!BLAS.usesSmallRows(transA: false, transB: false, m: BLAS.smallRowLimitLargeWeights + 1, n: 2304, k: 768))
+        #expect(BLAS.usesSmallRows(transA: false, transB: true, m: BLAS.smallRowLimit, n: 50257, k: 768))
         for transB in [false, true] {
             let m = 6, n = 300, k = 50
             let a = seededNormals(m * k, seed: 10), b = seededNormals(k * n, seed: 11), c0 = seededNormals(m * n, seed: 12)
@@ -122,9 +126,10 @@ import ClpFlowKernels
     /// Small-row products large enough to be cut into column parts give the same bits with 1, 2
     /// and 3 worker threads.
     @Test func splitSmallRowProductsAreBitIdenticalAcrossThreadCounts() {
-        for (m, n, k) in [(16, 1536, 128), (4, 2304, 256), (1, 5000, 200)] {
+        for (m, n, k) in [(16, 1536, 128), (4, 2048, 128), (1, 5000, 200), (2, 2304, 768)] {
             #expect(BLAS.smallPartition(m: m, n: n, k: k) > 1)
             for transB in [false, true] {
+                #expect(BLAS.usesSmallRows(transA: false, transB: transB, m: m, n: n, k: k))
                 let a = seededNormals(m * k, seed: 13), b = seededNormals(k * n, seed: 14)
                 var results: [[Float]] = []
                 for threads in [1, 2, 3] {
