@@ -43,7 +43,10 @@ let package = Package(
         // processes, PATH lookup, Pareto dominance, the executor kind.
         .target(name: "ClpFlowCore", dependencies: ["CLibCrypto"], swiftSettings: optimized),
         // Numeric kernels (elementwise ops, softmax, layer norm, GELU, Adam) and BLAS wrappers.
-        .target(name: "ClpFlowKernels", dependencies: ["COpenBLAS"], swiftSettings: optimized),
+        .target(name: "ClpFlowKernels", dependencies: ["COpenBLAS", "ClpFlowSmallGemm"], swiftSettings: optimized),
+        // Products with few rows (token-by-token decoding) without OpenBLAS's packing: C, optimised
+        // in every build, with AVX2 + FMA code chosen at run time and a portable fallback.
+        .target(name: "ClpFlowSmallGemm", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         // The workflow language: YAML document tree, typed model, validation, templates, schema.
         .target(name: "ClpFlowWorkflow", dependencies: ["CLibYAML", "ClpFlowCore"]),
         // Planner: workflow -> DAG of steps with cache keys.

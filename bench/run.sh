@@ -17,7 +17,9 @@
 #   --no-build     use the clp-flow-bench already built in CLP_FLOW_SCRATCH
 #   --keep FILE    write the raw JSON lines to FILE (as they come) and keep it
 # Environment: CLP_FLOW_PYTHON (python with torch + transformers, default python3),
-#              CLP_FLOW_SCRATCH (swift build folder, default .build)
+#              CLP_FLOW_SCRATCH (swift build folder, default .build),
+#              CLP_FLOW_BENCH_BIN (a clp-flow-bench binary to measure instead, e.g. a copy of an
+#              earlier build for before/after comparisons; implies --no-build)
 # On a shared machine run it as `nice -n 19 bash bench/run.sh` (the niceness is inherited).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,8 +41,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 "$PY" -c "import torch" 2>/dev/null || { echo "bench/run.sh: $PY lacks torch (set CLP_FLOW_PYTHON)" >&2; exit 2; }
+[ -n "${CLP_FLOW_BENCH_BIN:-}" ] && build=0
 [ "$build" = 1 ] && swift build -c release --scratch-path "$SCRATCH" --product clp-flow-bench 2>&1 | grep -E "error|Build" >&2
-BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/clp-flow-bench"
+BIN="${CLP_FLOW_BENCH_BIN:-$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/clp-flow-bench}"
 [ -x "$BIN" ] || { echo "bench/run.sh: $BIN was not built" >&2; exit 1; }
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -1,4 +1,5 @@
 import COpenBLAS
+import ClpFlowSmallGemm
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,6 +12,11 @@ import Glibc
 /// each part is one single-threaded OpenBLAS call, and the parts are spread over `Parallel.threads`
 /// workers. Every element of C is therefore computed by the same call with the same operands
 /// whatever the number of threads, so results are bit-identical with 1, 2 or 64 threads.
+///
+/// Products with few rows (see `usesSmallRows`; A not transposed: the token-by-token steps of
+/// generation) skip OpenBLAS, which would pack the whole weight matrix for each of them: the
+/// small-row kernel (`ClpFlowSmallGemm`) streams it once, computing every element by one fixed
+/// sequence of operations (so neither the column parts nor the row count change its bits).
 public enum BLAS {
     /// OpenBLAS's own threading is switched off once, before the first product.
     private static let singleThreaded: Bool = {
@@ -24,6 +30,44 @@ public enum BLAS {
     public static let maxParts = 8
     /// Smallest extent of a part along the split dimension.
     public static let minPartExtent = 32
+
+    /// Products with at most `smallRowLimit` rows (A not transposed) take the small-row kernel when
+    /// B is transposed (C = A·Bᵀ, as the output head: the kernel reads B's rows contiguously) or has
+    /// at most `smallWeightLimit` elements; with at most `smallRowLimitLargeWeights` rows whatever
+    /// B. Measured against OpenBLAS (one thread, GFLOP/s per CPU second, AVX2; small / OpenBLAS):
+    /// - B of up to 1 MB: 128×384 at 1 row 28 / 7, 16 rows 88 / 57; 256×768 at 4 rows 30 / 19,
+    ///   16 rows 42 / 39;
+    /// - A·Bᵀ: 256 × 4,096 at 4 rows 27 / 12, 16 rows 48 / 30;
+    /// - larger B, read in column strips that miss the caches: 384×1536 at 4 rows 24 / 25, 16 rows
+    ///   31 / 47; 768×2304 (GPT-2 small) at 1 row 8.8 / 5.0, 4 rows 15 / 22, 16 rows 37 / 45.
+    public static let smallRowLimit = 16
+    public static let smallWeightLimit = 1 << 18
+    public static let smallRowLimitLargeWeights = 2
+
+    /// Whether an m×n×k product takes the small-row kernel.
+    @inline(__always)
+    public static func usesSmallRows(transA: Bool, transB: Bool, m: Int, n: Int, k: Int) -> Bool {
+        !transA && (m <= smallRowLimitLargeWeights || (m <= smallRowLimit && (transB || n * k <= smallWeightLimit)))
+    }
+
+    /// A small-row product of fewer multiply-adds than this is one call; larger ones are cut into
+    /// column parts of at least `smallMinPartColumns` columns (a function of the shape only).
+    public static let smallSplitThreshold = 1 << 18
+    public static let smallMinPartColumns = 64
+
+    /// Whether an m×n×k product takes the small-row kernel.
+    @inline(__always)
+    public static func usesSmallRows(transA: Bool, m: Int, n: Int, k: Int) -> Bool {
+        !transA && (m <= smallRowLimitLargeWeights || (m <= smallRowLimit && n * k <= smallWeightLimit))
+    }
+
+    /// The fixed number of column parts of a small-row m×n×k product (a function of the shape).
+    @inline(__always)
+    public static func smallPartition(m: Int, n: Int, k: Int) -> Int {
+        let work = m * n * k
+        if work < smallSplitThreshold { return 1 }
+        return Swift.max(1, Swift.min(maxParts, n / smallMinPartColumns, work / (smallSplitThreshold / 2)))
+    }
 
     /// The fixed partition of an m×n×k product: along the rows of C (`rows` true) or its columns,
     /// into `count` parts. A function of the shape only.
@@ -50,6 +94,21 @@ public enum BLAS {
                              beta: Float = 0,
                              c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
+        if usesSmallRows(transA: transA, transB: transB, m: m, n: n, k: k) {
+            let count = smallPartition(m: m, n: n, k: k)
+            if count == 1 {
+                small(transB: transB, m: m, n0: 0, n1: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                      beta: beta, c: c, ldc: ldc)
+            } else {
+                Parallel.tasks(count) { part in
+                    // column parts on multiples of 32 columns (the kernel's widest tile)
+                    let lo = (n * part / count) & ~31, hi = part == count - 1 ? n : (n * (part + 1) / count) & ~31
+                    small(transB: transB, m: m, n0: lo, n1: hi, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                          beta: beta, c: c, ldc: ldc)
+                }
+            }
+            return
+        }
         let (rows, count) = partition(m: m, n: n, k: k)
         if count == 1 {
             whole(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
@@ -83,10 +142,30 @@ public enum BLAS {
                              beta: Float = 0,
                              c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
+        if usesSmallRows(transA: transA, transB: transB, m: m, n: n, k: k) {
+            small(transB: transB, m: m, n0: 0, n1: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                  beta: beta, c: c, ldc: ldc)
+            return
+        }
         _ = singleThreaded
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    /// Columns n0 ..< n1 of a small-row product (`ClpFlowSmallGemm`), on the calling thread.
+    /// `variant`: nil for the best the CPU supports (what `sgemm` uses), 0 portable C, 1 AVX2 + FMA
+    /// (tests compare them; an unavailable variant falls back to the best).
+    @inline(__always)
+    public static func small(variant: Int? = nil, transB: Bool, m: Int, n0: Int, n1: Int, k: Int, alpha: Float,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        clp_small_gemm(Int32(variant ?? -1), transB ? 1 : 0, m, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    /// The small-row variants this CPU runs (0 portable C, and 1 with AVX2 + FMA).
+    public static var smallVariants: [Int] { [0, 1].filter { clp_small_gemm_variant_available(Int32($0)) != 0 } }
+    /// The variant `sgemm` uses for small-row products.
+    public static var smallBestVariant: Int { Int(clp_small_gemm_best_variant()) }
 
     /// Number of worker threads the products and kernels use (`Parallel.threads`). Results do
     /// not depend on it.

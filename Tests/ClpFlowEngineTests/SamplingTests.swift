@@ -29,8 +29,9 @@ import ClpFlowCore
 
     /// The cache runs the model's own blocks: a prompt processed in one step gives the logits of the
     /// full forward bit for bit (the products have the same shapes). Later single-token steps
-    /// multiply one row at a time, and OpenBLAS's results depend on the product's shape, so they
-    /// agree to rounding only (the tests around this one).
+    /// multiply a few rows through the small-row kernel while a full forward of more than
+    /// `BLAS.smallRowLimit` rows goes through OpenBLAS, so they agree to float rounding only (the
+    /// tests around this one).
     @Test func kvCachePrefillIsBitIdenticalToFullForward() throws {
         for (seed, tied) in [(UInt64(14), true), (UInt64(15), false)] {
             let m = try model(seed: seed, tied: tied)

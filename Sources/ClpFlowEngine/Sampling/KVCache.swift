@@ -58,9 +58,10 @@ public final class KVCache {
                 guard t >= 0 && Int(t) < V else { throw GPTModelError.invalidInput("token id \(t) outside the vocabulary 0..<\(V)") }
             }
         }
-        // Sequences are independent: they are cut into a fixed set of groups (a function of B only)
-        // that run concurrently; within a group the products are not split further, so the numbers
-        // do not depend on the thread count.
+        // The products run over all B·S rows at once: with few rows (token-by-token steps) they take
+        // the small-row kernel, which streams each weight matrix once for the whole batch; their
+        // column parts and the sequences' attention are spread over the worker threads, in fixed
+        // pieces, so the numbers do not depend on the thread count.
         return try stepBody(tokens: tokens, S: S, N: N)
     }
 
@@ -83,37 +84,31 @@ public final class KVCache {
         let starts = start, cap = capacity
         let keys = self.keys.map(\.pointer), values = self.values.map(\.pointer)
         let prefixValues = prefix?.values ?? []
-        let groups = Swift.min(B, BLAS.maxParts), batch = B
-        Parallel.tasks(groups) { g in
-            let bLo = batch * g / groups, bHi = batch * (g + 1) / groups
-            let r0 = bLo * S, n = (bHi - bLo) * S      // rows of this group
-            let xs = xs + r0 * C, lnf = lnf + r0 * C, logits = logits + r0 * V, mean = mean + r0, rstd = rstd + r0
-            // embeddings: pad slots are zero, then prefix vectors, then tokens
-            prefixValues.withUnsafeBufferPointer { pv in
-                for b in bLo..<bHi {
-                    for i in 0..<S {
-                        let o = xs + ((b - bLo) * S + i) * C
-                        let rel = slot0 + i - starts[b]
-                        if rel < 0 { o.update(repeating: 0, count: C); continue }
-                        let src = rel < k ? UnsafePointer(pv.baseAddress! + rel * C) : model.tokenEmbedding(tokens[b * S + i])
-                        model.embedRow(o, source: src, position: rel)
-                    }
+        // embeddings: pad slots are zero, then prefix vectors, then tokens
+        prefixValues.withUnsafeBufferPointer { pv in
+            for b in 0..<B {
+                for i in 0..<S {
+                    let o = xs + (b * S + i) * C
+                    let rel = slot0 + i - starts[b]
+                    if rel < 0 { o.update(repeating: 0, count: C); continue }
+                    let src = rel < k ? UnsafePointer(pv.baseAddress! + rel * C) : model.tokenEmbedding(tokens[b * S + i])
+                    model.embedRow(o, source: src, position: rel)
                 }
             }
-            // The model's blocks over the group's rows, in place on the residual stream xs; no
-            // activation is kept but the keys and values the cache appends.
-            let rows = LayerActivations(
-                ln1: ln + r0 * C, ln1Mean: mean, ln1Rstd: rstd, qkv: qkv + r0 * 3 * C, atty: atty + r0 * C, att: nil,
-                res2: xs, ln2: ln + r0 * C, ln2Mean: mean, ln2Rstd: rstd,
-                fch: fch + r0 * 4 * C, fchGelu: fchg + r0 * 4 * C, fchTanh: nil, res3: xs)
-            let append = Append(keys: keys, values: values, start: starts, capacity: cap, slot0: slot0, S: S,
-                                sequences: bLo..<bHi, scores: scoresBase, C: C, heads: cfg.heads)
-            for l in 0..<cfg.layers {
-                model.blockForward(l, input: xs, acts: rows, rows: n, attention: .cache(append))
-            }
-            Kernels.layerNormForward(out: lnf, mean: mean, rstd: rstd, inp: xs, weight: p + L.lnfw, bias: p + L.lnfb, N: n, C: C)
-            model.logitsForward(out: logits, inp: lnf, rows: n)
         }
+        // The model's blocks over all rows, in place on the residual stream xs; no activation is
+        // kept but the keys and values the cache appends.
+        let rows = LayerActivations(
+            ln1: ln, ln1Mean: mean, ln1Rstd: rstd, qkv: qkv, atty: atty, att: nil,
+            res2: xs, ln2: ln, ln2Mean: mean, ln2Rstd: rstd,
+            fch: fch, fchGelu: fchg, fchTanh: nil, res3: xs)
+        let append = Append(keys: keys, values: values, start: starts, capacity: cap, slot0: slot0, S: S,
+                            sequences: 0..<B, scores: scoresBase, C: C, heads: cfg.heads)
+        for l in 0..<cfg.layers {
+            model.blockForward(l, input: xs, acts: rows, rows: N, attention: .cache(append))
+        }
+        Kernels.layerNormForward(out: lnf, mean: mean, rstd: rstd, inp: xs, weight: p + L.lnfw, bias: p + L.lnfb, N: N, C: C)
+        model.logitsForward(out: logits, inp: lnf, rows: N)
         length += S
         return UnsafeMutableBufferPointer(start: base + N * 15 * C, count: N * V)
     }
@@ -136,24 +131,26 @@ public final class KVCache {
             let hs = C / heads
             let scale = 1 / Float(hs).squareRoot()
             let K = keys[l], Vv = values[l], cap = capacity, b0 = sequences.lowerBound
-            for b in sequences {
-                for i in 0..<S {
-                    let src = qkv + ((b - b0) * S + i) * 3 * C
-                    (K + (b * cap + slot0 + i) * C).update(from: src + C, count: C)
-                    (Vv + (b * cap + slot0 + i) * C).update(from: src + 2 * C, count: C)
-                }
-            }
-            for b in sequences {
-                let first = start[b]
-                let sc = scores + b * S * cap
-                for h in 0..<heads {
-                    // query i (slot slot0 + i) sees the keys first ... slot0 + i
-                    Kernels.attentionHeadForward(out: out + (b - b0) * S * C + h * hs, ldo: C, att: sc,
-                                                 q: qkv + (b - b0) * S * 3 * C + h * hs, ldq: 3 * C,
-                                                 k: K + (b * cap + first) * C + h * hs,
-                                                 v: Vv + (b * cap + first) * C + h * hs, ldkv: C,
-                                                 S: S, keys: slot0 + S - first, offset: slot0 - first,
-                                                 hs: hs, scale: scale)
+            let S = self.S, slot0 = self.slot0, C = self.C, heads = self.heads, start = self.start, scores = self.scores
+            // one sequence per unit: disjoint cache slots, scores and outputs
+            Parallel.ranges(sequences.count, minPerThread: 1) { lo, hi in
+                for b in (b0 + lo)..<(b0 + hi) {
+                    for i in 0..<S {
+                        let src = qkv + ((b - b0) * S + i) * 3 * C
+                        (K + (b * cap + slot0 + i) * C).update(from: src + C, count: C)
+                        (Vv + (b * cap + slot0 + i) * C).update(from: src + 2 * C, count: C)
+                    }
+                    let first = start[b]
+                    let sc = scores + b * S * cap
+                    for h in 0..<heads {
+                        // query i (slot slot0 + i) sees the keys first ... slot0 + i
+                        Kernels.attentionHeadForward(out: out + (b - b0) * S * C + h * hs, ldo: C, att: sc,
+                                                     q: qkv + (b - b0) * S * 3 * C + h * hs, ldq: 3 * C,
+                                                     k: K + (b * cap + first) * C + h * hs,
+                                                     v: Vv + (b * cap + first) * C + h * hs, ldkv: C,
+                                                     S: S, keys: slot0 + S - first, offset: slot0 - first,
+                                                     hs: hs, scale: scale)
+                    }
                 }
             }
         }
