@@ -250,3 +250,82 @@ void clp_small_gemm(int variant, int transB, long m, long n0, long n1, long k, f
     if (transB) nt_portable(m, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else nn_portable(m, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+// ---------------------------------------------------------------------------------------------
+// GELU forward.
+// ---------------------------------------------------------------------------------------------
+
+#define GELU_SCALE 0.7978845608028654f   /* sqrt(2/pi) */
+
+static inline float exp_portable(float x) {
+    float xc = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+    float k = xc * 1.442695041f + 12582912.0f;
+    float n = k - 12582912.0f;
+    float r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+    float p = 1 + r * (1 + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
+    union { float f; unsigned u; } kb = { k }, sc;
+    sc.u = (kb.u - 0x4B400000u + 127u) << 23;
+    return p * sc.f;
+}
+
+static void gelu_portable(float *out, float *saved, const float *inp, long count) {
+    for (long i = 0; i < count; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        float t = 1 - 2 / (exp_portable(2 * u) + 1);
+        if (saved) saved[i] = t;
+        out[i] = 0.5f * x * (1 + t);
+    }
+}
+
+#ifdef CLP_HAVE_AVX2
+INLINE_AVX2 __m256 exp8(__m256 x) {
+    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    __m256 k = _mm256_fmadd_ps(xc, _mm256_set1_ps(1.442695041f), magic);
+    __m256 n = _mm256_sub_ps(k, magic);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), xc);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+    __m256 p = _mm256_set1_ps(0.0013888889f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.008333334f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.041666668f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.16666667f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(k),
+                                     _mm256_set1_epi32(0x4B400000)), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+INLINE_AVX2 void gelu8(float *out, float *saved, const float *inp) {
+    __m256 x = _mm256_loadu_ps(inp);
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    __m256 u = _mm256_mul_ps(_mm256_set1_ps(GELU_SCALE), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
+    __m256 e = exp8(_mm256_add_ps(u, u));
+    __m256 one = _mm256_set1_ps(1.0f);
+    __m256 t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+    if (saved) _mm256_storeu_ps(saved, t);
+    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(one, t)));
+}
+
+AVX2 static void gelu_avx2(float *out, float *saved, const float *inp, long count) {
+    long i = 0;
+    for (; i + 8 <= count; i += 8) gelu8(out + i, saved ? saved + i : NULL, inp + i);
+    if (i < count) {
+        float x[8] = {0}, o[8], t[8];
+        for (long j = i; j < count; j++) x[j - i] = inp[j];
+        gelu8(o, t, x);
+        for (long j = i; j < count; j++) { out[j] = o[j - i]; if (saved) saved[j] = t[j - i]; }
+    }
+}
+#endif
+
+void clp_gelu_forward(int variant, float *out, float *savedTanh, const float *inp, long count) {
+    if (count <= 0) return;
+    if (variant < 0 || !clp_small_gemm_variant_available(variant)) variant = clp_small_gemm_best_variant();
+#ifdef CLP_HAVE_AVX2
+    if (variant == 1) { gelu_avx2(out, savedTanh, inp, count); return; }
+#endif
+    gelu_portable(out, savedTanh, inp, count);
+}

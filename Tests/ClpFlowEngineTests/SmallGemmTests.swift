@@ -1,5 +1,8 @@
 import Testing
 import ClpFlowKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The small-row product path (`BLAS.small`, taken by `BLAS.sgemm` for products of at most
 /// `BLAS.smallRowLimit` rows): right against a double-precision reference in every variant the CPU
@@ -143,5 +146,57 @@ import ClpFlowKernels
                 #expect(results[0] == results[1] && results[1] == results[2], "\(m)×\(n)×\(k) transB \(transB)")
             }
         }
+    }
+}
+
+/// GELU forward in C (`clp_gelu_forward`): float-rounding accuracy against the double-precision
+/// formula in every variant, and no dependence on where an element lies or on the thread count.
+@Suite struct GeluKernelTests {
+    @Test func matchesTheDoublePrecisionFormulaInEveryVariant() {
+        let n = 20_003
+        let x = (0..<n).map { Float(-12 + 24 * Double($0) / Double(n)) }
+        for variant in BLAS.smallVariants {
+            var out = [Float](repeating: 0, count: n), t = out
+            Kernels.geluForward(variant: variant, out: &out, savedTanh: &t, inp: x, count: n)
+            var worstT = 0.0, worstOut = 0.0
+            for i in 0..<n {
+                let xd = Double(x[i]), u = (2 / Double.pi).squareRoot() * (xd + 0.044715 * xd * xd * xd)
+                let th = Glibc.tanh(u), want = 0.5 * xd * (1 + th)
+                worstT = max(worstT, abs(Double(t[i]) - th))
+                worstOut = max(worstOut, abs(Double(out[i]) - want) / max(1, abs(want)))
+            }
+            // libm's tanhf on the float argument is off by up to 1.3e-7 here
+            #expect(worstT < 5e-7, "variant \(variant): tanh \(worstT)")
+            #expect(worstOut < 1e-6, "variant \(variant): gelu \(worstOut)")
+        }
+    }
+
+    @Test func elementsDoNotDependOnTheirPositionOrTheThreadCount() {
+        let n = 40_000 + 13
+        let x = seededNormals(n, seed: 31, scale: 3)
+        for variant in BLAS.smallVariants {
+            var whole = [Float](repeating: 0, count: n), wholeT = whole
+            Kernels.geluForward(variant: variant, out: &whole, savedTanh: &wholeT, inp: x, count: n)
+            // in uneven pieces (the last partial vector of each goes through the padded path)
+            var pieces = [Float](repeating: 0, count: n), piecesT = pieces
+            var lo = 0
+            for len in [1, 7, 9, 8, 100, 3] + [n] {
+                let hi = min(n, lo + len)
+                x.withUnsafeBufferPointer { xp in pieces.withUnsafeMutableBufferPointer { o in piecesT.withUnsafeMutableBufferPointer { t in
+                    Kernels.geluForward(variant: variant, out: o.baseAddress! + lo, savedTanh: t.baseAddress! + lo,
+                                        inp: xp.baseAddress! + lo, count: hi - lo)
+                } } }
+                lo = hi
+                if lo == n { break }
+            }
+            #expect(pieces == whole && piecesT == wholeT, "variant \(variant)")
+        }
+        var results: [[Float]] = []
+        for threads in [1, 2, 3] {
+            var o = [Float](repeating: 0, count: n)
+            BLAS.withThreads(threads) { Kernels.geluForward(out: &o, inp: x, count: n) }
+            results.append(o)
+        }
+        #expect(results[0] == results[1] && results[1] == results[2])
     }
 }

@@ -25,4 +25,11 @@ int clp_small_gemm_best_variant(void);
 /// Whether `variant` can run on this CPU.
 int clp_small_gemm_variant_available(int variant);
 
+/// GELU (tanh approximation) over `count` elements: out = 0.5·x·(1 + t), t = tanh(√(2/π)(x + 0.044715x³)),
+/// with tanh(u) = 1 − 2/(e^{2u} + 1) and e^x by range reduction and a degree-6 polynomial (no
+/// libm call). `savedTanh` (may be NULL) receives t. Every element is computed by the same
+/// operations wherever it lies in the array (the last partial vector goes through a padded copy),
+/// so callers may split the array anywhere. `variant` as for `clp_small_gemm`.
+void clp_gelu_forward(int variant, float *out, float *savedTanh, const float *inp, long count);
+
 #endif
