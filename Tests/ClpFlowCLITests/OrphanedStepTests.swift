@@ -103,9 +103,9 @@ import Testing
         #expect(most == 1, "\(most) processes ran train-clp at once")
         #expect(restarted && orphanGoneBeforeRestart, "\(out)")
         // One pid, or several when the step had already started a child of its own ("pids A, B").
-        let first = orphans.first ?? 0
-        #expect(out.contains("stopped step train-clp of run 1, left running by the runner that died (pid \(first)")
-                || out.contains("stopped step train-clp of run 1, left running by the runner that died (pids \(first)"), "\(out)")
+        let firstOrphan = orphans.first ?? 0
+        #expect(out.contains("stopped step train-clp of run 1, left running by the runner that died (pid \(firstOrphan)")
+                || out.contains("stopped step train-clp of run 1, left running by the runner that died (pids \(firstOrphan)"), "\(out)")
         #expect(orphans.allSatisfy { kill($0, 0) != 0 || Self.stepProcesses("train-clp", under: dir).isEmpty })
         let status = try ResumeTests.latestStatuses("R", cwd: dir)
         #expect(status.steps["train-clp"] == "done", "\(status)")
