@@ -1,11 +1,15 @@
 """Groups a `perf report` of clp-flow-bench into kernels: reads the output of
 `perf report --no-children --sort dso,symbol --stdio -g none | swift demangle --simplified` on
-stdin and prints each group's share of the on-CPU samples (model initialisation excluded)."""
+stdin and prints each group's share of the on-CPU samples (model initialisation excluded).
+Training steps have no small-row, sampling or KV-cache groups; generation has no AdamW."""
 import re
 import sys
 
 GROUPS = [
     ("model initialisation (excluded)", r"SeededRandom|__cos_fma|__ieee754_log|__log_fma|GPTModel\.init\(config"),
+    ("small-row kernel (ClpFlowSmallGemm)", r"nn_avx2|nt_avx2|nn_portable|nt_portable|clp_small_gemm"),
+    ("sampling over the vocabulary", r"Generator\.sample|combine\("),
+    ("attention over the KV cache", r"attend\(|KVCache"),
     ("sgemm micro-kernel", r"sgemm_kernel"),
     ("sgemm packing (copies of A and B)", r"sgemm_.*copy"),
     ("sgemm beta (scaling C)", r"sgemm_beta"),

@@ -102,7 +102,16 @@ extension RLConfig {
         self.init(name: stage.name, steps: stage.steps, batch: stage.batch, samples: stage.samples,
                   learningRate: stage.learningRate, warmup: stage.warmup, clip: stage.clip, temperature: stage.temperature,
                   maxNewTokens: stage.maxNewTokens, weights: .init(weights.train), scalarization: .init(weights.scalarization),
-                  kl: KLConfig(kl))
+                  kl: KLConfig(kl), balance: .init(stage.rewardBalance))
+    }
+}
+
+extension RewardBalancer.Kind {
+    public init(_ spec: RewardBalance) {
+        switch spec {
+        case .none: self = .none
+        case .withinPrompt: self = .withinPrompt
+        }
     }
 }
 

@@ -198,3 +198,70 @@ import Testing
         #expect(Reinforce.sequenceReturn(scalarizedReward: 1, logProbPolicy: -2, logProbReference: -3, alpha: 0.1) == 0.9)
     }
 }
+
+/// `stages[].reward_balance: within-prompt` (docs/rl.md, "Reward balance").
+@Suite struct RewardBalanceTests {
+    /// k samples of one prompt whose reward i deviates by ±spread[i] around center[i].
+    static func group(center: [Double], spread: [Double], k: Int = 4) -> [[Double]] {
+        (0..<k).map { j in (0..<center.count).map { i in center[i] + (j % 2 == 0 ? spread[i] : -spread[i]) } }
+    }
+
+    static func withinSD(_ g: [[Double]], _ i: Int) -> Double {
+        let mean = g.reduce(0) { $0 + $1[i] } / Double(g.count)
+        return (g.reduce(0) { $0 + ($1[i] - mean) * ($1[i] - mean) } / Double(g.count - 1)).squareRoot()
+    }
+
+    @Test func equalisesWithinPromptSpreadsAndKeepsTheirProduct() {
+        var b = RewardBalancer(kind: .withinPrompt, rewardCount: 2)
+        #expect(b.factors == [1, 1])
+        let g = Self.group(center: [3, -1], spread: [0.25, 1])
+        b.observe(group: g)
+        let f = b.factors
+        #expect(abs(f[0] * f[1] - 1) < 1e-12)
+        let balanced = g.map(b.apply)
+        #expect(abs(Self.withinSD(balanced, 0) - Self.withinSD(balanced, 1)) < 1e-12)
+        // sd of ±s over 4 samples (unbiased) is s·√(4/3); g = √(sd₀·sd₁), fᵢ = g/sdᵢ.
+        let sd = [0.25, 1].map { $0 * (4.0 / 3).squareRoot() }
+        let geo = (sd[0] * sd[1]).squareRoot()
+        #expect(abs(f[0] - geo / sd[0]) < 1e-12 && abs(f[1] - geo / sd[1]) < 1e-12)
+    }
+
+    @Test func runningAverageDecays() {
+        var b = RewardBalancer(kind: .withinPrompt, rewardCount: 1)
+        b.observe(group: Self.group(center: [0], spread: [1]))
+        b.observe(group: Self.group(center: [5], spread: [3]))
+        let v1 = 4.0 / 3, v2 = 9 * 4.0 / 3
+        let expected = RewardBalancer.decay * v1 + (1 - RewardBalancer.decay) * v2
+        #expect(abs(b.variance![0] - expected) < 1e-12)
+        // A single reward is its own geometric mean.
+        #expect(b.factors == [1])
+    }
+
+    @Test func constantRewardsAndNoneAreLeftAlone() {
+        var none = RewardBalancer(kind: .none, rewardCount: 2)
+        none.observe(group: Self.group(center: [0, 0], spread: [0.1, 5]))
+        #expect(none.variance == nil && none.apply([0.3, -2]) == [0.3, -2])
+        // Reward 1 never varies within a prompt: factor 1, and the others are balanced among themselves.
+        var b = RewardBalancer(kind: .withinPrompt, rewardCount: 3)
+        b.observe(group: Self.group(center: [0, 7, 1], spread: [0.5, 0, 2]))
+        let f = b.factors
+        #expect(f[1] == 1)
+        #expect(abs(f[0] * f[2] - 1) < 1e-12 && f[0] > 1 && f[2] < 1)
+        // Groups of one sample carry no within-prompt information.
+        var single = RewardBalancer(kind: .withinPrompt, rewardCount: 2)
+        single.observe(group: [[1, 2]])
+        #expect(single.variance == nil)
+    }
+
+    @Test func factorsAreBounded() {
+        var b = RewardBalancer(kind: .withinPrompt, rewardCount: 2)
+        b.observe(group: Self.group(center: [0, 0], spread: [1e-3, 10]))
+        #expect(b.factors == [RewardBalancer.limit, 1 / RewardBalancer.limit])
+    }
+
+    @Test func restoredVarianceOfTheWrongLengthIsIgnored() {
+        #expect(RewardBalancer(kind: .withinPrompt, rewardCount: 2, variance: [1, 2, 3]).variance == nil)
+        let f = RewardBalancer(kind: .withinPrompt, rewardCount: 2, variance: [1, 4]).factors
+        #expect(abs(f[0] - 2.0.squareRoot()) < 1e-12 && abs(f[1] - 0.5.squareRoot()) < 1e-12)
+    }
+}

@@ -64,8 +64,8 @@ import Testing
     }
 
     /// The RL state covers every trainable buffer: shared parameters and copies (attn, multi-KL,
-    /// adaptive weight sampling) or learned prefix vectors (soft-token), the optimisers, the
-    /// generator, the weight sampler and the data order.
+    /// adaptive weight sampling, reward balance) or learned prefix vectors (soft-token), the
+    /// optimisers, the generator, the weight sampler, the reward balancer and the data order.
     @Test(arguments: [ConditioningKind.attn, .softToken])
     func rlTrainingResumesBitIdentically(mechanism: ConditioningKind) throws {
         let config = GPTConfig(vocabSize: 8, context: 16, layers: 1, heads: 2, dModel: 16)
@@ -83,7 +83,8 @@ import Testing
         let score: RewardScorer = { rs in rs.map { [share($0.response, "c"), share($0.response, "d")] } }
         let rl = RLConfig(steps: 12, batch: 4, samples: 3, learningRate: 3e-2, warmup: 2, maxNewTokens: 5,
                           weights: .adaptive(base: .dirichlet(concentration: 0.5), rate: 0.5, bins: 3),
-                          kl: KLConfig(alpha: 0.01, range: multiKL ? AlphaRange(min: 0.01, max: 0.5) : nil))
+                          kl: KLConfig(alpha: 0.01, range: multiKL ? AlphaRange(min: 0.01, max: 0.5) : nil),
+                          balance: multiKL ? .withinPrompt : .none)
         let trainer = RLTrainer(config: rl, rewardNames: ["c", "d"], normalization: .identity(2), seed: 7)
         let uninterrupted = try makePolicy()
         var refRecords: [RLTrainer.CurvePoint] = []
@@ -91,6 +92,8 @@ import Testing
                                            generate: RLTrainer.cachedGenerator(endOfText: 0), score: score,
                                            report: { refRecords.append($0) })
 
+        // The reward balancer's running variances are part of the state (attn runs with it).
+        #expect((refRecords.last?.metrics["balance/c"] != nil) == multiKL)
         let dir = Self.tempDir("rl-state")
         defer { try? FileManager.default.removeItem(at: dir) }
         var said: [String] = []

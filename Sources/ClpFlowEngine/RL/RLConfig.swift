@@ -125,13 +125,16 @@ public struct RLConfig: Sendable, Hashable {
     public var weights: WeightSampler.Distribution
     public var scalarization: Scalarizer.Rule
     public var kl: KLConfig
+    /// Rescaling of the normalised rewards' within-prompt spreads (docs/rl.md, "Reward balance").
+    public var balance: RewardBalancer.Kind
 
     public init(name: String = "rl", steps: Int = 200, batch: Int = 8, samples: Int = 4, learningRate: Double = 1e-3,
                 warmup: Int = 10, clip: Double = 1.0, temperature: Double = 1.0, maxNewTokens: Int = 24,
                 weights: WeightSampler.Distribution = .dirichlet(concentration: 1), scalarization: Scalarizer.Rule = .linear,
-                kl: KLConfig = KLConfig()) {
+                kl: KLConfig = KLConfig(), balance: RewardBalancer.Kind = .none) {
         self.name = name; self.steps = steps; self.batch = batch; self.samples = samples
         self.learningRate = learningRate; self.warmup = warmup; self.clip = clip; self.temperature = temperature
         self.maxNewTokens = maxNewTokens; self.weights = weights; self.scalarization = scalarization; self.kl = kl
+        self.balance = balance
     }
 }

@@ -119,6 +119,7 @@ public struct RLTrainer {
         var sampler = WeightSampler(distribution: config.weights, rewardCount: m, scalarization: config.scalarization)
         let alphaSampler = config.kl.range.map(AlphaSampler.init)
         let scalarizer = Scalarizer(config.scalarization)
+        var balancer = RewardBalancer(kind: config.balance, rewardCount: m)
         let builder = PromptBuilder(codec: codec, context: policy.model.config.context, maxNewTokens: config.maxNewTokens,
                                     rewardNames: rewardNames)
         let settings = GenerationSettings(temperature: config.temperature, maxNewTokens: config.maxNewTokens)
@@ -136,6 +137,7 @@ public struct RLTrainer {
             }
             policy.restoreTrainingState(saved.tensors, optimizer: optimizer, steps: saved.body.optimizerSteps)
             try sampler.restore(learned: saved.body.sampler)
+            balancer = RewardBalancer(kind: config.balance, rewardCount: m, variance: saved.body.balance)
             rng = restored; order = saved.body.order; cursor = saved.body.cursor; records = saved.body.curve
             last = records.last?.metrics ?? [:]
             say("resuming \(config.name) at step \(records.count) of \(config.steps) from \(stateDir.path)")
@@ -173,9 +175,11 @@ public struct RLTrainer {
                 let pol = try RLTrainer.sequenceLogProbs(model: policy.model, prompt: prompt, responses: responses, prefix: prefix,
                                                          endOfText: codec.endOfText)
                 var returns: [Double] = []
+                let normalised = raw.map(normalization.apply)
+                balancer.observe(group: normalised)
                 for j in 0..<k {
-                    let rn = normalization.apply(raw[j])
-                    let s = scalarizer.value(weights: w, rewards: rn)
+                    let rn = normalised[j]
+                    let s = scalarizer.value(weights: w, rewards: balancer.apply(rn))
                     returns.append(Reinforce.sequenceReturn(scalarizedReward: s, logProbPolicy: pol.total[j],
                                                             logProbReference: ref.total[j], alpha: alphaValue))
                     for i in 0..<m { rawSum[i] += raw[j][i]; normSum[i] += rn[i] }
@@ -206,6 +210,10 @@ public struct RLTrainer {
                 metrics["reward/\(rewardNames[i])"] = rawSum[i] / n
                 metrics["reward_norm/\(rewardNames[i])"] = normSum[i] / n
             }
+            if config.balance != .none {
+                let f = balancer.factors
+                for i in 0..<m { metrics["balance/\(rewardNames[i])"] = f[i] }
+            }
             guard metrics.values.allSatisfy(\.isFinite) else {
                 throw TrainingError.nonFinite(step: step + 1, what: "a training metric (\(metrics.filter { !$0.value.isFinite }.keys.sorted().joined(separator: ", ")))")
             }
@@ -214,7 +222,7 @@ public struct RLTrainer {
             try report(CurvePoint(step: step + 1, total: config.steps, metrics: metrics, conditioning: conds))
             if let stateDir, checkpoints.due(done: step + 1, total: config.steps) {
                 let body = StateBody(optimizerSteps: optimizer.steps, rng: rng.state, order: order, cursor: cursor,
-                                     sampler: sampler.learned, curve: records)
+                                     sampler: sampler.learned, curve: records, balance: balancer.variance)
                 try TrainingState.save(to: stateDir, kind: RLTrainer.stateKind, step: step + 1,
                                        tensors: policy.trainingState(optimizer), body: body)
             }
@@ -270,6 +278,8 @@ extension RLTrainer {
         var cursor: Int
         var sampler: [String: [[Double]?]]
         var curve: [StateRecord]
+        /// The reward balancer's running variances (absent without `reward_balance`).
+        var balance: [Double]? = nil
     }
 
     static let stateKind = "rl"

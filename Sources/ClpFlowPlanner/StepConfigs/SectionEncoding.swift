@@ -153,6 +153,8 @@ final class SectionCache {
         try canon("stage", spec) {
             var o = try object($0, section: "stages")
             o["checkpoint_every"] = nil
+            // The default leaves the keys of workflows written before the option unchanged.
+            if $0.rewardBalance == .none { o["reward_balance"] = nil }
             return .object(o)
         }
     }

@@ -166,6 +166,15 @@ public enum RLAlgorithm: String, Codable, Sendable, CaseIterable {
     case reinforce
 }
 
+/// How the rewards' scales are balanced during RL (docs/rl.md, "Reward balance").
+public enum RewardBalance: String, Codable, Sendable, CaseIterable {
+    /// The rewards enter as normalised (`rewards[].normalize`).
+    case none
+    /// Each normalised reward is rescaled so that its spread within a prompt's samples (what
+    /// the leave-one-out advantage sees) matches the others'.
+    case withinPrompt = "within-prompt"
+}
+
 public struct StageSpec: Codable, Sendable, Hashable {
     public var name: String = "rl"
     public var algorithm: RLAlgorithm = .reinforce
@@ -179,6 +188,8 @@ public struct StageSpec: Codable, Sendable, Hashable {
     public var clip: Double = 1.0
     public var temperature: Double = 1.0
     public var maxNewTokens: Int = 24
+    /// Rescaling of the rewards' spreads within a prompt's samples.
+    public var rewardBalance: RewardBalance = .none
     /// Resumable training state written every this many steps (0: only by time).
     public var checkpointEvery: Int = 0
 
@@ -186,5 +197,6 @@ public struct StageSpec: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case name, algorithm, steps, batch, samples, warmup, clip, temperature
         case learningRate = "learning_rate", maxNewTokens = "max_new_tokens", checkpointEvery = "checkpoint_every"
+        case rewardBalance = "reward_balance"
     }
 }

@@ -186,6 +186,7 @@ extension StageSpec: SchemaDescribed {
             FieldSchema("clip", R.positive, "Global gradient-norm clip."),
             FieldSchema("temperature", R.positive, "Sampling temperature during training."),
             FieldSchema("max_new_tokens", R.int(1), "Tokens generated per sample."),
+            FieldSchema("reward_balance", e(RewardBalance.self), "`none`: rewards enter as normalised. `within-prompt`: each normalised reward is multiplied by g/σᵢ, where σᵢ is a running estimate of its standard deviation among one prompt's samples (what the leave-one-out advantage sees) and g the geometric mean of the σᵢ, so that no reward's signal drowns the others' at mixed weightings while the scale against the KL term stays the same (docs/rl.md)."),
             FieldSchema("checkpoint_every", R.int(0), "Resumable state (parameters, copies, optimiser moments, generator and weight-sampler state, data position, curve) every this many steps, besides every `executor.resources.checkpoint_minutes`; a killed step continues from it (0: only by time). Changes no output, so it is not part of the cache key."),
         ])
 }
