@@ -131,10 +131,53 @@ INLINE_AVX2 void nn_columns(const int V, const int rmax, long m, long k, float a
     }
 }
 
+/// Columns per block of the streaming walk (its accumulators: at most 2 rows × 1,024 floats, 8 KB).
+#define STREAM_COLS 1024
+/// B larger than this many floats (1 MB) is streamed when m ≤ 2.
+#define STREAM_MIN_WEIGHT (1L << 18)
+
+/// m ≤ 2 rows against a large B, reading B in its memory order: for each block of columns, row p
+/// of B is one contiguous run, and every element's accumulator (kept in a small buffer that stays
+/// in the L1 cache) takes the fused multiply-add of that row. The column strips of `nn_columns`
+/// read B a row stride apart, which the hardware prefetchers do not follow on a matrix that does
+/// not fit the caches; here the reads are sequential. Each element is still one fused
+/// multiply-add chain over p = 0 ..< k from zero, so the bits are those of the strip kernel.
+INLINE_AVX2 void nn_stream(long m, long n0, long n1, long k, float alpha, const float *a, long lda,
+                           const float *b, long ldb, float beta, float *c, long ldc) {
+    __m256 acc[2][STREAM_COLS / 8];
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    for (long j0 = n0; j0 + 8 <= n1; j0 += STREAM_COLS) {
+        long w = n1 - j0 < STREAM_COLS ? n1 - j0 : STREAM_COLS;
+        long V = w / 8;
+        for (long r = 0; r < m; r++)
+            for (long v = 0; v < V; v++) acc[r][v] = _mm256_setzero_ps();
+        for (long p = 0; p < k; p++) {
+            const float *bp = b + p * ldb + j0;
+            __m256 a0 = _mm256_broadcast_ss(a + p);
+            if (m == 2) {
+                __m256 a1 = _mm256_broadcast_ss(a + lda + p);
+                for (long v = 0; v < V; v++) {
+                    __m256 bv = _mm256_loadu_ps(bp + 8 * v);
+                    acc[0][v] = _mm256_fmadd_ps(a0, bv, acc[0][v]);
+                    acc[1][v] = _mm256_fmadd_ps(a1, bv, acc[1][v]);
+                }
+            } else {
+                for (long v = 0; v < V; v++) acc[0][v] = _mm256_fmadd_ps(a0, _mm256_loadu_ps(bp + 8 * v), acc[0][v]);
+            }
+        }
+        for (long r = 0; r < m; r++)
+            for (long v = 0; v < V; v++) store8(c + r * ldc + j0 + 8 * v, acc[r][v], va, vb, beta);
+    }
+}
+
 AVX2 static void nn_avx2(long m, long n0, long n1, long k, float alpha, const float *a, long lda,
                          const float *b, long ldb, float beta, float *c, long ldc) {
     long j = n0;
-    if (m <= 2) {
+    if (m <= 2 && k * ldb > STREAM_MIN_WEIGHT) {
+        // whole vectors of columns streamed; the last n mod 8 columns below
+        nn_stream(m, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        j = n0 + ((n1 - n0) & ~7L);
+    } else if (m <= 2) {
         // few rows: 32 columns per tile, so that enough independent chains hide the FMA latency
         for (; j + 32 <= n1; j += 32) nn_columns(4, 2, m, k, alpha, a, lda, b + j, ldb, beta, c + j, ldc);
     } else {
