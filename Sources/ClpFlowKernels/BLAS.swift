@@ -54,6 +54,8 @@ public enum BLAS {
     /// column parts of at least `smallMinPartColumns` columns (a function of the shape only).
     public static let smallSplitThreshold = 1 << 18
     public static let smallMinPartColumns = 64
+    /// Column parts of a streamed product (≤ 2 rows, weights over `smallWeightLimit` floats).
+    public static let streamParts = 2
 
     /// Whether an m×n×k product takes the small-row kernel.
     @inline(__always)
@@ -66,7 +68,12 @@ public enum BLAS {
     public static func smallPartition(m: Int, n: Int, k: Int) -> Int {
         let work = m * n * k
         if work < smallSplitThreshold { return 1 }
-        return Swift.max(1, Swift.min(maxParts, n / smallMinPartColumns, work / (smallSplitThreshold / 2)))
+        let parts = Swift.max(1, Swift.min(maxParts, n / smallMinPartColumns, work / (smallSplitThreshold / 2)))
+        // One or two rows against a weight matrix over 1 MB are streamed through B in memory order
+        // (`nn_stream` in ClpFlowSmallGemm): narrow column parts would cut each row of B into
+        // short runs a row stride apart, which is what streaming avoids, so at most 2 parts.
+        if m <= smallRowLimitLargeWeights && n * k > smallWeightLimit { return Swift.min(parts, streamParts) }
+        return parts
     }
 
     /// The fixed partition of an m×n×k product: along the rows of C (`rows` true) or its columns,

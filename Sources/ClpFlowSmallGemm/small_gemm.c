@@ -131,8 +131,8 @@ INLINE_AVX2 void nn_columns(const int V, const int rmax, long m, long k, float a
     }
 }
 
-/// Columns per block of the streaming walk (its accumulators: at most 2 rows × 1,024 floats, 8 KB).
-#define STREAM_COLS 1024
+/// Columns per block of the streaming walk (its accumulators: at most 2 rows × 2,048 floats, 16 KB).
+#define STREAM_COLS 2048
 /// B larger than this many floats (1 MB) is streamed when m ≤ 2.
 #define STREAM_MIN_WEIGHT (1L << 18)
 

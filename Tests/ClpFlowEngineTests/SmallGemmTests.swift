@@ -93,8 +93,8 @@ import Glibc
     /// of a larger block, whatever column range the call covers.
     @Test func streamedRowsMatchTheStripKernelBitForBit() {
         for variant in BLAS.smallVariants {
-            // B of 260 × 1,100 floats (1.1 MB): n is not a multiple of 8 and crosses a 1,024-column block
-            let m = 5, n = 1_100, k = 260
+            // B of 260 × 2,100 floats (2.2 MB): n is not a multiple of 8 and crosses a 2,048-column block
+            let m = 5, n = 2_100, k = 260
             let a = seededNormals(m * k, seed: 14), b = seededNormals(k * n, seed: 15), c0 = seededNormals(m * n, seed: 16)
             let all = product(variant: variant, transB: false, m: m, n: n, k: k, alpha: 0.7, beta: 1, a: a, b: b, c0: c0)
             for (i, rows) in [(0, 1), (3, 2), (4, 1)] {
@@ -103,7 +103,7 @@ import Glibc
                 #expect(sub == Array(all[(i * n)..<((i + rows) * n)]), "variant \(variant) rows \(i)..<\(i + rows)")
             }
             var pieces = c0
-            for (lo, hi) in [(0, 3), (3, 1_030), (1_030, 1_100)] {
+            for (lo, hi) in [(0, 3), (3, 2_060), (2_060, 2_100)] {
                 let part = product(variant: variant, transB: false, m: 1, n: n, k: k, n0: lo, n1: hi,
                                    alpha: 0.7, beta: 1, a: a, b: b, c0: Array(c0[0..<n]))
                 for j in 0..<n where j < lo || j >= hi { #expect(part[j] == c0[j]) }
